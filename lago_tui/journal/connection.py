@@ -1,0 +1,293 @@
+"""The one place that opens the journal file.
+
+DuckDB lets one process hold a file read-write, or several processes read-only, never both. So a process
+holds the journal only while it works: writers for one transaction, readers for a burst of queries
+(released after ``idle_release`` seconds without use). A lock conflict is retried with jittered backoff
+until a deadline, then reported as :class:`JournalBusy`.
+
+Before DuckDB sees a path we check it ourselves, so that a SQLite or text file, a directory, a missing
+path on a read-only operation or an unreadable file gets a clear error and is never created or modified.
+"""
+
+from __future__ import annotations
+
+import atexit
+import errno
+import os
+import weakref
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from . import schema
+from .errors import (
+    JournalBusy,
+    JournalCorrupt,
+    JournalError,
+    JournalNotFound,
+    JournalPermission,
+    JournalTooNew,
+    NotAJournal,
+)
+
+# Every connection: no file access from SQL, no extension downloads (a SQLite file otherwise makes DuckDB
+# try to fetch the sqlite extension). The progress bar is turned off per connection.
+_BASE_CONFIG = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "threads": 2,
+}
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
+_LOCK_MARKERS = ("could not set lock", "conflicting lock", "resource temporarily unavailable")
+
+
+def check_file(path: Path, *, must_exist: bool) -> bool:
+    """Validate ``path`` without opening it in DuckDB. Returns whether the file exists."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if must_exist:
+            raise JournalNotFound(f"no journal at {path}") from None
+        parent = path.parent
+        if not parent.exists():
+            return False
+        if not parent.is_dir():
+            raise NotAJournal(f"{parent} is not a directory")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise JournalPermission(f"permission denied: cannot create a journal in {parent}")
+        return False
+    except PermissionError:
+        raise JournalPermission(f"permission denied: {path}") from None
+    except OSError as exc:
+        raise JournalError(f"cannot access {path}: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise NotAJournal(f"{path} is a directory, not a journal file")
+    if st.st_size == 0:
+        raise NotAJournal(f"{path} is empty (0 bytes), not a journal")
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(16)
+    except PermissionError:
+        raise JournalPermission(f"permission denied: {path}") from None
+    except OSError as exc:
+        raise JournalError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if header.startswith(b"SQLite format 3"):
+        raise NotAJournal(f"{path} is a SQLite database, not a lago-tui journal")
+    if len(header) < 12 or header[8:12] != _DUCKDB_MAGIC:
+        raise NotAJournal(f"{path} is not a DuckDB file (not a lago-tui journal)")
+    return True
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(marker in text for marker in _LOCK_MARKERS)
+
+
+def _translate(path: Path, exc: BaseException) -> JournalError:
+    """Map a DuckDB or OS error to one clear line."""
+    text = str(exc)
+    low = text.lower()
+    if isinstance(exc, PermissionError) or "permission denied" in low:
+        return JournalPermission(f"permission denied: {path}")
+    if "read-only file system" in low or getattr(exc, "errno", None) == errno.EROFS:
+        return JournalPermission(f"{path} is on a read-only file system")
+    if "storage version" in low or "newer version" in low or "version number" in low:
+        return JournalTooNew(f"{path} was written by a newer DuckDB than {duckdb.__version__}; upgrade lago-tui")
+    if _is_lock_error(exc):
+        return JournalBusy(f"journal busy: {path} is locked by another process")
+    if "not a valid duckdb" in low or "not a duckdb" in low:
+        return NotAJournal(f"{path} is not a DuckDB file (not a lago-tui journal)")
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return JournalCorrupt(f"{path} is corrupt or unreadable: {first}")
+
+
+_LIVE: weakref.WeakSet[Connector] = weakref.WeakSet()
+
+
+@atexit.register
+def _release_all() -> None:
+    # A connection still open at interpreter exit makes DuckDB's bindings print leak warnings.
+    for connector in list(_LIVE):
+        connector.release()
+
+
+class Connector:
+    """Opens, retries, caches (readers) and releases connections to one journal file."""
+
+    def __init__(self, path: Path, *, busy_timeout: float = 5.0, idle_release: float = 1.0) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self.idle_release = idle_release
+        self._lock = threading.RLock()
+        self._reader: duckdb.DuckDBPyConnection | None = None
+        self._last_used = 0.0
+        self._timer: threading.Timer | None = None
+        self._active = 0  # cursors in use
+        self._no_cursors = threading.Condition(self._lock)
+        _LIVE.add(self)
+
+    # ------------------------------------------------------------------ opening
+
+    def _open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.01
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only, config=dict(_BASE_CONFIG))
+                con.execute("SET enable_progress_bar = false")
+                return con
+            except duckdb.Error as exc:
+                if _is_lock_error(exc) and time.monotonic() < deadline:
+                    time.sleep(min(delay * (0.5 + random.random()), max(0.0, deadline - time.monotonic())))
+                    delay = min(delay * 2, 0.25)
+                    continue
+                raise _translate(self.path, exc) from None
+            except OSError as exc:
+                raise _translate(self.path, exc) from None
+
+    def _check_schema(self, con: duckdb.DuckDBPyConnection, *, writable: bool) -> None:
+        try:
+            row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except duckdb.CatalogException:
+            row = None
+        except duckdb.Error as exc:
+            raise _translate(self.path, exc) from None
+        if row is None:
+            # A DuckDB file we did not write. An empty one (no tables) may become a journal on write.
+            tables = con.execute("SELECT count(*) FROM duckdb_tables() WHERE NOT internal").fetchone()[0]
+            if tables:
+                raise NotAJournal(f"{self.path} is a DuckDB file but not a lago-tui journal")
+            if writable:
+                schema.create(con)
+            return
+        found = int(row[0])
+        if found > schema.SCHEMA_VERSION:
+            raise JournalTooNew(
+                f"{self.path} uses journal schema {found}; this lago-tui knows up to {schema.SCHEMA_VERSION}"
+            )
+        if found < schema.SCHEMA_VERSION:
+            if not writable:
+                raise JournalTooNew(f"{self.path} uses an older schema ({found}); run any write command to migrate it")
+            schema.migrate(con, found)
+
+    # ------------------------------------------------------------------ readers
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
+        """A read-only cursor, or None when the journal file does not exist yet (reads see it empty).
+
+        Each call gets its own cursor on the shared read-only connection, so a long search in one thread
+        does not hold up page fetches in another. The connection closes once no cursor has been in use
+        for ``idle_release`` seconds.
+        """
+        with self._lock:
+            if self._reader is None:
+                if not check_file(self.path, must_exist=False):
+                    yield None
+                    return
+                con = self._open(read_only=True)
+                try:
+                    self._check_schema(con, writable=False)
+                except BaseException:
+                    con.close()
+                    raise
+                self._reader = con
+            cursor = self._reader.cursor()
+            self._active += 1
+        try:
+            yield cursor
+        except duckdb.Error as exc:
+            raise _translate(self.path, exc) from None
+        finally:
+            try:
+                cursor.close()
+            except duckdb.Error:
+                pass
+            with self._lock:
+                self._active -= 1
+                if self._active == 0:
+                    self._no_cursors.notify_all()
+                self._last_used = time.monotonic()
+                self._arm_idle_timer()
+
+    def _arm_idle_timer(self) -> None:
+        if self._reader is None or self.idle_release <= 0:
+            if self._reader is not None:
+                self._close_reader()
+            return
+        if self._timer is None:
+            self._timer = threading.Timer(self.idle_release, self._on_idle)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _on_idle(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._reader is None:
+                return
+            idle = time.monotonic() - self._last_used
+            if self._active == 0 and idle >= self.idle_release * 0.95:
+                self._close_reader()
+            else:
+                self._timer = threading.Timer(max(0.05, self.idle_release - idle), self._on_idle)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            try:
+                self._reader.close()
+            finally:
+                self._reader = None
+
+    @property
+    def holds_connection(self) -> bool:
+        return self._reader is not None
+
+    def release(self) -> None:
+        """Close any cached connection now."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._close_reader()
+
+    # ------------------------------------------------------------------ writers
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection inside one transaction; committed on success, closed afterwards."""
+        with self._lock:
+            while self._active:  # one process cannot hold the same file twice: let readers finish
+                self._no_cursors.wait()
+            self._close_reader()
+            exists = check_file(self.path, must_exist=False)
+            if not exists:
+                try:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise _translate(self.path, exc) from None
+            con = self._open(read_only=False)
+            try:
+                try:
+                    self._check_schema(con, writable=True)
+                    con.execute("BEGIN TRANSACTION")
+                except duckdb.Error as exc:
+                    raise _translate(self.path, exc) from None
+                try:
+                    yield con
+                    con.execute("COMMIT")
+                except BaseException:
+                    try:
+                        con.execute("ROLLBACK")
+                    except duckdb.Error:
+                        pass
+                    raise
+            finally:
+                con.close()

@@ -1,0 +1,210 @@
+"""Read models the journal returns: plain frozen dataclasses (cheap to build by the thousand)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    session_id: str
+    name: str
+    model: str
+    params: dict[str, str]
+    created_at: int
+    event_count: int
+    branch_count: int
+    tokens_in: int
+    tokens_out: int
+    first_ts: int | None
+    last_ts: int | None
+    closed: bool
+
+    @property
+    def tokens(self) -> int:
+        return self.tokens_in + self.tokens_out
+
+    @property
+    def last_activity(self) -> int:
+        return self.last_ts if self.last_ts is not None else self.created_at
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "name": self.name,
+            "model": self.model,
+            "params": self.params,
+            "created_at": self.created_at,
+            "event_count": self.event_count,
+            "branch_count": self.branch_count,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "first_ts": self.first_ts,
+            "last_ts": self.last_ts,
+            "closed": self.closed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """A BranchMerged event: ``source_branch_id`` merged into ``target_branch_id`` at ``at_seq``."""
+
+    source_branch_id: str
+    target_branch_id: str
+    at_seq: int
+    merge_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class BranchInfo:
+    session_id: str
+    branch_id: str
+    name: str
+    parent_branch_id: str | None
+    fork_point_seq: int
+    created_at: int
+    head_seq: int
+    merges: tuple[Merge, ...] = ()  # where this branch was merged into others
+
+    @property
+    def event_count(self) -> int:
+        return self.head_seq  # seqs are contiguous from 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "branch_id": self.branch_id,
+            "name": self.name,
+            "parent_branch_id": self.parent_branch_id,
+            "fork_point_seq": self.fork_point_seq,
+            "head_seq": self.head_seq,
+            "event_count": self.event_count,
+            "created_at": self.created_at,
+            "merged_into": [
+                {"branch_id": m.target_branch_id, "at_seq": m.at_seq, "merge_seq": m.merge_seq} for m in self.merges
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTotals:
+    events: int
+    tokens_in: int
+    tokens_out: int
+    tool_calls: int
+    failures: int
+    wall_time_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDetail:
+    summary: SessionSummary
+    branches: tuple[BranchInfo, ...]
+    totals: SessionTotals
+
+    def branch(self, ref: str) -> BranchInfo | None:
+        for b in self.branches:
+            if b.branch_id == ref:
+                return b
+        matches = [b for b in self.branches if b.name == ref]
+        return matches[0] if len(matches) == 1 else None
+
+    def lineage(self, branch_id: str) -> list[BranchInfo]:
+        """Root first: [main, ..., branch]."""
+        by_id = {b.branch_id: b for b in self.branches}
+        chain: list[BranchInfo] = []
+        current = by_id.get(branch_id)
+        while current is not None and len(chain) <= len(by_id):
+            chain.append(current)
+            current = by_id.get(current.parent_branch_id) if current.parent_branch_id else None
+        return chain[::-1]
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.summary.to_json()
+        out["branches"] = [b.to_json() for b in self.branches]
+        t = self.totals
+        out["totals"] = {
+            "events": t.events,
+            "tokens_in": t.tokens_in,
+            "tokens_out": t.tokens_out,
+            "tool_calls": t.tool_calls,
+            "failures": t.failures,
+            "wall_time_us": t.wall_time_us,
+        }
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ToolOutcome:
+    """What became of a ToolCallRequested: the matching completion or failure (paired by call_id)."""
+
+    kind: str  # ToolCallCompleted | ToolCallFailed
+    status: str
+    duration_ms: int | None
+    ended_ts: int
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    """One row of a branch's timeline. ``inherited`` rows belong to an ancestor branch (before a fork)."""
+
+    position: int
+    event_id: str
+    session_id: str
+    branch_id: str
+    seq: int
+    ts: int
+    kind: str
+    run_id: str | None
+    parent_id: str | None
+    payload_json: str
+    metadata_json: str
+    schema_version: int
+    inherited: bool
+    outcome: ToolOutcome | None = None
+    _payload: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        if self._payload is None:
+            try:
+                value = json.loads(self.payload_json)
+            except ValueError:
+                value = {"type": self.kind}
+            object.__setattr__(self, "_payload", value if isinstance(value, dict) else {"type": self.kind})
+        return self._payload  # type: ignore[return-value]
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        try:
+            value = json.loads(self.metadata_json)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def to_wire(self) -> dict[str, Any]:
+        """The event as Lago's EventEnvelope JSON object, with its assigned seq."""
+        out: dict[str, Any] = {"event_id": self.event_id, "session_id": self.session_id, "branch_id": self.branch_id}
+        if self.run_id is not None:
+            out["run_id"] = self.run_id
+        out["seq"] = self.seq
+        out["timestamp"] = self.ts
+        if self.parent_id is not None:
+            out["parent_id"] = self.parent_id
+        out["payload"] = self.payload
+        out["metadata"] = self.metadata
+        out["schema_version"] = self.schema_version
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    session_id: str
+    session_name: str
+    branch_id: str
+    seq: int
+    event_id: str
+    kind: str
+    text: str
