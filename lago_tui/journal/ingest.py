@@ -134,7 +134,9 @@ def _text_sql() -> str:
         )
         parts.append(f"WHEN '{kind}' THEN concat_ws(' ', {cols})")
     known = ", ".join(f"'{k}'" for k in KNOWN_PAYLOADS)
-    return f"CASE kind {' '.join(parts)} WHEN kind IN ({known}) THEN '' ELSE payload END"
+    # The fallback must be a searched CASE: inside ``CASE kind WHEN ...`` a ``WHEN kind IN (...)`` compares
+    # kind with a boolean, and casting a kind such as 'RunStarted' to BOOL fails the whole batch.
+    return f"CASE kind {' '.join(parts)} ELSE CASE WHEN kind IN ({known}) THEN '' ELSE payload END END"
 
 
 # Step 1: parse every row once, pull out the envelope's fields as small JSON values.
