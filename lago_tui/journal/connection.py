@@ -283,11 +283,13 @@ class Connector:
                 try:
                     yield con
                     con.execute("COMMIT")
-                except BaseException:
+                except BaseException as exc:
                     try:
                         con.execute("ROLLBACK")
                     except duckdb.Error:
                         pass
+                    if isinstance(exc, duckdb.Error):  # disk full, I/O error...: one clear line
+                        raise _translate(self.path, exc) from None
                     raise
             finally:
                 con.close()

@@ -1,0 +1,162 @@
+"""The App: screens, global bindings, command palette, themes, live journal watching.
+
+Screens talk to the journal only through :class:`lago_tui.journal.Journal`, always from thread workers.
+The app polls the journal's :meth:`~lago_tui.journal.Journal.change_token` (two ``stat`` calls, no
+DuckDB) and posts :class:`JournalChanged` to the active screen when another process wrote to it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from .commands import SessionCommands
+from .journal import Journal, JournalError
+from .journal.store import ChangeToken
+from .messages import JournalChanged
+from .paths import config_dir
+
+Clock = Callable[[], int]
+
+
+def wall_clock_us() -> int:
+    return time.time_ns() // 1000
+
+
+class LagoApp(App[None]):
+    """lago-tui: browse and create agent sessions."""
+
+    TITLE = "lago-tui"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {SessionCommands}
+    BINDINGS = [
+        Binding("n", "new_session", "New session", tooltip="Create a session"),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit", show=False),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        journal: Journal,
+        *,
+        clock: Clock = wall_clock_us,
+        settings_path: Path | None = None,
+        watch_interval: float = 0.5,
+    ) -> None:
+        super().__init__()
+        self.journal = journal
+        self.clock = clock
+        self.settings_path = settings_path if settings_path is not None else config_dir() / "settings.json"
+        self.watch_interval = watch_interval
+        self._last_token: ChangeToken | None = None
+        self._settings_loaded = False
+        self._apply_saved_theme()
+
+    # ------------------------------------------------------------------ settings (theme)
+
+    def _read_settings(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.settings_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _apply_saved_theme(self) -> None:
+        theme = self._read_settings().get("theme")
+        if isinstance(theme, str) and theme in self.available_themes:
+            self.theme = theme
+        self._settings_loaded = True
+
+    def watch_theme(self, theme: str) -> None:
+        if not self._settings_loaded:
+            return
+        settings = self._read_settings()
+        if settings.get("theme") == theme:
+            return
+        settings["theme"] = theme
+        try:
+            self.settings_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.settings_path.with_name(self.settings_path.name + ".tmp")
+            tmp.write_text(json.dumps(settings, indent=2), encoding="utf-8")
+            tmp.replace(self.settings_path)
+        except OSError as exc:
+            self.notify(f"Could not save the theme: {exc.strerror or exc}", severity="warning", markup=False)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def on_mount(self) -> None:
+        from .screens.session_list import SessionListScreen
+
+        self.push_screen(SessionListScreen())
+        self._last_token = self.journal.change_token()
+        self.set_interval(self.watch_interval, self._poll_journal, name="journal-watch")
+
+    def _poll_journal(self) -> None:
+        token = self.journal.change_token()
+        if token != self._last_token:
+            self._last_token = token
+            self.screen.post_message(JournalChanged())
+
+    def note_own_write(self) -> None:
+        """After this process wrote: refresh now rather than at the next poll."""
+        self._poll_journal()
+
+    def on_unmount(self) -> None:
+        self.journal.close()
+
+    # ------------------------------------------------------------------ errors
+
+    def show_journal_error(self, error: JournalError) -> None:
+        """A journal that cannot be read at all (not a journal, corrupt, too new...): an error screen."""
+        from .screens.error import JournalErrorScreen
+
+        if not isinstance(self.screen, JournalErrorScreen):
+            self.push_screen(JournalErrorScreen(error))
+
+    # ------------------------------------------------------------------ actions
+
+    def action_new_session(self) -> None:
+        from .screens.create_session import CreateSessionScreen
+
+        if not isinstance(self.screen, CreateSessionScreen):
+            self.push_screen(CreateSessionScreen(), self._session_created)
+
+    def _session_created(self, session_id: str | None) -> None:
+        if session_id:
+            self.open_session(session_id)
+
+    def open_session(self, session_id: str, *, branch_id: str | None = None) -> None:
+        from .screens.session_detail import SessionDetailScreen
+
+        self.push_screen(SessionDetailScreen(session_id, branch_id=branch_id))
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen[Any]):  # noqa: ANN201 - a generator of SystemCommand
+        yield SystemCommand("New session", "Create a session (n)", self.action_new_session)
+        new_branch = getattr(screen, "action_new_branch", None)
+        if new_branch is not None:
+            yield SystemCommand("New branch", "Fork a branch at the highlighted event (b)", new_branch)
+        yield SystemCommand("Switch theme", "Choose a theme (remembered between runs)", self.action_change_theme)
+        yield SystemCommand("Help", "Keys and commands (?)", self.action_help)
+        yield SystemCommand("Quit", "Quit lago-tui (q)", self.action_quit)
+
+
+def run_app(path: Path) -> int:
+    """Open the TUI on ``path`` (``lago-tui`` with no command)."""
+    app = LagoApp(Journal(path))
+    app.run()
+    return 0 if app.return_code is None else app.return_code

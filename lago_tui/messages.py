@@ -1,0 +1,9 @@
+"""Messages shared between the app and its screens."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+
+class JournalChanged(Message):
+    """The journal file changed (another process or this one wrote): screens reload what they show."""

@@ -1,0 +1,1 @@
+"""The app's screens: session list (home), session detail, forms, help, error."""

@@ -1,0 +1,1 @@
+"""Widgets: the virtual table and the pieces of the session screens."""
