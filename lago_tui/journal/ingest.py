@@ -276,17 +276,19 @@ def ingest(
     con.execute(_PARSE_SQL)
     con.execute(_EXTRACT_SQL)
     _fail(con, locate, "SELECT idx, problem FROM _ev WHERE problem IS NOT NULL ORDER BY idx LIMIT 1")
-    _fail(
-        con,
-        locate,
+    # The first occurrence is named through ``locate`` (a raw idx is a 0-based element index for arrays
+    # and API batches, which is not the line or event number people see).
+    dup = con.execute(
         """
-        SELECT max_idx, 'duplicate event_id ' || event_id || ' (also at ' || min_idx || ')'
+        SELECT max_idx, event_id, min_idx
         FROM (SELECT event_id, min(idx) AS min_idx, arg_max(idx, idx) FILTER (WHERE rn = 2) AS max_idx
               FROM (SELECT event_id, idx, row_number() OVER (PARTITION BY event_id ORDER BY idx) AS rn FROM _ev)
               GROUP BY event_id HAVING count(*) > 1)
         ORDER BY max_idx LIMIT 1
-        """,
-    )
+        """
+    ).fetchone()
+    if dup is not None:
+        raise InvalidEvent(locate(dup[0]), f"duplicate event_id {dup[1]} (also at {locate(dup[2])})")
     total = con.execute("SELECT count(*) FROM _ev").fetchone()[0]
     # Events already in the journal are skipped: importing a file twice adds nothing.
     con.execute(
