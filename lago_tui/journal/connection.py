@@ -151,10 +151,11 @@ class Connector:
             except OSError as exc:
                 raise _translate(self.path, exc) from None
 
-    def _check_schema(self, con: duckdb.DuckDBPyConnection, *, writable: bool) -> None:
+    def _check_schema(self, con: duckdb.DuckDBPyConnection, *, writable: bool) -> bool:
+        """Refuse foreign or newer files; False for an empty DuckDB file opened read-only (no tables yet)."""
         try:
             row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        except duckdb.CatalogException:
+        except (duckdb.CatalogException, duckdb.BinderException):  # no meta table, or someone else's "meta"
             row = None
         except duckdb.Error as exc:
             raise _translate(self.path, exc) from None
@@ -165,7 +166,8 @@ class Connector:
                 raise NotAJournal(f"{self.path} is a DuckDB file but not a lago-tui journal")
             if writable:
                 schema.create(con)
-            return
+                return True
+            return False
         found = int(row[0])
         if found > schema.SCHEMA_VERSION:
             raise JournalTooNew(
@@ -175,6 +177,7 @@ class Connector:
             if not writable:
                 raise JournalTooNew(f"{self.path} uses an older schema ({found}); run any write command to migrate it")
             schema.migrate(con, found)
+        return True
 
     # ------------------------------------------------------------------ readers
 
@@ -193,10 +196,14 @@ class Connector:
                     return
                 con = self._open(read_only=True)
                 try:
-                    self._check_schema(con, writable=False)
+                    is_journal = self._check_schema(con, writable=False)
                 except BaseException:
                     con.close()
                     raise
+                if not is_journal:  # an empty DuckDB file: reads see an empty journal, as for a missing file
+                    con.close()
+                    yield None
+                    return
                 self._reader = con
             cursor = self._reader.cursor()
             self._active += 1
