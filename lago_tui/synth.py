@@ -382,15 +382,58 @@ class _Session:
             else:
                 self.emit(branch, {"type": "FileRename", "old_path": path, "new_path": path + ".bak"}, run_id=run_id)
 
+    def showcase(self, branch: str) -> None:
+        """One run holding every rarer family once, so even a tiny journal has them all."""
+        r, g = self.r, self.g
+        run_id = self._id()
+        self.emit(branch, {"type": "RunStarted", "provider": "anthropic", "max_iterations": 5}, run_id=run_id)
+        self.emit(branch, {"type": "StepStarted", "index": 0}, run_id=run_id)
+        self.emit(branch, {"type": "Message", "role": "system", "content": "You are a careful coding agent."}, run_id=run_id)
+        for i in range(3):
+            self.emit(branch, {"type": "TextDelta", "delta": r.choice(g.sentences), "index": i}, run_id=run_id)
+        self.emit(branch, {"type": "PolicyEvaluated", "tool_name": "shell", "decision": "allow",
+                           "rule_matches": ["rule-1"], "explanation": "shell is allowed in the sandbox"}, run_id=run_id)
+        approval_id, call_id = self._id(), "toolu_" + self._id()
+        self.emit(branch, {"type": "ApprovalRequested", "approval_id": approval_id, "call_id": call_id,
+                           "tool_name": "shell", "arguments": {"command": "rm -rf build/"}, "risk": "high"}, run_id=run_id)
+        self.emit(branch, {"type": "ApprovalResolved", "approval_id": approval_id, "decision": "approved",
+                           "reason": "build output only"}, run_id=run_id)
+        req = self.emit(branch, {"type": "ToolCallRequested", "call_id": call_id, "tool_name": "shell",
+                                 "arguments": {"command": "rm -rf build/"}, "category": "exec"}, run_id=run_id)
+        self.emit(branch, {"type": "ToolCallStarted", "tool_run_id": self._id(), "tool_name": "shell"},
+                  run_id=run_id, parent_id=req)
+        self.emit(branch, {"type": "ToolCallFailed", "call_id": call_id, "tool_name": "shell",
+                           "error": "exit status 1: permission denied"}, run_id=run_id, parent_id=req)
+        self.emit(branch, {"type": "FileWrite", "path": "src/app.py", "blob_hash": f"{r.getrandbits(160):040x}",
+                           "size_bytes": 1234, "content_type": "text/x-python"}, run_id=run_id)
+        self.emit(branch, {"type": "FileRename", "old_path": "src/app.py", "new_path": "src/main.py"}, run_id=run_id)
+        self.emit(branch, {"type": "FileDelete", "path": "src/old.py"}, run_id=run_id)
+        self.emit(branch, {"type": "StatePatched", "index": 0, "revision": 1,
+                           "patch": [{"op": "add", "path": "/plan", "value": ["read", "fix", "test"]}]}, run_id=run_id)
+        self.emit(branch, {"type": "ContextCompacted", "dropped_count": 12, "tokens_before": 150000,
+                           "tokens_after": 40000}, run_id=run_id)
+        self.emit(branch, {"type": "SnapshotCreated", "snapshot_id": self._id(), "snapshot_type": "full",
+                           "covers_through_seq": self.heads[branch], "data_hash": f"{r.getrandbits(128):032x}",
+                           "size_bytes": 52000}, run_id=run_id)
+        self.emit(branch, {"type": "ErrorRaised", "message": "provider returned 529 overloaded"}, run_id=run_id)
+        self.emit(branch, {"type": "Custom", "event_type": "eval.score", "data": {"score": 0.82}}, run_id=run_id)
+        self.emit(branch, {"type": UNKNOWN_KIND, "flux": 3.2, "unit": "mWb", "probe": {"id": "qf-7", "calibrated": False}},
+                  run_id=run_id, metadata='{"host":"eval-runner-1"}', schema_version=2)
+        self.emit(branch, {"type": "StepFinished", "index": 0, "stop_reason": "end_turn", "directive_count": 1},
+                  run_id=run_id)
+        self.emit(branch, {"type": "RunErrored", "error": "tool loop aborted after a denied command"}, run_id=run_id)
+        self.emit(branch, {"type": "SessionClosed", "reason": "paused"})
+        self.emit(branch, {"type": "SessionResumed"})
+
     def finish(self) -> list[str]:
+        """The session's last event: most sessions are closed, the rest are left waiting for the user."""
         r = self.r
         self.cap = self.budget
-        if self.left > 0 and r.random() < 0.6:
-            self.emit(self.current_branch, {"type": "SessionClosed", "reason": r.choice(("done", "user closed", "idle"))})
-        if self.left > 1 and r.random() < 0.03:
-            self.emit(self.current_branch, {"type": "SessionResumed"})
-            self.emit(self.current_branch, {"type": "Message", "role": "user", "content": self.g.text(1, 2)})
-        del self.lines[self.budget:]
+        while self.left > 0:
+            if r.random() < 0.6:
+                self.emit(self.current_branch, {"type": "SessionClosed", "reason": r.choice(("done", "user closed", "idle"))})
+            else:
+                self.emit(self.current_branch, {"type": "Message", "role": "user", "content": self.g.text(1, 2)})
         return self.lines
 
 
@@ -418,6 +461,8 @@ def _big_session(g: _Gen, start_ts: int, budget: int, levels: int) -> tuple[list
     s = _Session(g, start_ts, budget, name="big-refactor-monorepo")
     r = s.r
     s.create()
+    s.run("main")
+    s.showcase("main")
     plans = [BranchPlan("main", "main", None, 0, 0)]
     chain = ["main"]
     phase = budget // (levels + 2)
