@@ -1,0 +1,1294 @@
+"""A fast, virtual, read-only table on Textual's Line API.
+
+`VirtualTable` displays rows pulled on demand from a slow `RowSource` (e.g. DuckDB
+queries taking 5-50 ms). Only the rows on screen are rendered, only the pages around
+the viewport are fetched, and the source is only ever called from a background
+thread worker, never from the UI thread.
+
+How it works, in brief:
+
+* Rows are cached in pages of `page_size` rows in a bounded LRU of `max_pages` pages.
+* `render_lines` (UI thread) works out which pages the viewport needs, plus one page
+  of prefetch before and after it, and queues the missing ones.
+* A single thread worker drains the queue, so the source is never called concurrently
+  by one table (DuckDB connections are not safe to share between threads). Requests
+  for the same page are coalesced, and queued pages that scrolled out of view are
+  dropped before they are fetched.
+* Results are posted back to the widget as messages; results of an older data
+  generation (after `reload()` / `set_source()` / `reset()`) are discarded.
+* Rendered rows are cached as `Strip`s per (row, width, highlighted).
+* Rows not loaded yet show a dim placeholder and are repainted when their page arrives.
+
+Live updates: the owner calls `reload()`. The old rows stay on screen until the new
+count and the rows of the viewport have arrived; then they are swapped in at once,
+keeping the scroll position and the cursor on the same row (by key, see `keep_key`).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, Protocol, TypeVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events, on
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.content import Content
+from textual.geometry import Region, Size, clamp
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.style import Style as VisualStyle
+from textual.worker import get_current_worker
+
+__all__ = [
+    "Cell",
+    "Column",
+    "KeyedRowSource",
+    "RenderContext",
+    "RowRenderer",
+    "RowSource",
+    "Sort",
+    "VirtualTable",
+    "layout_columns",
+]
+
+RowT = TypeVar("RowT")
+RowT_co = TypeVar("RowT_co", covariant=True)
+
+Cell = Text | Content | str
+"""One rendered cell: a Rich `Text`, a Textual `Content`, or a plain `str`.
+
+A `str` is always shown literally (it is never parsed as markup)."""
+
+
+class RowSource(Protocol[RowT_co]):
+    """Where a `VirtualTable` gets its rows from.
+
+    All methods are blocking and are only ever called from a worker thread, one call
+    at a time per table (never concurrently for the same table).
+
+    A source may additionally define ``index_of(key) -> int | None`` returning the
+    row index of the row whose key (as computed by the table's `keep_key`) is `key`,
+    or None. When present it lets `reload()` / `set_source(key=...)` put the cursor
+    on a row that is not near the viewport.
+    """
+
+    def count(self) -> int:
+        """Total number of rows."""
+        ...
+
+    def fetch(self, start: int, count: int) -> Sequence[RowT_co]:
+        """Rows ``[start, start + count)`` (fewer if the source is shorter)."""
+        ...
+
+
+class KeyedRowSource(RowSource[RowT_co], Protocol[RowT_co]):
+    """A `RowSource` that can also locate a row by key (optional, see `RowSource`)."""
+
+    def index_of(self, key: Hashable) -> int | None:
+        """Index of the row whose ``keep_key(row) == key``, or None (blocking)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column of a `VirtualTable`.
+
+    Attributes:
+        key: Identifier, reported by `VirtualTable.HeaderClicked` and used by `Sort`.
+        label: Header text (a `str` is shown literally, never parsed as markup).
+        width: Width in cells, or None for a flexible column. Flexible columns share
+            the width left over by the fixed columns (equally), so the table always
+            fits the widget width and never scrolls horizontally.
+        align: Alignment of the cells (and the label) in the column.
+        min_width: Minimum width of a flexible column.
+    """
+
+    key: str
+    label: str | Text = ""
+    width: int | None = None
+    align: Literal["left", "right"] = "left"
+    min_width: int = 4
+
+
+class Sort(NamedTuple):
+    """Sort indicator shown in the header (the table itself never sorts)."""
+
+    key: str
+    """Key of the sorted column."""
+    descending: bool = False
+    """True shows ▼ after the label, False shows ▲."""
+
+
+@dataclass(frozen=True, slots=True)
+class RenderContext:
+    """Extra information given to the row renderer."""
+
+    widths: tuple[int, ...]
+    """The width in cells of each column (cells are cropped/padded to these)."""
+    highlighted: bool
+    """True if the row is under the cursor."""
+    focused: bool
+    """True if the table has focus."""
+
+
+RowRenderer = Callable[[RowT, int, RenderContext], Sequence[Cell]]
+"""``render_row(row, index, context) -> one cell per column``.
+
+Must be fast and pure: its output is cached per (row index, width, highlighted).
+Call `VirtualTable.refresh_rows()` if what it returns changes for the same row.
+"""
+
+# C0 and C1 control characters (including ESC, newlines and tabs) would corrupt the
+# terminal or the line layout; they are shown as spaces.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_TABLE = {code: " " for code in (*range(0x20), *range(0x7F, 0xA0))}
+_GAP = 1  # Cells between two columns.
+_NULL_VISUAL_STYLE = VisualStyle.null()
+
+
+def _sanitize(plain: str) -> str | None:
+    """The text with control characters replaced by spaces, or None if it has none."""
+    if _CONTROL_RE.search(plain) is None:
+        return None
+    return plain.translate(_CONTROL_TABLE)
+
+
+def layout_columns(columns: Sequence[Column], width: int) -> tuple[int, ...]:
+    """Compute the width of each column to fit `width` cells.
+
+    Fixed columns get their width; flexible columns share what is left (after one
+    cell of gap between columns), each at least its `min_width`. If even the minimum
+    does not fit, the line is cropped on the right.
+    """
+    if not columns:
+        return ()
+    fixed = sum(column.width for column in columns if column.width is not None)
+    flexible = [index for index, column in enumerate(columns) if column.width is None]
+    widths = [max(0, column.width or 0) for column in columns]
+    if flexible:
+        remaining = max(0, width - fixed - _GAP * (len(columns) - 1))
+        share, extra = divmod(remaining, len(flexible))
+        for position, index in enumerate(flexible):
+            widths[index] = max(columns[index].min_width, share + (position < extra))
+    return tuple(widths)
+
+
+# ---------------------------------------------------------------------------------
+# Background jobs and their results (internal).
+
+
+@dataclass(slots=True)
+class _PageJob:
+    source: Any
+    generation: int
+    page: int
+    page_size: int
+
+
+@dataclass(slots=True)
+class _LoadJob:
+    source: Any
+    epoch: int
+    replace: bool
+    keep: bool
+    key: Hashable | None
+    has_key: bool
+    cursor: int
+    scroll_y: int
+    visible: int
+    page_size: int
+
+
+@dataclass(slots=True)
+class _LoadOutcome:
+    count: int | None = None
+    error: BaseException | None = None
+    key_index: int | None = None
+    pages: dict[int, Sequence[Any]] = field(default_factory=dict)
+    errors: list[BaseException] = field(default_factory=list)
+
+
+class _PageArrived(Message, bubble=False):
+    def __init__(
+        self, job: _PageJob, rows: Sequence[Any] | None, error: BaseException | None
+    ) -> None:
+        self.job = job
+        self.rows = rows
+        self.error = error
+        super().__init__()
+
+
+class _LoadArrived(Message, bubble=False):
+    def __init__(self, job: _LoadJob, outcome: _LoadOutcome) -> None:
+        self.job = job
+        self.outcome = outcome
+        super().__init__()
+
+
+def _pages_for(first: int, last: int, page_size: int) -> range:
+    """Pages covering rows ``[first, last]`` (inclusive)."""
+    if last < first:
+        return range(0)
+    return range(first // page_size, last // page_size + 1)
+
+
+def _keep_visible(cursor: int, scroll_y: int, visible: int, count: int) -> int:
+    """The scroll offset closest to `scroll_y` that shows row `cursor`."""
+    max_scroll = max(0, count - visible)
+    scroll_y = clamp(scroll_y, 0, max_scroll)
+    if cursor < 0 or visible <= 0:
+        return scroll_y
+    if cursor < scroll_y:
+        scroll_y = cursor
+    elif cursor >= scroll_y + visible:
+        scroll_y = cursor - visible + 1
+    return clamp(scroll_y, 0, max_scroll)
+
+
+_MISSING = object()
+_LINGER = 1.0  # Seconds the fetch thread waits for more work before exiting.
+
+
+@dataclass(frozen=True, slots=True)
+class _RenderState:
+    """Styles and geometry for one render pass (computed once per frame)."""
+
+    width: int
+    widths: tuple[int, ...]
+    focused: bool
+    base: Style
+    cursor: Style
+    even: Style
+    header: Style
+    placeholder: Style
+    error: Style
+    key: int  # Identifies the styles, part of the cache key of rendered rows.
+
+
+class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=False):
+    """A virtual, read-only table whose rows come from a slow `RowSource`.
+
+    Args:
+        columns: The columns.
+        render_row: ``render_row(row, index, context)`` returning one cell per column.
+        source: Optional initial source (same as calling `set_source` after mount).
+        keep_key: Optional ``keep_key(row) -> Hashable`` identifying a row across
+            reloads, so that the cursor stays on the same row.
+        show_header: Show the (sticky) header line.
+        zebra_stripes: Style every other row with ``virtual-table--even``.
+        page_size: Rows per fetched page.
+        max_pages: Pages kept in the row cache (LRU).
+        placeholder: Text shown for rows that are not loaded yet.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home,g", "first", "First", show=False),
+        Binding("end,G", "last", "Last", show=False),
+        Binding("enter", "select", "Select", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "virtual-table--header",
+        "virtual-table--cursor",
+        "virtual-table--placeholder",
+        "virtual-table--even",
+        "virtual-table--error",
+    }
+
+    DEFAULT_CSS = """
+    VirtualTable {
+        width: 1fr;
+        height: 1fr;
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-gutter: stable;
+        background: $surface;
+        color: $foreground;
+
+        & > .virtual-table--header {
+            background: $panel;
+            color: $foreground;
+            text-style: bold;
+        }
+        & > .virtual-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .virtual-table--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+        & > .virtual-table--placeholder {
+            color: $text-muted;
+            text-style: dim;
+        }
+        & > .virtual-table--even {
+            background: $surface-lighten-1 50%;
+        }
+        & > .virtual-table--error {
+            color: $text-error;
+        }
+    }
+    """
+
+    ALLOW_SELECT = False  # Double-click selects a row, not text.
+
+    cursor: reactive[int] = reactive(-1, repaint=False, init=False)
+    """Index of the highlighted row, -1 when the table is empty."""
+
+    sort: reactive[Sort | None] = reactive(None, repaint=False, init=False)
+    """Sort indicator shown in the header (display only)."""
+
+    # ------------------------------------------------------------------ messages
+
+    class RowHighlighted(Message):
+        """The cursor moved to another row.
+
+        Posted once per cursor index. It is posted again for the same index when the
+        row's data arrives (`row` was None because it was not loaded yet) and after a
+        reload when the row under the cursor changed (a different key or, without
+        `keep_key`, after every reload).
+        """
+
+        def __init__(self, table: VirtualTable[Any], index: int, row: Any | None) -> None:
+            self.table = table
+            self.index = index
+            """Row index (-1 if the table is empty)."""
+            self.row = row
+            """The row, or None if not loaded yet (or the table is empty)."""
+            super().__init__()
+
+        @property
+        def control(self) -> VirtualTable[Any]:
+            return self.table
+
+    class RowSelected(Message):
+        """A row was chosen (enter, click on the highlighted row, double-click)."""
+
+        def __init__(self, table: VirtualTable[Any], index: int, row: Any) -> None:
+            self.table = table
+            self.index = index
+            self.row = row
+            super().__init__()
+
+        @property
+        def control(self) -> VirtualTable[Any]:
+            return self.table
+
+    class HeaderClicked(Message):
+        """A header cell was clicked."""
+
+        def __init__(self, table: VirtualTable[Any], column_key: str) -> None:
+            self.table = table
+            self.column_key = column_key
+            super().__init__()
+
+        @property
+        def control(self) -> VirtualTable[Any]:
+            return self.table
+
+    class Loaded(Message):
+        """A (re)load finished: the row count is known and the view is up to date."""
+
+        def __init__(self, table: VirtualTable[Any], count: int) -> None:
+            self.table = table
+            self.count = count
+            super().__init__()
+
+        @property
+        def control(self) -> VirtualTable[Any]:
+            return self.table
+
+    class SourceError(Message):
+        """The source (or the row renderer) raised; the table keeps running."""
+
+        def __init__(self, table: VirtualTable[Any], error: BaseException) -> None:
+            self.table = table
+            self.error = error
+            super().__init__()
+
+        @property
+        def control(self) -> VirtualTable[Any]:
+            return self.table
+
+    # --------------------------------------------------------------- construction
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        render_row: RowRenderer[RowT],
+        *,
+        source: RowSource[RowT] | None = None,
+        keep_key: Callable[[RowT], Hashable] | None = None,
+        show_header: bool = True,
+        zebra_stripes: bool = False,
+        page_size: int = 128,
+        max_pages: int = 64,
+        placeholder: str = "…",
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        if page_size < 1 or max_pages < 4:
+            raise ValueError("page_size must be >= 1 and max_pages >= 4")
+        self._columns: tuple[Column, ...] = tuple(columns)
+        self._render_row = render_row
+        self._keep_key = keep_key
+        self._show_header = show_header
+        self._zebra = zebra_stripes
+        self._page_size = page_size
+        self._max_pages = max_pages
+        self._placeholder = placeholder
+
+        self._source: RowSource[RowT] | None = None
+        self._started = False  # Set on mount; set_source() before that is deferred.
+        self._initial_load: tuple[RowSource[RowT], Hashable | None] | None = (
+            (source, None) if source is not None else None
+        )
+        self._row_count = 0
+        self._epoch = 0  # Bumped when the source is replaced or reset.
+        self._generation = 0  # Bumped whenever the cached rows are replaced.
+        self._pages: OrderedDict[int, Sequence[RowT]] = OrderedDict()
+        self._failed_pages: set[int] = set()
+        self._strips: LRUCache[tuple[int, bool, int], Strip] = LRUCache(1024)
+        self._header_strip: tuple[tuple[Any, ...], Strip] | None = None
+        self._widths: tuple[int, tuple[int, ...]] | None = None
+        self._render_state: _RenderState | None = None
+        self._last_highlight: tuple[Any, ...] | None = None
+        self._render_error_reported = -1
+        self._suppress_scroll = False
+        self._suppress_highlight = False
+        self._outstanding_loads = 0
+        self._awaiting_replace = False  # A new source's first load is pending.
+
+        # Shared with the fetch thread (guarded by _lock).
+        self._lock = threading.Condition()
+        self._load_job: _LoadJob | None = None
+        self._page_jobs: list[_PageJob] = []
+        self._in_flight: set[tuple[int, int]] = set()
+        self._fetcher_running = False
+
+    # ----------------------------------------------------------------- public API
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        """The columns (assign a new sequence to change them)."""
+        return self._columns
+
+    @columns.setter
+    def columns(self, columns: Sequence[Column]) -> None:
+        self._columns = tuple(columns)
+        self._invalidate()
+
+    @property
+    def row_count(self) -> int:
+        """Number of rows (as of the last completed load)."""
+        return self._row_count
+
+    @property
+    def source(self) -> RowSource[RowT] | None:
+        """The current source."""
+        return self._source
+
+    @property
+    def is_loading(self) -> bool:
+        """True while a `set_source()` / `reload()` is in progress.
+
+        The widget also has the CSS class ``-loading`` meanwhile.
+        """
+        return self._outstanding_loads > 0
+
+    @property
+    def highlighted_row(self) -> RowT | None:
+        """The row under the cursor, if loaded."""
+        return self.get_row(self.cursor)
+
+    def get_row(self, index: int) -> RowT | None:
+        """The row at `index` if it is in the cache, else None (never blocks)."""
+        if index < 0 or index >= self._row_count:
+            return None
+        rows = self._pages.get(index // self._page_size)
+        if rows is None:
+            return None
+        offset = index % self._page_size
+        return rows[offset] if offset < len(rows) else None
+
+    def set_source(
+        self,
+        source: RowSource[RowT] | None,
+        *,
+        keep_key: Callable[[RowT], Hashable] | None = None,
+        key: Hashable | None = None,
+    ) -> None:
+        """Show rows from a new source.
+
+        The current rows stay on screen until the new count and visible rows have
+        arrived, then everything is swapped at once and `Loaded` is posted.
+
+        Args:
+            source: The new source, or None for an empty table.
+            keep_key: ``keep_key(row)`` identifying rows across reloads (replaces the
+                current one if given).
+            key: Put the cursor on the row with this key once loaded (found with the
+                source's ``index_of`` if it has one, else only if it is near the
+                current viewport); otherwise the cursor goes to the first row.
+        """
+        if keep_key is not None:
+            self._keep_key = keep_key
+        if not self._started:
+            self._initial_load = (source, key) if source is not None else None
+            return
+        self._epoch += 1
+        self._source = source
+        with self._lock:
+            self._page_jobs.clear()
+            pending = self._load_job
+            self._load_job = None
+        if pending is not None:
+            self._outstanding_loads -= 1
+        if source is None:
+            self._awaiting_replace = False
+            self._clear_rows()
+            self._update_loading_class()
+            return
+        # Until the new rows arrive the old ones stay on screen, but nothing more is
+        # fetched for them.
+        self._awaiting_replace = True
+        self._queue_load(replace=True, keep=False, key=key, has_key=key is not None)
+
+    def reload(self, *, keep: bool = True) -> None:
+        """Re-count and refetch rows from the current source (for live updates).
+
+        Old rows stay visible until the new ones arrive, the scroll position is kept,
+        and (with `keep` and a `keep_key`) the cursor stays on the same row: found by
+        the source's ``index_of`` if present, else if it is in the loaded window;
+        otherwise the cursor keeps its index (clamped). Posts `Loaded` when done.
+        """
+        if self._source is None:
+            return
+        key: Hashable | None = None
+        has_key = False
+        if keep and self._keep_key is not None:
+            row = self.get_row(self.cursor)
+            if row is not None:
+                key, has_key = self._keep_key(row), True
+        self._queue_load(replace=False, keep=keep, key=key, has_key=has_key)
+
+    def reset(self) -> None:
+        """Forget the source and all rows: the table becomes empty.
+
+        Results of fetches still running are discarded when they arrive.
+        """
+        self.set_source(None)
+
+    def move_cursor(self, index: int, *, scroll: bool = True) -> None:
+        """Move the cursor to `index` (clamped), scrolling it into view if `scroll`."""
+        self._suppress_scroll = not scroll
+        try:
+            self.cursor = index
+        finally:
+            self._suppress_scroll = False
+        if scroll:
+            self._scroll_cursor_visible()
+
+    def refresh_rows(self, indices: Sequence[int] | None = None) -> None:
+        """Re-render rows (all, or just `indices`) without refetching them.
+
+        Call this when what `render_row` returns changed (e.g. relative times).
+        """
+        if indices is None:
+            self._strips.clear()
+            self.refresh()
+            return
+        header = self._header_height
+        state_key = self._get_render_state().key
+        for index in indices:
+            for highlighted in (False, True):
+                self._strips.discard((index, highlighted, state_key))
+            self.refresh_line(index + header)
+
+    # ------------------------------------------------------------------- actions
+
+    def action_cursor_up(self) -> None:
+        if self._row_count:
+            self.move_cursor(max(0, self.cursor - 1))
+
+    def action_cursor_down(self) -> None:
+        if self._row_count:
+            self.move_cursor(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self._page(-1)
+
+    def action_page_down(self) -> None:
+        self._page(+1)
+
+    def action_first(self) -> None:
+        if self._row_count:
+            self.move_cursor(0)
+
+    def action_last(self) -> None:
+        if self._row_count:
+            self.move_cursor(self._row_count - 1)
+
+    def action_select(self) -> None:
+        self._select(self.cursor)
+
+    # ------------------------------------------------------------------ internals
+
+    @property
+    def _header_height(self) -> int:
+        return 1 if self._show_header else 0
+
+    @property
+    def _visible_rows(self) -> int:
+        return max(0, self.scrollable_content_region.height - self._header_height)
+
+    @property
+    def _width(self) -> int:
+        return self.scrollable_content_region.width
+
+    def _column_widths(self, width: int) -> tuple[int, ...]:
+        cached = self._widths
+        if cached is not None and cached[0] == width:
+            return cached[1]
+        widths = layout_columns(self._columns, width)
+        self._widths = (width, widths)
+        return widths
+
+    def _invalidate(self) -> None:
+        """Forget all rendered lines (rows stay cached) and repaint."""
+        self._strips.clear()
+        self._header_strip = None
+        self._widths = None
+        self._render_state = None
+        self.refresh()
+
+    def _update_loading_class(self) -> None:
+        self.set_class(self._outstanding_loads > 0, "-loading")
+
+    def _update_virtual_size(self) -> None:
+        self.virtual_size = Size(0, self._row_count + self._header_height)
+
+    def _clear_rows(self) -> None:
+        self._generation += 1
+        self._pages.clear()
+        self._failed_pages.clear()
+        self._row_count = 0
+        self._update_virtual_size()
+        self.scroll_to(y=0, animate=False)
+        self.move_cursor(-1, scroll=False)
+        self._invalidate()
+
+    def _page(self, direction: int) -> None:
+        if not self._row_count:
+            return
+        step = max(1, self._visible_rows) * direction
+        self.scroll_to(y=self.scroll_offset.y + step, animate=False)
+        self.move_cursor(self.cursor + step)
+
+    def _scroll_cursor_visible(self) -> None:
+        if self.cursor < 0:
+            return
+        current = self.scroll_offset.y
+        target = _keep_visible(self.cursor, current, self._visible_rows, self._row_count)
+        if target != current:
+            self.scroll_to(y=target, animate=False)
+
+    def _select(self, index: int) -> None:
+        row = self.get_row(index)
+        if row is not None:
+            self.post_message(self.RowSelected(self, index, row))
+
+    def _post_highlight(self) -> None:
+        """Post RowHighlighted unless it was already posted for this index and row."""
+        index = self.cursor
+        row = self.get_row(index)
+        if row is None:
+            identity: Any = _MISSING
+        elif self._keep_key is not None:
+            identity = self._keep_key(row)
+        else:
+            identity = self._generation
+        marker = (index, identity)
+        if marker == self._last_highlight:
+            return
+        self._last_highlight = marker
+        self.post_message(self.RowHighlighted(self, index, row))
+
+    def validate_cursor(self, value: int) -> int:
+        if self._row_count == 0:
+            return -1
+        return clamp(value, 0, self._row_count - 1)
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        header = self._header_height
+        if old >= 0:
+            self.refresh_line(old + header)
+        if new >= 0:
+            self.refresh_line(new + header)
+        if not self._suppress_scroll:
+            self._scroll_cursor_visible()
+        if not self._suppress_highlight:
+            self._post_highlight()
+
+    def watch_sort(self) -> None:
+        self._header_strip = None
+        if self._show_header:
+            self.refresh(Region(0, 0, self.size.width, 1))
+
+    # ----------------------------------------------------------- event handlers
+
+    def _on_mount(self) -> None:
+        self._started = True
+        self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+        self._update_virtual_size()
+        if self._initial_load is not None:
+            (source, key), self._initial_load = self._initial_load, None
+            self.set_source(source, key=key)
+
+    def _on_theme_changed(self, _theme: object) -> None:
+        self._invalidate()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+        self._header_strip = None
+        self._render_state = None
+        self.refresh()
+
+    def _on_unmount(self) -> None:
+        with self._lock:
+            self._load_job = None
+            self._page_jobs.clear()
+            self._lock.notify_all()  # Let the fetch thread exit now.
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        # Queue the pages for the new viewport now rather than at the next frame.
+        self._ensure_pages()
+
+    def _on_resize(self, _event: events.Resize) -> None:
+        self._invalidate()
+        self._scroll_cursor_visible()
+
+    def _on_focus(self, _event: events.Focus) -> None:
+        self._invalidate()
+
+    def _on_blur(self, _event: events.Blur) -> None:
+        self._invalidate()
+
+    def _on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        x, y = offset
+        if y < self._header_height:
+            key = self._column_at(x)
+            if key is not None:
+                event.stop()
+                self.post_message(self.HeaderClicked(self, key))
+            return
+        index = self.scroll_offset.y + y - self._header_height
+        if not 0 <= index < self._row_count:
+            return
+        event.stop()
+        if index == self.cursor:
+            if event.chain <= 2:
+                self._select(index)
+        else:
+            self.move_cursor(index)
+
+    def _column_at(self, x: int) -> str | None:
+        position = 0
+        for column, width in zip(self._columns, self._column_widths(self._width)):
+            position += width + _GAP
+            if x < position:
+                return column.key
+        return None
+
+    # ------------------------------------------------------------------ fetching
+
+    def _queue_load(
+        self, *, replace: bool, keep: bool, key: Hashable | None, has_key: bool
+    ) -> None:
+        assert self._source is not None
+        job = _LoadJob(
+            source=self._source,
+            epoch=self._epoch,
+            replace=replace,
+            keep=keep,
+            key=key,
+            has_key=has_key,
+            cursor=self.cursor,
+            scroll_y=0 if replace and not has_key else self.scroll_offset.y,
+            visible=max(1, self._visible_rows),
+            page_size=self._page_size,
+        )
+        with self._lock:
+            pending = self._load_job
+            if pending is not None and pending.replace and not replace:
+                return  # A pending fresh load will fetch fresh data anyway.
+            self._load_job = job
+            if replace:
+                self._page_jobs.clear()
+        if pending is None:
+            self._outstanding_loads += 1
+        self._update_loading_class()
+        self._start_fetcher()
+
+    def _ensure_pages(self) -> None:
+        """Queue the pages the viewport needs (plus one page of prefetch each side)."""
+        count = self._row_count
+        source = self._source
+        if source is None or count == 0 or self._awaiting_replace:
+            return
+        first = self.scroll_offset.y
+        last = min(count, first + max(1, self._visible_rows)) - 1
+        page_size = self._page_size
+        visible_pages = _pages_for(first, last, page_size)
+        wanted = list(visible_pages)
+        if visible_pages.stop * page_size < count:
+            wanted.append(visible_pages.stop)
+        if visible_pages.start > 0:
+            wanted.append(visible_pages.start - 1)
+        pages = self._pages
+        for page in visible_pages:
+            if page in pages:
+                pages.move_to_end(page)
+        generation = self._generation
+        missing = [
+            _PageJob(source, generation, page, page_size)
+            for page in wanted
+            if page not in pages and page not in self._failed_pages
+        ]
+        with self._lock:
+            in_flight = self._in_flight
+            self._page_jobs = [
+                job for job in missing if (generation, job.page) not in in_flight
+            ]
+            if not self._page_jobs:
+                return
+        self._start_fetcher()
+
+    def _start_fetcher(self) -> None:
+        with self._lock:
+            if self._fetcher_running:
+                self._lock.notify()
+                return
+            self._fetcher_running = True
+        try:
+            self.run_worker(
+                self._fetch_loop,
+                name="virtual-table-fetch",
+                group="virtual-table-fetch",
+                exclusive=False,
+                thread=True,
+                exit_on_error=False,
+            )
+        except Exception:
+            with self._lock:
+                self._fetcher_running = False
+            raise
+
+    def _next_job(self) -> _LoadJob | _PageJob | None:
+        """Pop the next job (loads first). Call with the lock held."""
+        if self._load_job is not None:
+            job, self._load_job = self._load_job, None
+            return job
+        if self._page_jobs:
+            page_job = self._page_jobs.pop(0)
+            self._in_flight.add((page_job.generation, page_job.page))
+            return page_job
+        return None
+
+    def _fetch_loop(self) -> None:
+        """Run queued jobs one at a time (in a worker thread).
+
+        This is the only place the source is called from. The thread lingers briefly
+        when the queue is empty, so that continuous scrolling does not start a thread
+        per page.
+        """
+        worker = get_current_worker()
+        running = True
+        try:
+            while not worker.is_cancelled:
+                with self._lock:
+                    job = self._next_job()
+                    if job is None:
+                        self._lock.wait(_LINGER)
+                        job = self._next_job()
+                    if job is None or worker.is_cancelled:
+                        self._fetcher_running = running = False
+                        return
+                if isinstance(job, _LoadJob):
+                    self.post_message(_LoadArrived(job, self._run_load(job)))
+                    continue
+                start = job.page * job.page_size
+                try:
+                    rows = list(job.source.fetch(start, job.page_size))
+                except Exception as error:
+                    self.post_message(_PageArrived(job, None, error))
+                else:
+                    self.post_message(_PageArrived(job, rows, None))
+        finally:
+            if running:
+                with self._lock:
+                    self._fetcher_running = False
+
+    @staticmethod
+    def _run_load(job: _LoadJob) -> _LoadOutcome:
+        """Count, locate the key and fetch the rows of the expected viewport."""
+        outcome = _LoadOutcome()
+        source = job.source
+        try:
+            count = int(source.count())
+        except Exception as error:
+            outcome.error = error
+            return outcome
+        outcome.count = count
+        if count <= 0:
+            outcome.count = 0
+            return outcome
+        page_size = job.page_size
+        index_of = getattr(source, "index_of", None)
+        if job.has_key and callable(index_of):
+            try:
+                index = index_of(job.key)
+            except Exception as error:
+                outcome.errors.append(error)
+            else:
+                if index is not None and 0 <= index < count:
+                    outcome.key_index = int(index)
+
+        # Rows to fetch: the viewport where the cursor is expected to end up; when the
+        # key's index is unknown, also a page either side of the old viewport so the
+        # row can be found there if it moved a little.
+        visible = job.visible
+        if outcome.key_index is not None:
+            cursor = outcome.key_index
+            if job.replace:
+                scroll_y = cursor - clamp(job.cursor - job.scroll_y, 0, visible - 1)
+            else:
+                scroll_y = job.scroll_y
+            scroll_y = _keep_visible(cursor, scroll_y, visible, count)
+            first, last = scroll_y, scroll_y + visible - 1
+        else:
+            scroll_y = clamp(job.scroll_y, 0, max(0, count - visible))
+            first, last = scroll_y, scroll_y + visible - 1
+            if job.has_key:
+                first = min(first, job.cursor) - page_size
+                last = max(last, job.cursor) + page_size
+        first, last = max(0, first), min(count - 1, last)
+        pages = _pages_for(first, last, page_size)
+        if pages:
+            start = pages.start * page_size
+            try:
+                rows = list(source.fetch(start, len(pages) * page_size))
+            except Exception as error:
+                outcome.errors.append(error)
+            else:
+                for page in pages:
+                    offset = (page - pages.start) * page_size
+                    chunk = rows[offset : offset + page_size]
+                    if chunk:
+                        outcome.pages[page] = chunk
+        return outcome
+
+    @on(_PageArrived)
+    def _page_arrived(self, message: _PageArrived) -> None:
+        message.stop()
+        job = message.job
+        with self._lock:
+            self._in_flight.discard((job.generation, job.page))
+        if job.generation != self._generation or job.source is not self._source:
+            return  # Stale: the rows were reloaded or the source replaced meanwhile.
+        if message.error is not None:
+            self._failed_pages.add(job.page)
+            self.post_message(self.SourceError(self, message.error))
+        else:
+            assert message.rows is not None
+            self._store_page(job.page, message.rows)
+        start = job.page * self._page_size
+        self.refresh_lines(start + self._header_height, self._page_size)
+        if start <= self.cursor < start + self._page_size:
+            self._post_highlight()
+
+    def _store_page(self, page: int, rows: Sequence[RowT]) -> None:
+        pages = self._pages
+        pages[page] = rows
+        pages.move_to_end(page)
+        # Never evict the pages of the viewport, whatever the page size.
+        limit = max(self._max_pages, self._visible_rows // self._page_size + 4)
+        while len(pages) > limit:
+            pages.popitem(last=False)
+
+    @on(_LoadArrived)
+    def _load_arrived(self, message: _LoadArrived) -> None:
+        message.stop()
+        job, outcome = message.job, message.outcome
+        self._outstanding_loads = max(0, self._outstanding_loads - 1)
+        self._update_loading_class()
+        if job.epoch != self._epoch:
+            return  # The source was replaced (or reset) meanwhile.
+        if job.replace:
+            self._awaiting_replace = False
+        for error in outcome.errors:
+            self.post_message(self.SourceError(self, error))
+        if outcome.count is None:
+            assert outcome.error is not None
+            self.post_message(self.SourceError(self, outcome.error))
+            if job.replace:
+                self._clear_rows()
+            return
+
+        keep_key = self._keep_key
+        old_cursor = self.cursor
+        old_scroll = self.scroll_offset.y
+        # The key of the row under the cursor *now* (the user may have moved).
+        current_key: Any = _MISSING
+        if job.replace:
+            if job.has_key:
+                current_key = job.key
+        elif job.keep and keep_key is not None:
+            row = self.get_row(old_cursor)
+            if row is not None:
+                current_key = keep_key(row)
+
+        count = outcome.count
+        self._generation += 1
+        self._pages = OrderedDict(sorted(outcome.pages.items()))
+        self._failed_pages.clear()
+        self._row_count = count
+        self._strips.clear()
+
+        visible = max(1, self._visible_rows)
+        target: int | None = None
+        if current_key is not _MISSING:
+            if outcome.key_index is not None and current_key == job.key:
+                target = outcome.key_index
+            elif keep_key is not None:
+                target = self._find_key(current_key)
+        if job.replace:
+            if target is None:
+                cursor, scroll_y = (0 if count else -1), 0
+            else:
+                offset = clamp(old_cursor - old_scroll, 0, visible - 1)
+                cursor, scroll_y = target, target - offset
+        else:
+            cursor = target if target is not None else old_cursor
+            if cursor < 0 and count:
+                cursor = 0
+            scroll_y = old_scroll
+        cursor = clamp(cursor, 0, count - 1) if count else -1
+        scroll_y = _keep_visible(cursor, scroll_y, visible, count)
+
+        self._update_virtual_size()
+        self.scroll_to(y=scroll_y, animate=False)
+        self._suppress_highlight = True  # Post Loaded first, then RowHighlighted.
+        try:
+            self.move_cursor(cursor, scroll=False)
+        finally:
+            self._suppress_highlight = False
+        self.refresh()
+        self.post_message(self.Loaded(self, count))
+        self._post_highlight()
+
+    def _find_key(self, key: Hashable) -> int | None:
+        keep_key = self._keep_key
+        assert keep_key is not None
+        page_size = self._page_size
+        for page, rows in self._pages.items():
+            for offset, row in enumerate(rows):
+                if keep_key(row) == key:
+                    return page * page_size + offset
+        return None
+
+    # ----------------------------------------------------------------- rendering
+
+    def _get_render_state(self) -> _RenderState:
+        state = self._render_state
+        if state is None:
+            width = self._width
+            focused = self.has_focus
+            get = self.get_component_rich_style
+            base = self.rich_style
+            cursor = get("virtual-table--cursor")
+            even = get("virtual-table--even")
+            header = get("virtual-table--header")
+            placeholder = get("virtual-table--placeholder", partial=True)
+            error = get("virtual-table--error", partial=True)
+            state = self._render_state = _RenderState(
+                width=width,
+                widths=self._column_widths(width),
+                focused=focused,
+                base=base,
+                cursor=cursor,
+                even=even,
+                header=header,
+                placeholder=placeholder,
+                error=error,
+                key=hash((width, focused, base, cursor, even, self._zebra)),
+            )
+        return state
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Styles are re-read once per frame (cheap), so rendered rows never go stale
+        # even if a style changes without notify_style_update (their key changes).
+        self._render_state = None
+        self._ensure_pages()
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        state = self._get_render_state()
+        width = state.width
+        header = self._header_height
+        if y < header:
+            return self._render_header(state)
+        index = self.scroll_offset.y + y - header
+        if index >= self._row_count or width <= 0:
+            return Strip.blank(width, state.base)
+        highlighted = index == self.cursor
+        key = (index, highlighted, state.key)
+        strip = self._strips.get(key)
+        if strip is not None:
+            return strip
+        row = self.get_row(index)
+        if row is None:
+            failed = index // self._page_size in self._failed_pages
+            return self._render_placeholder(state, index, highlighted, failed)
+        strip = self._render_row_strip(state, row, index, highlighted)
+        self._strips[key] = strip
+        return strip
+
+    def _row_style(self, state: _RenderState, index: int, highlighted: bool) -> Style:
+        if highlighted:
+            return state.cursor
+        if self._zebra and index % 2 == 0:
+            return state.even
+        return state.base
+
+    def _render_placeholder(
+        self, state: _RenderState, index: int, highlighted: bool, failed: bool
+    ) -> Strip:
+        base = self._row_style(state, index, highlighted)
+        if failed:
+            segment = Segment(" ⚠ failed to load", base + state.error)
+        else:
+            segment = Segment(" " + self._placeholder, base + state.placeholder)
+        return Strip([segment]).crop_extend(0, state.width, base)
+
+    def _render_row_strip(
+        self, state: _RenderState, row: RowT, index: int, highlighted: bool
+    ) -> Strip:
+        base = self._row_style(state, index, highlighted)
+        context = RenderContext(state.widths, highlighted, state.focused)
+        try:
+            cells = self._render_row(row, index, context)
+        except Exception as error:
+            if self._render_error_reported != self._generation:
+                self._render_error_reported = self._generation
+                self.post_message(self.SourceError(self, error))
+            message = f" ⚠ {type(error).__name__}: {error}"
+            return Strip([Segment(message, base + state.error)]).crop_extend(
+                0, state.width, base
+            )
+        return self._render_cells(cells, state.widths, state.width, base)
+
+    def _render_header(self, state: _RenderState) -> Strip:
+        cache_key = (state.width, state.header, self.sort, self._columns)
+        if self._header_strip is not None and self._header_strip[0] == cache_key:
+            return self._header_strip[1]
+        sort = self.sort
+        labels: list[Cell] = []
+        for column, column_width in zip(self._columns, state.widths):
+            label = column.label if isinstance(column.label, Text) else Text(column.label)
+            if sort is not None and sort.key == column.key:
+                arrow = " ▼" if sort.descending else " ▲"
+                label = label.copy()
+                label.truncate(max(0, column_width - len(arrow)), overflow="ellipsis")
+                label.append(arrow)
+            labels.append(label)
+        strip = self._render_cells(labels, state.widths, state.width, state.header)
+        self._header_strip = (cache_key, strip)
+        return strip
+
+    def _render_cells(
+        self, cells: Sequence[Cell], widths: tuple[int, ...], width: int, base: Style
+    ) -> Strip:
+        """One line: each cell fitted to its column, on the `base` style."""
+        segments: list[Segment] = []
+        append = segments.append
+        gap = Segment(" " * _GAP, base)
+        total = 0
+        for position, (column, column_width) in enumerate(zip(self._columns, widths)):
+            if position:
+                append(gap)
+                total += _GAP
+            cell: Cell = cells[position] if position < len(cells) else ""
+            for text, style, _control in self._cell_segments(cell, column_width, column.align):
+                append(Segment(text, base + style if style is not None else base))
+            total += max(0, column_width)
+        if total < width:
+            append(Segment(" " * (width - total), base))
+            return Strip(segments, width)
+        strip = Strip(segments, total)
+        return strip.crop(0, width) if total > width else strip
+
+    def _cell_segments(
+        self, cell: Cell, width: int, align: Literal["left", "right"]
+    ) -> list[Segment]:
+        """Segments of one cell, cropped (with an ellipsis) or padded to `width`."""
+        if width <= 0:
+            return []
+        if isinstance(cell, Content):
+            content = cell
+            clean = _sanitize(content.plain)
+            if clean is not None:
+                content = Content(clean, list(content.spans))
+            content = content.truncate(width, ellipsis=True)
+            padding = width - content.cell_length
+            if padding > 0:
+                content = (
+                    content.pad_left(padding) if align == "right" else content.pad_right(padding)
+                )
+            parse_style = self.app.stylesheet.parse_style
+            return [
+                Segment(text, style.rich_style if style else None)
+                for text, style in content.render(
+                    _NULL_VISUAL_STYLE, end="", parse_style=parse_style
+                )
+            ]
+        if isinstance(cell, Text):
+            text = cell.copy()
+            clean = _sanitize(text.plain)
+            if clean is not None:
+                text.plain = clean  # Same length: the spans stay valid.
+        else:
+            plain = str(cell)
+            text = Text(_sanitize(plain) or plain)  # Literal text, never markup.
+        text.truncate(width, overflow="ellipsis")
+        padding = width - text.cell_len
+        if padding > 0:
+            if align == "right":
+                text.pad_left(padding)
+            else:
+                text.pad_right(padding)
+        return list(text.render(self.app.console))
