@@ -139,18 +139,20 @@ def _text_sql() -> str:
     return f"CASE kind {' '.join(parts)} ELSE CASE WHEN kind IN ({known}) THEN '' ELSE payload END END"
 
 
-# Step 1: parse every row once, pull out the envelope's fields as small JSON values.
+# Step 1: parse every row once, pull out the envelope's fields as small JSON values. A row that is valid
+# JSON but not an object gets all-NULL fields and fails the envelope checks below. Invalid JSON makes the
+# statement fail; only then do we look for the offending row (the common, valid case parses once).
 _PARSE_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _env AS
-SELECT idx, raw, js IS NOT NULL AS parsed, json_type(js) AS top, from_json(js, '{_ENV_STRUCT}') AS e
-FROM (SELECT idx, raw, TRY_CAST(raw AS JSON) AS js FROM _stage)
+SELECT idx, from_json(raw, '{_ENV_STRUCT}') AS e FROM _stage
 """
+_FIRST_INVALID_SQL = "SELECT min(idx) FROM _stage WHERE NOT coalesce(json_valid(raw), false)"
 
 # Step 2: typed columns plus a check of every envelope rule; payload fields as small JSON values.
 _EXTRACT_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _ev AS
 WITH base AS (
-    SELECT idx, raw, parsed, top, e,
+    SELECT idx, e,
            coalesce(e.payload, e.kind) AS p
     FROM _env
 ), typed AS (
@@ -158,7 +160,7 @@ WITH base AS (
            from_json(p, '{_PF_STRUCT}') AS pf
     FROM base
 )
-SELECT idx, raw, kind,
+SELECT idx, kind,
     e.event_id->>'$' AS event_id,
     e.session_id->>'$' AS session_id,
     coalesce(e.branch_id->>'$', 'main') AS branch_id,
@@ -180,8 +182,8 @@ SELECT idx, raw, kind,
               WHEN 'RunFinished' THEN TRY_CAST(pf.usage->>'$.completion_tokens' AS BIGINT) END AS tokens_out,
     {_text_sql()} AS text,
     CASE
-        WHEN NOT parsed THEN 'not valid JSON'
-        WHEN top <> 'OBJECT' THEN 'an event must be a JSON object'
+        WHEN e IS NULL OR (e.event_id IS NULL AND e.session_id IS NULL AND e.payload IS NULL AND e.kind IS NULL)
+            THEN 'an event must be a JSON object with event_id, session_id, timestamp and payload'
         WHEN coalesce(json_type(e.event_id) <> 'VARCHAR' OR e.event_id->>'$' = '', true)
             THEN 'event_id must be a non-empty string'
         WHEN coalesce(json_type(e.session_id) <> 'VARCHAR' OR e.session_id->>'$' = '', true)
@@ -273,7 +275,14 @@ def ingest(
     implicit_sessions: bool,
 ) -> IngestResult:
     """Validate and append the staged rows. ``con`` must be inside a transaction."""
-    con.execute(_PARSE_SQL)
+    try:
+        con.execute(_PARSE_SQL)
+    except (duckdb.ConversionException, duckdb.InvalidInputException):
+        row = con.execute(_FIRST_INVALID_SQL).fetchone()
+        if row is None or row[0] is None:
+            raise
+        raw = con.execute("SELECT raw FROM _stage WHERE idx = ?", [row[0]]).fetchone()[0]
+        raise InvalidEvent(locate(row[0]), _explain(raw, "not valid JSON")) from None
     con.execute(_EXTRACT_SQL)
     _fail(con, locate, "SELECT idx, problem FROM _ev WHERE problem IS NOT NULL ORDER BY idx LIMIT 1")
     # The first occurrence is named through ``locate`` (a raw idx is a 0-based element index for arrays

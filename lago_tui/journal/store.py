@@ -554,8 +554,8 @@ class Timeline:
 
     def window(self, start: int, count: int) -> list[TimelineEvent]:
         """Events at positions [start, start + count) (fewer at the end)."""
+        end = min(self._length, start + count)  # before clamping start: [-2, -1) holds no position
         start = max(0, start)
-        end = min(self._length, start + count)
         if start >= end:
             return []
         ksql, kparams = self._kind_sql()
@@ -617,6 +617,8 @@ class Timeline:
     def find(self, text: str, start: int, *, forward: bool = True) -> int | None:
         """The position of the next (or previous) event at or after (before) ``start`` whose text matches."""
         if not text or self._length == 0:
+            return None
+        if (forward and start >= self._length) or (not forward and start < 0):
             return None
         ksql, kparams = self._kind_sql()
         start = min(max(start, 0), self._length - 1)
