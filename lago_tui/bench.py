@@ -1,0 +1,874 @@
+"""Benchmarks of lago-tui on a synthetic journal: ``python -m lago_tui.bench [--quick] [--runs N] [--json OUT]``.
+
+Builds (or reuses, cached in a temp directory keyed by the parameters and the generator's source) a synthetic
+journal from :mod:`lago_tui.synth` — by default 10,000 sessions, 1,000,000 events, one session of 200,000
+events with nested branches — then measures, and prints a table of medians over ``--runs`` runs (the same
+numbers go to ``--json``):
+
+* journal level: the session list query, 100-event windows of the big timeline at random positions, import
+  rate, appends (direct and through the BatchingWriter), search across all events, Timeline.find;
+* app level, driving the real app headless (``App.run_test(size=(120, 40))`` with a Pilot) in child
+  processes: process start to a painted session list, filter keystrokes, opening the big session, ``G``,
+  PageDown, a jump, switching to a nested branch, search, key latency during a search, live updates from
+  another process, the create-session form, peak RSS, and a plain DataTable loaded with every row as a
+  baseline.
+
+"Painted" means the table's row renderer produced the row (Textual renders through the compositor even when
+headless; only the terminal write is skipped). Timings on a shared 2-core machine are noisy: read medians.
+
+This module imports textual only inside the child processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import synth
+
+FULL = {"sessions": 10_000, "events": 1_000_000, "big": 200_000}
+QUICK = {"sessions": 1_000, "events": 100_000, "big": 20_000}
+RESULT_TAG = "BENCH-RESULT "
+
+
+@dataclass
+class Result:
+    level: str
+    name: str
+    unit: str
+    values: list[float] = field(default_factory=list)
+    target: str = ""  # e.g. "<= 60"
+    note: str = ""
+    missing: str = ""  # why there is no number
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.values) if self.values else None
+
+    @property
+    def ok(self) -> bool | None:
+        med = self.median
+        if med is None or not self.target:
+            return None
+        op, num = self.target.split()
+        limit = float(num.replace(",", ""))
+        return med <= limit if op == "<=" else med >= limit
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["median"] = self.median
+        d["ok"] = self.ok
+        return d
+
+
+# --------------------------------------------------------------------------------------------- the journal
+
+
+def _source_hash() -> str:
+    src = Path(synth.__file__).read_bytes()
+    return hashlib.sha256(src).hexdigest()[:10]
+
+
+def cached_journal(params: dict[str, int], seed: int, cache_dir: Path, *, rebuild: bool, log) -> tuple[Path, synth.Manifest, Path, bool]:  # noqa: ANN001
+    """(journal path, manifest, JSONL dir, built now?) — built once per parameters and generator version."""
+    key = f"s{params['sessions']}-e{params['events']}-b{params['big']}-seed{seed}-{_source_hash()}"
+    root = cache_dir / key
+    db = root / "journal.duckdb"
+    files = root / "jsonl"
+    done = root / "done"
+    if rebuild and root.exists():
+        shutil.rmtree(root)
+    if done.exists() and db.exists():
+        log(f"reusing {db}")
+        return db, synth.load_manifest(db), files, False
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    log(f"building {db} ({params['sessions']:,} sessions, {params['events']:,} events, big session "
+        f"{params['big']:,}) ...")
+    chunk = 100_000 if params["events"] >= 400_000 else 25_000
+    manifest = synth.build(db, seed=seed, chunk=chunk, work_dir=files, keep_files=True, log=log, **params)
+    done.write_text("ok")
+    return db, manifest, files, True
+
+
+def _timed(fn, *args, **kw) -> tuple[float, Any]:  # noqa: ANN001
+    t = time.perf_counter()
+    out = fn(*args, **kw)
+    return (time.perf_counter() - t) * 1000, out
+
+
+def _message(session_id: str, branch: str = "main", text: str = "bench append") -> dict[str, Any]:
+    from .journal import ids
+
+    return {"event_id": ids.new_ulid(), "session_id": session_id, "branch_id": branch,
+            "timestamp": time.time_ns() // 1000, "payload": {"type": "Message", "role": "user", "content": text}}
+
+
+def journal_level(db: Path, m: synth.Manifest, files: Path, runs: int, scratch: Path, built: bool, log) -> list[Result]:  # noqa: ANN001
+    from .journal import BatchingWriter, Journal
+
+    out: list[Result] = []
+    rng = random.Random(1234)
+    j = Journal(db, idle_release=30)
+    try:
+        # ---------------------------------------------------------------- session list
+        cold, _ = _timed(j.list_sessions, limit=100, sort="last_activity")
+        r = Result("journal", "list_sessions(limit=100, by last activity)", "ms", target="<= 60",
+                   note=f"first call (opens the file) {cold:.0f} ms")
+        for _ in range(max(runs, 5)):
+            r.values.append(_timed(j.list_sessions, limit=100, sort="last_activity")[0])
+        out.append(r)
+        r = Result("journal", "list_sessions filtered ('big-ref')", "ms", target="<= 60")
+        for _ in range(max(runs, 5)):
+            r.values.append(_timed(j.list_sessions, "big-ref", limit=100)[0])
+        out.append(r)
+
+        # ---------------------------------------------------------------- timeline windows
+        tl_ms, tl = _timed(j.timeline, m.big_session_id, m.deepest_branch)
+        r = Result("journal", f"100-event window, random positions ({tl.length:,}-event nested branch)", "ms",
+                   target="<= 15", note=f"Timeline() built in {tl_ms:.0f} ms; {len(tl.segments)} segments")
+        for _ in range(max(runs, 5) * 10):
+            pos = rng.randrange(0, max(1, tl.length - 100))
+            r.values.append(_timed(tl.window, pos, 100)[0])
+        out.append(r)
+        main = j.timeline(m.big_session_id, "main")
+        r = Result("journal", f"100-event window, random positions (main, {main.length:,} events)", "ms", target="<= 15")
+        for _ in range(max(runs, 5) * 10):
+            r.values.append(_timed(main.window, rng.randrange(0, max(1, main.length - 100)), 100)[0])
+        out.append(r)
+
+        # ---------------------------------------------------------------- search and find
+        r = Result("journal", f"Journal.search rare word across {m.events:,} events", "ms", target="<= 600")
+        hits = 0
+        for _ in range(runs):
+            ms, found = _timed(j.search, m.rare_word)
+            r.values.append(ms)
+            hits = len(found)
+        r.note = f"{hits} hits"
+        out.append(r)
+        r = Result("journal", "Timeline.find first match in the big session", "ms", target="<= 600")
+        pos = None
+        for _ in range(runs):
+            ms, pos = _timed(tl.find, m.needle, 0)
+            r.values.append(ms)
+        r.note = f"match at position {pos} of {tl.length:,}"
+        out.append(r)
+        r = Result("journal", "Timeline.find with no match (whole branch scanned)", "ms", target="<= 600")
+        for _ in range(runs):
+            r.values.append(_timed(tl.find, "nosuchwordanywhere", 0)[0])
+        out.append(r)
+    finally:
+        j.close()
+
+    # ---------------------------------------------------------------- import rate
+    jsonl = sorted(files.glob("synth-*.jsonl"))
+    r = Result("journal", "import rate (Journal.import_file, fresh journal)", "events/s", target=">= 100,000")
+    if built and m.import_s:
+        r.note = f"whole build: {m.events:,} events imported in {m.import_s:.1f} s = {m.events / m.import_s:,.0f}/s"
+    if jsonl:
+        take = jsonl[:2]
+        for k in range(min(runs, 2)):
+            path = scratch / f"import-{k}.duckdb"
+            target = Journal(path)
+            t = time.perf_counter()
+            n = sum(target.import_file(f).events for f in take)
+            dt = time.perf_counter() - t
+            target.close()
+            path.unlink(missing_ok=True)
+            Path(str(path) + ".wal").unlink(missing_ok=True)
+            r.values.append(n / dt)
+            log(f"  import {n:,} events: {dt:.1f} s")
+        r.note = (r.note + "; " if r.note else "") + f"median over {len(take)} files of {n:,} events"
+    else:
+        r.missing = "no JSONL files cached"
+    out.append(r)
+
+    # ---------------------------------------------------------------- appends (on a copy: they write)
+    copy = scratch / "appends.duckdb"
+    shutil.copyfile(db, copy)
+    j = Journal(copy, idle_release=0.2)
+    try:
+        sid = j.create_session({"name": "bench-appends", "model": "bench"})
+        r = Result("journal", "Journal.append, batches of 100", "events/s", target=">= 10,000")
+        for _ in range(max(3, runs)):
+            batch = [_message(sid) for _ in range(100)]
+            ms, _ = _timed(j.append, batch)
+            r.values.append(100 / (ms / 1000))
+        r.note = f"one batch = one transaction on a {m.events:,}-event journal"
+        out.append(r)
+        r = Result("journal", "BatchingWriter, 2,000 events pushed as batches of 100", "events/s", target=">= 10,000")
+        for _ in range(max(2, min(runs, 3))):
+            writer = BatchingWriter(j, interval=0.1, max_events=2000)
+            t = time.perf_counter()
+            futures = []
+            for _ in range(20):
+                futures += writer.extend([_message(sid) for _ in range(100)])
+            for f in futures:
+                f.result(timeout=120)
+            dt = time.perf_counter() - t
+            writer.close()
+            r.values.append(2000 / dt)
+        out.append(r)
+    finally:
+        j.close()
+    return out
+
+
+# --------------------------------------------------------------------------------------------- app level
+
+
+def _spawn(args: list[str], *, timeout: float = 600) -> tuple[float, dict[str, Any] | None, str]:
+    """Run a child; returns (wall time at spawn, its result JSON, its stderr tail)."""
+    env = dict(os.environ)
+    env.setdefault("LAGO_TUI_CONFIG_DIR", tempfile.mkdtemp(prefix="lago-bench-cfg-"))
+    t = time.time()
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env)
+    result = None
+    for line in proc.stdout.splitlines():
+        if line.startswith(RESULT_TAG):
+            result = json.loads(line[len(RESULT_TAG):])
+    tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
+    return t, result, tail
+
+
+def _child(kind: str, db: Path, manifest: Path, runs: int) -> list[str]:
+    return [sys.executable, "-m", "lago_tui.bench", "--child", kind, "--db", str(db), "--manifest", str(manifest),
+            "--runs", str(runs)]
+
+
+_STARTUP_CODE = """
+import sys, time
+from lago_tui.bench import child_startup
+child_startup(sys.argv[1])
+"""
+
+
+def app_level(db: Path, m: synth.Manifest, runs: int, scratch: Path, log) -> list[Result]:  # noqa: ANN001
+    manifest = Path(str(db) + ".synth.json")
+    out: list[Result] = []
+    rss: dict[str, float] = {}
+
+    # ---------------------------------------------------------------- process start to a painted list
+    r = Result("app", "process start to first painted session list", "ms", target="<= 1,200")
+    for _ in range(runs):
+        t, res, err = _spawn([sys.executable, "-c", _STARTUP_CODE, str(db)], timeout=120)
+        if res is None:
+            r.missing = f"child failed: {err}"
+            break
+        r.values.append((res["painted_wall"] - t) * 1000)
+        rss["startup"] = max(rss.get("startup", 0), res["rss_mb"])
+        r.note = f"import of lago_tui.app {res['import_ms']:.0f} ms"
+    out.append(r)
+    log("  startup done")
+
+    # ---------------------------------------------------------------- navigation (one child, several runs)
+    _, res, err = _spawn(_child("nav", db, manifest, runs))
+    names = [
+        ("filter", "filter keystroke to updated list", "<= 100", "includes the screen's 80 ms debounce"),
+        ("open", f"enter on the {m.big:,}-event session to painted timeline", "<= 200", ""),
+        ("last", "G (last event) to painted", "<= 100", ""),
+        ("pagedown", "PageDown to painted", "<= 30", ""),
+        ("jump", "jump to a random position to painted", "<= 100", "move_cursor(pos), as a goto would"),
+        ("branch", "switch to a nested branch to painted", "<= 100", ""),
+        ("search", "search first match (enter to painted match)", "<= 600", ""),
+        ("keys_during_search", "key latency while a search runs", "<= 50", ""),
+    ]
+    for key, label, target, note in names:
+        r = Result("app", label, "ms", target=target, note=note)
+        if res is None:
+            r.missing = f"child failed: {err}"
+        elif key in res.get("missing", {}):
+            r.missing = res["missing"][key]
+        else:
+            r.values = res.get(key, [])
+            extra = res.get("notes", {}).get(key)
+            if extra:
+                r.note = (r.note + "; " if r.note else "") + extra
+        out.append(r)
+    if res is not None:
+        rss["nav"] = res["rss_mb"]
+    log("  navigation done")
+
+    # ---------------------------------------------------------------- live update and create form (on a copy)
+    copy = scratch / "app-writes.duckdb"
+    shutil.copyfile(db, copy)
+    shutil.copyfile(manifest, str(copy) + ".synth.json")
+    _, res, err = _spawn(_child("live", copy, Path(str(copy) + ".synth.json"), runs))
+    r = Result("app", "live: event appended by another process to on screen", "ms", target="<= 1,500")
+    if res is None:
+        r.missing = f"child failed: {err}"
+    elif "missing" in res:
+        r.missing = res["missing"]
+    else:
+        r.values = res["live"]
+        r.note = res.get("note", "")
+        rss["live"] = res["rss_mb"]
+    out.append(r)
+    log("  live done")
+    _, res, err = _spawn(_child("create", copy, Path(str(copy) + ".synth.json"), runs))
+    r = Result("app", "create-session form submit to detail screen painted", "ms", target="")
+    if res is None:
+        r.missing = f"child failed: {err}"
+    elif "missing" in res:
+        r.missing = res["missing"]
+    else:
+        r.values = res["create"]
+        rss["create"] = res["rss_mb"]
+    out.append(r)
+    log("  create done")
+
+    # ---------------------------------------------------------------- baseline: a plain DataTable, all rows
+    _, res, err = _spawn(_child("datatable", db, manifest, 1))
+    base = Result("app", "baseline: plain DataTable, all rows loaded, to painted", "ms")
+    if res is None:
+        base.missing = f"child failed: {err}"
+    else:
+        base.values = res["datatable"]
+        base.note = res.get("note", "")
+        rss["datatable baseline"] = res["rss_mb"]
+    out.append(base)
+    opened = next(x for x in out if x.name.startswith("enter on the"))
+    ratio = Result("app", "baseline / lago-tui (open to painted)", "x", target=">= 50")
+    if base.median and opened.median:
+        ratio.values = [base.median / opened.median]
+        ratio.note = f"{base.median:,.0f} ms vs {opened.median:,.0f} ms"
+    else:
+        ratio.missing = "a side is missing"
+    out.append(ratio)
+    log("  baseline done")
+
+    r = Result("app", "peak RSS of the app process (browsing the big session)", "MB", target="<= 200")
+    if "nav" in rss:
+        r.values = [rss["nav"]]
+    r.note = ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items())
+    if not r.values:
+        r.missing = "navigation child failed"
+    out.append(r)
+    return out
+
+
+# --------------------------------------------------------------------------------------------- children
+
+
+PAINTS: dict[int, dict[int, float]] = {}
+
+
+def _instrument() -> None:
+    """Record when each real row (not a placeholder) of a VirtualTable is rendered."""
+    from .widgets.virtual_list import VirtualTable
+
+    orig = VirtualTable._render_row_strip
+    if getattr(orig, "_bench", False):
+        return
+
+    def wrapped(self, state, row, index, highlighted):  # noqa: ANN001, ANN202
+        PAINTS.setdefault(id(self), {})[index] = time.perf_counter()
+        return orig(self, state, row, index, highlighted)
+
+    wrapped._bench = True  # type: ignore[attr-defined]
+    VirtualTable._render_row_strip = wrapped
+
+
+def _rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def _until(cond, timeout: float = 30.0, step: float = 0.001) -> bool:  # noqa: ANN001
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if cond():
+            return True
+        await asyncio.sleep(step)
+    return False
+
+
+def _painted_since(table: Any, t0: float, index: int | None = None) -> float | None:
+    """The first time after t0 that a real row (``index``, or any) of ``table`` was rendered."""
+    paints = PAINTS.get(id(table), {})
+    if index is not None:
+        t = paints.get(index)
+        return t if t is not None and t >= t0 else None
+    times = [t for t in paints.values() if t >= t0]
+    return min(times) if times else None
+
+
+async def _wait_painted(pilot: Any, table: Any, t0: float, index: int | None = None, timeout: float = 30.0) -> float:
+    """ms from t0 until ``table`` painted ``index`` (or any row). A row whose strip was cached does not re-render:
+    then the row being loaded and one more refresh counts as painted."""
+    found: list[float] = []
+
+    def cond() -> bool:
+        t = _painted_since(table, t0, index)
+        if t is not None:
+            found.append(t)
+            return True
+        return False
+
+    ok = await _until(lambda: cond() or (not table.is_loading and table.row_count > 0 and index is not None
+                                         and table.get_row(index) is not None and _loaded_long(table, index, t0)),
+                      timeout)
+    if not ok:
+        raise TimeoutError("nothing painted")
+    if found:
+        return (found[0] - t0) * 1000
+    await pilot.pause()
+    return (time.perf_counter() - t0) * 1000
+
+
+def _loaded_long(table: Any, index: int, t0: float) -> bool:
+    # a row already loaded and cached: allow a frame (1/60 s) for a repaint that may not re-render it
+    return time.perf_counter() - t0 > 0.02 and table.get_row(index) is not None
+
+
+def _result(data: dict[str, Any]) -> None:
+    data["rss_mb"] = round(_rss_mb(), 1)
+    print(RESULT_TAG + json.dumps(data), flush=True)
+
+
+def _make_app(db: str, **kw) -> Any:  # noqa: ANN401
+    from .app import LagoApp
+    from .journal import Journal
+
+    return LagoApp(Journal(db), settings_path=Path(tempfile.mkdtemp(prefix="lago-bench-")) / "settings.json", **kw)
+
+
+async def _session_list_table(app: Any, pilot: Any) -> Any:
+    from .widgets.virtual_list import VirtualTable
+
+    await _until(lambda: type(app.screen).__name__ == "SessionListScreen", 30)
+    return app.screen.query_one("#sl-table", VirtualTable)
+
+
+def child_startup(db: str) -> None:
+    t = time.perf_counter()
+    from .app import LagoApp  # noqa: F401
+
+    import_ms = (time.perf_counter() - t) * 1000
+    _instrument()
+    app = _make_app(db)
+
+    async def go() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = await _session_list_table(app, pilot)
+            await _until(lambda: _painted_since(table, 0) is not None, 60)
+            painted = time.time() - (time.perf_counter() - _painted_since(table, 0))
+            _result({"painted_wall": painted, "import_ms": import_ms})
+            app.exit()
+
+    asyncio.run(go())
+
+
+def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
+    _instrument()
+    from textual.widgets import Input
+
+    app = _make_app(db)
+    res: dict[str, Any] = {k: [] for k in ("filter", "open", "last", "pagedown", "jump", "branch", "search",
+                                            "keys_during_search")}
+    res["missing"] = {}
+    res["notes"] = {}
+    rng = random.Random(99)
+
+    async def go() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = await _session_list_table(app, pilot)
+            await _until(lambda: _painted_since(table, 0) is not None, 60)
+            # ---------------------------------------------------- filter keystrokes
+            term = m.big_session_name[:9]
+            for run in range(runs):
+                await pilot.press("slash")
+                await pilot.pause()
+                for ch in term:
+                    t0 = time.perf_counter()
+                    await pilot.press(ch)
+                    # the list is updated once the new source has loaded and a row painted
+                    await _until(lambda: table.is_loading, 1.0)
+                    await _until(lambda: not table.is_loading, 30)
+                    res["filter"].append(await _wait_painted(pilot, table, t0, 0))
+                if run < runs - 1:
+                    await pilot.press("escape")
+                    await _until(lambda: not table.is_loading, 30)
+                    await pilot.pause()
+            await pilot.press("enter")  # submit the filter: focus goes to the table
+            await _until(lambda: not table.is_loading and table.row_count >= 1, 30)
+            await pilot.pause()
+            row = table.highlighted_row
+            if row is None or row.session_id != m.big_session_id:
+                for i in range(table.row_count):
+                    if (table.get_row(i) is not None and table.get_row(i).session_id == m.big_session_id):
+                        table.move_cursor(i)
+                await pilot.pause()
+            # ---------------------------------------------------- open the big session
+            try:
+                from .widgets.timeline import TimelineView
+            except ImportError:
+                res["missing"].update({k: "n/a (screen missing)" for k in res if k not in ("filter", "missing", "notes")})
+                return
+            view = None
+            for run in range(runs):
+                table.focus()
+                await pilot.pause()
+                t0 = time.perf_counter()
+                await pilot.press("enter")
+                ok = await _until(lambda: type(app.screen).__name__ == "SessionDetailScreen", 30)
+                if not ok:
+                    res["missing"]["open"] = "n/a (screen missing)"
+                    return
+                view = app.screen.query_one(TimelineView)
+                res["open"].append(await _wait_painted(pilot, view, t0, None, 60))
+                if run < runs - 1:
+                    await _until(lambda: not view.is_loading, 30)
+                    await pilot.pause()
+                    await pilot.press("escape")
+                    await _until(lambda: type(app.screen).__name__ == "SessionListScreen", 30)
+                    await pilot.pause()
+            screen = app.screen
+            await _until(lambda: not view.is_loading and view.row_count > 0, 60)
+            res["notes"]["open"] = f"{view.row_count:,} rows in the timeline (main)"
+            view.focus()
+            await pilot.pause()
+            # ---------------------------------------------------- G, PageDown, jump
+            for _ in range(runs):
+                await pilot.press("g")
+                await _until(lambda: view.cursor == 0, 10)
+                await pilot.pause()
+                await asyncio.sleep(0.05)
+                t0 = time.perf_counter()
+                await pilot.press("G")
+                res["last"].append(await _wait_painted(pilot, view, t0, view.row_count - 1))
+                await pilot.press("g")
+                await _until(lambda: view.cursor == 0, 10)
+                await pilot.pause()
+                await asyncio.sleep(0.05)
+                for _ in range(3):
+                    before = view.cursor
+                    t0 = time.perf_counter()
+                    await pilot.press("pagedown")
+                    await _until(lambda: view.cursor != before, 10)
+                    res["pagedown"].append(await _wait_painted(pilot, view, t0, view.cursor))
+                for _ in range(3):
+                    pos = rng.randrange(0, view.row_count)
+                    t0 = time.perf_counter()
+                    view.move_cursor(pos)
+                    res["jump"].append(await _wait_painted(pilot, view, t0, pos))
+                    await asyncio.sleep(0.05)
+            # ---------------------------------------------------- switch to a nested branch
+            branches = [b for b in m.big_branches if b["depth"] >= 2]
+            if not hasattr(screen, "select_branch"):
+                res["missing"]["branch"] = "n/a (no select_branch on the detail screen)"
+            for k in range(runs if hasattr(screen, "select_branch") else 0):
+                b = branches[k % len(branches)]
+                old_source = view.source
+                t0 = time.perf_counter()
+                screen.select_branch(b["branch_id"])
+                await _until(lambda: view.source is not old_source and not view.is_loading, 30)
+                res["branch"].append(await _wait_painted(pilot, view, t0, None))
+                await asyncio.sleep(0.05)
+            # the deepest branch, for search
+            deepest = next(b for b in m.big_branches if b["name"] == m.deepest_branch)
+            old_source = view.source
+            screen.select_branch(deepest["branch_id"])
+            await _until(lambda: view.source is not old_source and not view.is_loading, 30)
+            await pilot.pause()
+            res["notes"]["branch"] = f"branches at depth 2..{max(b['depth'] for b in branches)}; deepest timeline {view.row_count:,} rows"
+            # ---------------------------------------------------- search: first match
+            try:
+                search = screen.query_one("#sd-search", Input)
+            except Exception:  # noqa: BLE001
+                res["missing"]["search"] = res["missing"]["keys_during_search"] = "n/a (no search input)"
+                return
+            for _ in range(runs):
+                view.move_cursor(0)
+                await pilot.pause()
+                await pilot.press("slash")
+                await pilot.pause()
+                search.value = m.needle
+                t0 = time.perf_counter()
+                await pilot.press("enter")
+                ok = await _until(lambda: view.cursor > 0, 30)
+                if not ok:
+                    res["missing"]["search"] = "no match found"
+                    break
+                res["search"].append(await _wait_painted(pilot, view, t0, view.cursor))
+            res["notes"]["search"] = f"match at position {view.cursor:,} of {view.row_count:,}"
+            # ---------------------------------------------------- keys while a search runs
+            for _ in range(runs):
+                view.move_cursor(0)
+                await pilot.pause()
+                await pilot.press("slash")
+                await pilot.pause()
+                search.value = "nosuchwordanywhere"
+                await pilot.press("enter")
+                await _until(lambda: getattr(screen, "searching", False), 5)
+                n = 0
+                while getattr(screen, "searching", False) and n < 10:
+                    before = view.cursor
+                    t0 = time.perf_counter()
+                    await pilot.press("down")
+                    await _until(lambda: view.cursor != before, 5)
+                    ms = await _wait_painted(pilot, view, t0, view.cursor)
+                    if getattr(screen, "searching", False):
+                        res["keys_during_search"].append(ms)
+                    n += 1
+                await _until(lambda: not getattr(screen, "searching", False), 60)
+                await pilot.pause()
+            if not res["keys_during_search"]:
+                res["missing"]["keys_during_search"] = "the search finished before a key could be pressed"
+            app.exit()
+
+    asyncio.run(go())
+    _result(res)
+
+
+def _append_code(db: str, session_id: str) -> str:
+    return (
+        "import time, json\n"
+        "from lago_tui.journal import Journal\n"
+        "from lago_tui.bench import _message\n"
+        f"j = Journal({db!r})\n"
+        f"j.append([_message({session_id!r}, text='live update from another process')])\n"
+        "print('COMMITTED', time.time(), flush=True)\n"
+        "j.close()\n"
+    )
+
+
+def child_live(db: str, m: synth.Manifest, runs: int) -> None:
+    _instrument()
+    app = _make_app(db)
+    res: dict[str, Any] = {"live": []}
+
+    async def go() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = await _session_list_table(app, pilot)
+            await _until(lambda: _painted_since(table, 0) is not None, 60)
+            try:
+                from .widgets.timeline import TimelineView
+            except ImportError:
+                res["missing"] = "n/a (screen missing)"
+                return
+            sid = app.journal.list_sessions(limit=1)[0].session_id  # the most recently active session
+            app.open_session(sid)
+            await _until(lambda: type(app.screen).__name__ == "SessionDetailScreen", 30)
+            view = app.screen.query_one(TimelineView)
+            await _until(lambda: not view.is_loading and view.row_count > 0, 60)
+            if hasattr(app.screen, "action_toggle_follow") and not getattr(app.screen, "following", False):
+                app.screen.action_toggle_follow()
+            await pilot.pause()
+            for _ in range(runs):
+                n = view.row_count
+                proc = await asyncio.create_subprocess_exec(sys.executable, "-c", _append_code(db, sid),
+                                                            stdout=asyncio.subprocess.PIPE,
+                                                            stderr=asyncio.subprocess.PIPE)
+                ok = await _until(lambda: view.row_count > n, 30)
+                seen_perf = time.perf_counter()
+                if ok:
+                    await _until(lambda: _painted_since(view, seen_perf - 1, n) is not None or
+                                 view.get_row(n) is not None, 10)
+                seen_wall = time.time()
+                out, err = await proc.communicate()
+                committed = [float(line.split()[1]) for line in out.decode().splitlines() if line.startswith("COMMITTED")]
+                if not ok or not committed:
+                    res["missing"] = f"the append did not show up ({err.decode()[-300:]})"
+                    break
+                res["live"].append((seen_wall - committed[0]) * 1000)
+                await asyncio.sleep(0.3)
+            res["note"] = (f"journal polled every {app.watch_interval:.1f} s; the writer waits for the app to "
+                           "release its read connection (DuckDB: one writer process or many readers)")
+            app.exit()
+
+    asyncio.run(go())
+    _result(res)
+
+
+def child_create(db: str, m: synth.Manifest, runs: int) -> None:
+    _instrument()
+    app = _make_app(db)
+    res: dict[str, Any] = {"create": []}
+
+    async def go() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            from textual.widgets import Input
+
+            table = await _session_list_table(app, pilot)
+            await _until(lambda: _painted_since(table, 0) is not None, 60)
+            try:
+                from .screens.create_session import CreateSessionScreen  # noqa: F401
+                from .widgets.timeline import TimelineView
+            except ImportError:
+                res["missing"] = "n/a (screen missing)"
+                return
+            for k in range(runs):
+                await pilot.press("n")
+                if not await _until(lambda: type(app.screen).__name__ == "CreateSessionScreen", 10):
+                    res["missing"] = "n/a (the create form did not open)"
+                    return
+                await pilot.pause()
+                app.screen.query_one("#name", Input).value = f"bench-created-{k}-{time.time_ns()}"
+                app.screen.query_one("#model", Input).value = "claude-sonnet-4"
+                await pilot.pause()
+                t0 = time.perf_counter()
+                await pilot.press("ctrl+s")
+                if not await _until(lambda: type(app.screen).__name__ == "SessionDetailScreen", 30):
+                    res["missing"] = "n/a (no detail screen after submit)"
+                    return
+                view = app.screen.query_one(TimelineView)
+                res["create"].append(await _wait_painted(pilot, view, t0, None, 30))
+                await pilot.pause()
+                await pilot.press("escape")
+                await _until(lambda: type(app.screen).__name__ == "SessionListScreen", 10)
+                await pilot.pause()
+            app.exit()
+
+    asyncio.run(go())
+    _result(res)
+
+
+def child_datatable(db: str, m: synth.Manifest, rows_wanted: int = 100_000) -> None:
+    """Baseline: the same timeline through a plain Textual DataTable with all rows loaded."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable
+
+    from .journal import Journal
+
+    class Baseline(App[None]):
+        def compose(self) -> ComposeResult:
+            yield DataTable(id="dt")
+
+    timings: dict[str, float] = {}
+
+    async def go() -> None:
+        app = Baseline()
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.query_one(DataTable)
+            t0 = time.perf_counter()
+            j = Journal(db)
+            tl = j.timeline(m.big_session_id, m.deepest_branch)
+            n = min(rows_wanted, tl.length)
+            rows = []
+            for start in range(0, n, 5000):
+                for ev in tl.window(start, min(5000, n - start)):
+                    rows.append((ev.position + 1, ev.ts, ev.branch_id[:8], ev.kind, ev.payload_json[:80]))
+            t1 = time.perf_counter()
+            table.add_columns("#", "time", "branch", "kind", "summary")
+            table.add_rows(rows)
+            await pilot.pause()
+            await _until(lambda: table.row_count == n, 120)
+            await pilot.pause()
+            t2 = time.perf_counter()
+            timings.update(load_ms=(t1 - t0) * 1000, table_ms=(t2 - t1) * 1000, rows=n)
+            j.close()
+            app.exit()
+
+    asyncio.run(go())
+    _result({"datatable": [timings["load_ms"] + timings["table_ms"]],
+             "note": f"{timings['rows']:,} rows: journal {timings['load_ms']:,.0f} ms + DataTable "
+                     f"{timings['table_ms']:,.0f} ms"})
+
+
+def child_main(kind: str, db: str, manifest: str, runs: int) -> int:
+    m = synth.Manifest.from_json(Path(manifest).read_text(encoding="utf-8"))
+    if kind == "nav":
+        child_nav(db, m, runs)
+    elif kind == "live":
+        child_live(db, m, runs)
+    elif kind == "create":
+        child_create(db, m, runs)
+    elif kind == "datatable":
+        child_datatable(db, m)
+    else:
+        raise SystemExit(f"unknown child {kind}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------- report
+
+
+def _fmt(v: float | None, unit: str) -> str:
+    if v is None:
+        return "-"
+    if unit in ("events/s",):
+        return f"{v:,.0f}"
+    if unit == "x":
+        return f"{v:,.1f}"
+    return f"{v:,.1f}" if v < 100 else f"{v:,.0f}"
+
+
+def print_table(results: list[Result], header: str) -> None:
+    print()
+    print(header)
+    w = max(len(r.name) for r in results)
+    print(f"{'level':8} {'measure':{w}} {'median':>12} {'unit':9} {'target':>12} {'ok':4} {'n':>3}  notes")
+    print("-" * (w + 60))
+    for r in results:
+        ok = {True: "yes", False: "NO", None: ""}[r.ok]
+        med = r.missing if r.missing and r.median is None else _fmt(r.median, r.unit)
+        if r.missing and r.median is None:
+            print(f"{r.level:8} {r.name:{w}} {'':>12} {'':9} {r.target:>12} {'':4} {'':>3}  {r.missing}")
+            continue
+        print(f"{r.level:8} {r.name:{w}} {med:>12} {r.unit:9} {r.target:>12} {ok:4} {len(r.values):>3}  {r.note}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m lago_tui.bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="a smaller journal (1,000 sessions, 100,000 events)")
+    ap.add_argument("--runs", type=int, default=5, help="runs per measure (medians are reported)")
+    ap.add_argument("--json", metavar="OUT", help="also write the results as JSON here")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "lago-tui-bench"))
+    ap.add_argument("--rebuild", action="store_true", help="rebuild the cached synthetic journal")
+    ap.add_argument("--no-app", action="store_true", help="journal level only")
+    ap.add_argument("--no-journal", action="store_true", help="app level only")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--db", help=argparse.SUPPRESS)
+    ap.add_argument("--manifest", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        return child_main(args.child, args.db, args.manifest, args.runs)
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    params = QUICK if args.quick else FULL
+    t_all = time.perf_counter()
+    db, m, files, built = cached_journal(params, args.seed, Path(args.cache_dir), rebuild=args.rebuild, log=log)
+    scratch = Path(tempfile.mkdtemp(prefix="lago-bench-scratch-"))
+    results: list[Result] = []
+    try:
+        if not args.no_journal:
+            log("journal level ...")
+            results += journal_level(db, m, files, args.runs, scratch, built, log)
+        if not args.no_app:
+            log("app level ...")
+            results += app_level(db, m, args.runs, scratch, log)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    header = (f"lago-tui bench: {m.sessions:,} sessions, {m.events:,} events, big session {m.big:,} events "
+              f"(deepest branch {m.deepest_branch}); payload avg {m.payload_bytes_avg:.0f} B, max "
+              f"{m.payload_bytes_max:,} B; medians of {args.runs} runs; {os.cpu_count()} CPUs; "
+              f"{time.perf_counter() - t_all:.0f} s")
+    print_table(results, header)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"header": header, "journal": str(db), "manifest": asdict(m),
+                                               "results": [r.to_json() for r in results]}, indent=1),
+                                   encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
