@@ -140,19 +140,20 @@ def _text_sql() -> str:
 
 
 # Step 1: parse every row once, pull out the envelope's fields as small JSON values. A row that is valid
-# JSON but not an object gets all-NULL fields and fails the envelope checks below. Invalid JSON makes the
-# statement fail; only then do we look for the offending row (the common, valid case parses once).
+# JSON but not an object gets all-NULL fields and fails the envelope checks below. Invalid JSON must not make
+# the statement fail: inside the caller's transaction a failed statement aborts it (the staged rows go with
+# it), so TRY() turns the row into NULL and only those rows are checked again with json_valid.
 _PARSE_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _env AS
-SELECT idx, from_json(raw, '{_ENV_STRUCT}') AS e FROM _stage
+SELECT idx, e, CASE WHEN e IS NULL THEN NOT coalesce(json_valid(raw), false) ELSE false END AS bad_json
+FROM (SELECT idx, raw, try(from_json(raw, '{_ENV_STRUCT}')) AS e FROM _stage)
 """
-_FIRST_INVALID_SQL = "SELECT min(idx) FROM _stage WHERE NOT coalesce(json_valid(raw), false)"
 
 # Step 2: typed columns plus a check of every envelope rule; payload fields as small JSON values.
 _EXTRACT_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _ev AS
 WITH base AS (
-    SELECT idx, e,
+    SELECT idx, e, bad_json,
            coalesce(e.payload, e.kind) AS p
     FROM _env
 ), typed AS (
@@ -182,6 +183,7 @@ SELECT idx, kind,
               WHEN 'RunFinished' THEN TRY_CAST(pf.usage->>'$.completion_tokens' AS BIGINT) END AS tokens_out,
     {_text_sql()} AS text,
     CASE
+        WHEN bad_json THEN 'not valid JSON'
         WHEN e IS NULL OR (e.event_id IS NULL AND e.session_id IS NULL AND e.payload IS NULL AND e.kind IS NULL)
             THEN 'an event must be a JSON object with event_id, session_id, timestamp and payload'
         WHEN coalesce(json_type(e.event_id) <> 'VARCHAR' OR e.event_id->>'$' = '', true)
@@ -275,14 +277,7 @@ def ingest(
     implicit_sessions: bool,
 ) -> IngestResult:
     """Validate and append the staged rows. ``con`` must be inside a transaction."""
-    try:
-        con.execute(_PARSE_SQL)
-    except (duckdb.ConversionException, duckdb.InvalidInputException):
-        row = con.execute(_FIRST_INVALID_SQL).fetchone()
-        if row is None or row[0] is None:
-            raise
-        raw = con.execute("SELECT raw FROM _stage WHERE idx = ?", [row[0]]).fetchone()[0]
-        raise InvalidEvent(locate(row[0]), _explain(raw, "not valid JSON")) from None
+    con.execute(_PARSE_SQL)
     con.execute(_EXTRACT_SQL)
     _fail(con, locate, "SELECT idx, problem FROM _ev WHERE problem IS NOT NULL ORDER BY idx LIMIT 1")
     # The first occurrence is named through ``locate`` (a raw idx is a 0-based element index for arrays
