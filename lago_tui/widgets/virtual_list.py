@@ -33,6 +33,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, Protocol, TypeVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -1258,6 +1259,17 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
         """Segments of one cell, cropped (with an ellipsis) or padded to `width`."""
         if width <= 0:
             return []
+        if isinstance(cell, str):
+            # Fast path, and the guarantee that a str is never parsed as markup.
+            plain = _sanitize(cell) or cell
+            length = cell_len(plain)
+            if length > width:
+                plain = set_cell_size(plain, width - 1) + "…" if width > 1 else "…"
+                length = width
+            if length < width:
+                padding = " " * (width - length)
+                plain = padding + plain if align == "right" else plain + padding
+            return [Segment(plain)]
         if isinstance(cell, Content):
             content = cell
             clean = _sanitize(content.plain)
@@ -1276,19 +1288,23 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
                     _NULL_VISUAL_STYLE, end="", parse_style=parse_style
                 )
             ]
-        if isinstance(cell, Text):
-            text = cell.copy()
-            clean = _sanitize(text.plain)
-            if clean is not None:
-                text.plain = clean  # Same length: the spans stay valid.
-        else:
-            plain = str(cell)
-            text = Text(_sanitize(plain) or plain)  # Literal text, never markup.
+        text = cell if isinstance(cell, Text) else Text(str(cell))
+        clean = _sanitize(text.plain)
+        if clean is not None:
+            text = text.copy()
+            text.plain = clean  # Same length: the spans stay valid.
+        console = self.app.console
+        length = text.cell_len
+        if length <= width:  # Common case: no copy needed, pad with the text's style.
+            segments = list(text.render(console))
+            if length < width:
+                style = console.get_style(text.style) if text.style else None
+                padding = Segment(" " * (width - length), style)
+                if align == "right":
+                    segments.insert(0, padding)
+                else:
+                    segments.append(padding)
+            return segments
+        text = text.copy()
         text.truncate(width, overflow="ellipsis")
-        padding = width - text.cell_len
-        if padding > 0:
-            if align == "right":
-                text.pad_left(padding)
-            else:
-                text.pad_right(padding)
-        return list(text.render(self.app.console))
+        return list(text.render(console))
