@@ -21,7 +21,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from ..journal import BranchInfo, InvalidSpec, JournalError
 from ..journal.models import NAME_MAX, BranchSpec
 from ..safe import one_line, safe_text
-from .create_session import FORMS_CSS, FieldError
+from .create_session import FORMS_CSS, CleanInput, FieldError
 
 
 def branch_name_error(name: str, branches: Sequence[BranchInfo]) -> str | None:
@@ -102,7 +102,7 @@ class CreateBranchScreen(ModalScreen[str | None]):
             with VerticalScroll(id="form-body", classes="form-body"):
                 with Horizontal(classes="field"):
                     yield Label("Name", classes="field-label")
-                    yield Input(placeholder=f"required, up to {NAME_MAX} characters", id="branch-name")
+                    yield CleanInput(placeholder=f"required, up to {NAME_MAX} characters", id="branch-name")
                 yield FieldError(id="branch-name-error", classes="-empty")
                 with Horizontal(classes="field"):
                     yield Label("Parent", classes="field-label")
@@ -114,7 +114,7 @@ class CreateBranchScreen(ModalScreen[str | None]):
                     )
                 with Horizontal(classes="field"):
                     yield Label("Fork at", classes="field-label")
-                    yield Input(str(self._initial_fork), placeholder="event seq", id="fork-point")
+                    yield CleanInput(str(self._initial_fork), placeholder="event seq", id="fork-point")
                 yield Static(self._range_hint(), id="fork-range", classes="field-hint")
                 yield FieldError(id="fork-point-error", classes="-empty")
             yield FieldError(id="form-error", classes="-empty")

@@ -56,6 +56,26 @@ def spec_field_errors(name: str, model: str) -> dict[str, str]:
     return {}
 
 
+class CleanInput(Input):
+    """An Input that refuses typed or pasted text with control or invisible characters.
+
+    An Input draws its value as it is, so an ESC pasted into it would reach the terminal, and a bidi
+    override would reorder what the person sees. Such text is refused with a message (the validation
+    rules would reject it anyway); text set by code is still validated and reported inline.
+    """
+
+    def replace(self, text: str, start: int, end: int) -> None:
+        if text and visible(text) != text:
+            self.app.bell()
+            self.notify(
+                "Not inserted: the text has control or invisible characters " + one_line(visible(text), 40),
+                severity="warning",
+                markup=False,
+            )
+            return
+        super().replace(text, start, end)
+
+
 class FieldError(Static):
     """One line under a field; empty (and hidden) when the field is fine."""
 
@@ -74,25 +94,19 @@ class ParamRow(Vertical):
 
     def __init__(self, key: str = "", value: str = "") -> None:
         super().__init__()
-        self._key, self._value = key, value
+        # Made here, not in compose: validation may run before this row has composed.
+        self.key_input = CleanInput(key, placeholder="key", classes="param-key")
+        self.value_input = CleanInput(value, placeholder="value", classes="param-value")
         self.touched = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="param-fields"):
-            yield Input(self._key, placeholder="key", classes="param-key")
-            yield Input(self._value, placeholder="value", classes="param-value")
+            yield self.key_input
+            yield self.value_input
             remove = Button("✕", classes="param-remove", tooltip="Remove this param (ctrl+d)", compact=True)
             remove.can_focus = False  # ctrl+d removes from the keyboard; tab goes key -> value -> next key
             yield remove
         yield FieldError(classes="-empty")
-
-    @property
-    def key_input(self) -> Input:
-        return self.query_one(".param-key", Input)
-
-    @property
-    def value_input(self) -> Input:
-        return self.query_one(".param-value", Input)
 
     @property
     def pair(self) -> tuple[str, str]:
@@ -142,11 +156,11 @@ class CreateSessionScreen(ModalScreen[str | None]):
             with VerticalScroll(id="form-body", classes="form-body"):
                 with Horizontal(classes="field"):
                     yield Label("Name", classes="field-label")
-                    yield Input(placeholder=f"required, up to {NAME_MAX} characters", id="name")
+                    yield CleanInput(placeholder=f"required, up to {NAME_MAX} characters", id="name")
                 yield FieldError(id="name-error", classes="-empty")
                 with Horizontal(classes="field"):
                     yield Label("Model", classes="field-label")
-                    yield Input(placeholder="optional, e.g. claude-sonnet-4", id="model")
+                    yield CleanInput(placeholder="optional, e.g. claude-sonnet-4", id="model")
                 yield FieldError(id="model-error", classes="-empty")
                 with Horizontal(classes="params-header"):
                     yield Label("Params", classes="field-label")
@@ -261,7 +275,8 @@ class CreateSessionScreen(ModalScreen[str | None]):
             message = (problems.rows or {}).get(index)
             # A duplicate is marked on both rows, even the one not edited yet.
             shown = message if (row.touched or (message or "").startswith("duplicate")) else None
-            row.query_one(FieldError).show(shown)
+            for error in row.query(FieldError):
+                error.show(shown)
             row.key_input.set_class(bool(shown), "error")
             row.value_input.set_class(bool(shown) and "value" in (shown or ""), "error")
         if problems.ok:
