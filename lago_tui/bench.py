@@ -241,7 +241,8 @@ def _spawn(args: list[str], *, timeout: float = 600) -> tuple[float, dict[str, A
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_TAG):
             result = json.loads(line[len(RESULT_TAG):])
-    tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
+    lines = proc.stderr.strip().splitlines()
+    tail = lines[-1] if lines else f"exit status {proc.returncode}"
     return t, result, tail
 
 
@@ -255,6 +256,19 @@ import sys, time
 from lago_tui.bench import child_startup
 child_startup(sys.argv[1])
 """
+
+
+def _fill(r: Result, res: dict[str, Any] | None, err: str, key: str, rss: dict[str, float]) -> None:
+    if res is None:
+        r.missing = f"child failed: {err}"
+        return
+    r.values = res.get(key, [])
+    r.note = res.get("note", "")
+    rss[key] = res["rss_mb"]
+    if not r.values:
+        r.missing = res.get("missing") or res.get("error") or "no sample"
+    elif res.get("error"):
+        r.note = (r.note + "; " if r.note else "") + "stopped early: " + res["error"]
 
 
 def app_level(db: Path, m: synth.Manifest, runs: int, scratch: Path, log) -> list[Result]:  # noqa: ANN001
@@ -298,9 +312,13 @@ def app_level(db: Path, m: synth.Manifest, runs: int, scratch: Path, log) -> lis
             extra = res.get("notes", {}).get(key)
             if extra:
                 r.note = (r.note + "; " if r.note else "") + extra
+            if not r.values:
+                r.missing = res.get("error") or "no sample"
         out.append(r)
     if res is not None:
         rss["nav"] = res["rss_mb"]
+        if res.get("error") or res.get("timeouts"):
+            log(f"  navigation child: {res.get('error', '')} timeouts: {res.get('timeouts', [])}")
     log("  navigation done")
 
     # ---------------------------------------------------------------- live update and create form (on a copy)
@@ -309,25 +327,12 @@ def app_level(db: Path, m: synth.Manifest, runs: int, scratch: Path, log) -> lis
     shutil.copyfile(manifest, str(copy) + ".synth.json")
     _, res, err = _spawn(_child("live", copy, Path(str(copy) + ".synth.json"), runs))
     r = Result("app", "live: event appended by another process to on screen", "ms", target="<= 1,500")
-    if res is None:
-        r.missing = f"child failed: {err}"
-    elif "missing" in res:
-        r.missing = res["missing"]
-    else:
-        r.values = res["live"]
-        r.note = res.get("note", "")
-        rss["live"] = res["rss_mb"]
+    _fill(r, res, err, "live", rss)
     out.append(r)
     log("  live done")
     _, res, err = _spawn(_child("create", copy, Path(str(copy) + ".synth.json"), runs))
     r = Result("app", "create-session form submit to detail screen painted", "ms", target="")
-    if res is None:
-        r.missing = f"child failed: {err}"
-    elif "missing" in res:
-        r.missing = res["missing"]
-    else:
-        r.values = res["create"]
-        rss["create"] = res["rss_mb"]
+    _fill(r, res, err, "create", rss)
     out.append(r)
     log("  create done")
 
@@ -365,6 +370,22 @@ def app_level(db: Path, m: synth.Manifest, runs: int, scratch: Path, log) -> lis
 
 
 PAINTS: dict[int, dict[int, float]] = {}
+TIMEOUTS: list[str] = []  # waits that never saw a painted row (left out of the numbers)
+
+
+def _add(values: list[float], ms: float | None) -> None:
+    if ms is not None:
+        values.append(ms)
+
+
+_KEY_TASKS: set[asyncio.Task[None]] = set()
+
+
+def _send_key(app: Any, key: str) -> None:
+    """Press a key as Pilot.press does, without waiting here for the app to go idle."""
+    task = asyncio.ensure_future(app._press_keys([key]))
+    _KEY_TASKS.add(task)
+    task.add_done_callback(_KEY_TASKS.discard)
 
 
 def _instrument() -> None:
@@ -408,7 +429,8 @@ def _painted_since(table: Any, t0: float, index: int | None = None) -> float | N
     return min(times) if times else None
 
 
-async def _wait_painted(pilot: Any, table: Any, t0: float, index: int | None = None, timeout: float = 30.0) -> float:
+async def _wait_painted(pilot: Any, table: Any, t0: float, index: int | None = None,
+                        timeout: float = 30.0) -> float | None:
     """ms from t0 until ``table`` painted ``index`` (or any row). A row whose strip was cached does not re-render:
     then the row being loaded and one more refresh counts as painted."""
     found: list[float] = []
@@ -424,7 +446,8 @@ async def _wait_painted(pilot: Any, table: Any, t0: float, index: int | None = N
                                          and table.get_row(index) is not None and _loaded_long(table, index, t0)),
                       timeout)
     if not ok:
-        raise TimeoutError("nothing painted")
+        TIMEOUTS.append(f"{type(table).__name__} row {index}")
+        return None
     if found:
         return (found[0] - t0) * 1000
     await pilot.pause()
@@ -436,7 +459,18 @@ def _loaded_long(table: Any, index: int, t0: float) -> bool:
     return time.perf_counter() - t0 > 0.02 and table.get_row(index) is not None
 
 
+def _run_child(go: Any, res: dict[str, Any]) -> None:  # noqa: ANN401
+    """Run the child's coroutine; whatever happens, print what was measured (and why it stopped)."""
+    try:
+        asyncio.run(go())
+    except BaseException as exc:  # noqa: BLE001 - reported in the table
+        res["error"] = f"{type(exc).__name__}: {exc}"[:300]
+    _result(res)
+
+
 def _result(data: dict[str, Any]) -> None:
+    if TIMEOUTS:
+        data["timeouts"] = TIMEOUTS[:20]
     data["rss_mb"] = round(_rss_mb(), 1)
     print(RESULT_TAG + json.dumps(data), flush=True)
 
@@ -496,11 +530,11 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
                 await pilot.pause()
                 for ch in term:
                     t0 = time.perf_counter()
-                    await pilot.press(ch)
+                    _send_key(app, ch)
                     # the list is updated once the new source has loaded and a row painted
                     await _until(lambda: table.is_loading, 1.0)
                     await _until(lambda: not table.is_loading, 30)
-                    res["filter"].append(await _wait_painted(pilot, table, t0, 0))
+                    _add(res["filter"], await _wait_painted(pilot, table, t0, 0))
                 if run < runs - 1:
                     await pilot.press("escape")
                     await _until(lambda: not table.is_loading, 30)
@@ -525,13 +559,13 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
                 table.focus()
                 await pilot.pause()
                 t0 = time.perf_counter()
-                await pilot.press("enter")
+                _send_key(app, "enter")
                 ok = await _until(lambda: type(app.screen).__name__ == "SessionDetailScreen", 30)
                 if not ok:
                     res["missing"]["open"] = "n/a (screen missing)"
                     return
                 view = app.screen.query_one(TimelineView)
-                res["open"].append(await _wait_painted(pilot, view, t0, None, 60))
+                _add(res["open"], await _wait_painted(pilot, view, t0, None, 60))
                 if run < runs - 1:
                     await _until(lambda: not view.is_loading, 30)
                     await pilot.pause()
@@ -550,8 +584,8 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
                 await pilot.pause()
                 await asyncio.sleep(0.05)
                 t0 = time.perf_counter()
-                await pilot.press("G")
-                res["last"].append(await _wait_painted(pilot, view, t0, view.row_count - 1))
+                _send_key(app, "G")
+                _add(res["last"], await _wait_painted(pilot, view, t0, view.row_count - 1))
                 await pilot.press("g")
                 await _until(lambda: view.cursor == 0, 10)
                 await pilot.pause()
@@ -559,14 +593,14 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
                 for _ in range(3):
                     before = view.cursor
                     t0 = time.perf_counter()
-                    await pilot.press("pagedown")
+                    _send_key(app, "pagedown")
                     await _until(lambda: view.cursor != before, 10)
-                    res["pagedown"].append(await _wait_painted(pilot, view, t0, view.cursor))
+                    _add(res["pagedown"], await _wait_painted(pilot, view, t0, view.cursor))
                 for _ in range(3):
                     pos = rng.randrange(0, view.row_count)
                     t0 = time.perf_counter()
                     view.move_cursor(pos)
-                    res["jump"].append(await _wait_painted(pilot, view, t0, pos))
+                    _add(res["jump"], await _wait_painted(pilot, view, t0, pos))
                     await asyncio.sleep(0.05)
             # ---------------------------------------------------- switch to a nested branch
             branches = [b for b in m.big_branches if b["depth"] >= 2]
@@ -578,7 +612,7 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
                 t0 = time.perf_counter()
                 screen.select_branch(b["branch_id"])
                 await _until(lambda: view.source is not old_source and not view.is_loading, 30)
-                res["branch"].append(await _wait_painted(pilot, view, t0, None))
+                _add(res["branch"], await _wait_painted(pilot, view, t0, None))
                 await asyncio.sleep(0.05)
             # the deepest branch, for search
             deepest = next(b for b in m.big_branches if b["name"] == m.deepest_branch)
@@ -600,12 +634,12 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
                 await pilot.pause()
                 search.value = m.needle
                 t0 = time.perf_counter()
-                await pilot.press("enter")
+                _send_key(app, "enter")
                 ok = await _until(lambda: view.cursor > 0, 30)
                 if not ok:
                     res["missing"]["search"] = "no match found"
                     break
-                res["search"].append(await _wait_painted(pilot, view, t0, view.cursor))
+                _add(res["search"], await _wait_painted(pilot, view, t0, view.cursor))
             res["notes"]["search"] = f"match at position {view.cursor:,} of {view.row_count:,}"
             # ---------------------------------------------------- keys while a search runs
             for _ in range(runs):
@@ -613,27 +647,27 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
                 await pilot.pause()
                 await pilot.press("slash")
                 await pilot.pause()
-                search.value = "nosuchwordanywhere"
-                await pilot.press("enter")
+                search.value = "nosuchwordanywhere"  # no match: the search scans the whole branch, twice
+                _send_key(app, "enter")
                 await _until(lambda: getattr(screen, "searching", False), 5)
                 n = 0
                 while getattr(screen, "searching", False) and n < 10:
                     before = view.cursor
                     t0 = time.perf_counter()
-                    await pilot.press("down")
+                    _send_key(app, "down")
                     await _until(lambda: view.cursor != before, 5)
-                    ms = await _wait_painted(pilot, view, t0, view.cursor)
-                    if getattr(screen, "searching", False):
+                    ms = await _wait_painted(pilot, view, t0, view.cursor, 5)
+                    if ms is not None:
                         res["keys_during_search"].append(ms)
                     n += 1
+                    await asyncio.sleep(0.01)
                 await _until(lambda: not getattr(screen, "searching", False), 60)
                 await pilot.pause()
             if not res["keys_during_search"]:
                 res["missing"]["keys_during_search"] = "the search finished before a key could be pressed"
             app.exit()
 
-    asyncio.run(go())
-    _result(res)
+    _run_child(go, res)
 
 
 def _append_code(db: str, session_id: str) -> str:
@@ -663,8 +697,9 @@ def child_live(db: str, m: synth.Manifest, runs: int) -> None:
                 res["missing"] = "n/a (screen missing)"
                 return
             sid = app.journal.list_sessions(limit=1)[0].session_id  # the most recently active session
-            app.open_session(sid)
+            app.call_later(app.open_session, sid)  # from a handler, as the list's enter would
             await _until(lambda: type(app.screen).__name__ == "SessionDetailScreen", 30)
+            await pilot.pause()
             view = app.screen.query_one(TimelineView)
             await _until(lambda: not view.is_loading and view.row_count > 0, 60)
             if hasattr(app.screen, "action_toggle_follow") and not getattr(app.screen, "following", False):
@@ -692,8 +727,7 @@ def child_live(db: str, m: synth.Manifest, runs: int) -> None:
                            "release its read connection (DuckDB: one writer process or many readers)")
             app.exit()
 
-    asyncio.run(go())
-    _result(res)
+    _run_child(go, res)
 
 
 def child_create(db: str, m: synth.Manifest, runs: int) -> None:
@@ -723,20 +757,19 @@ def child_create(db: str, m: synth.Manifest, runs: int) -> None:
                 app.screen.query_one("#model", Input).value = "claude-sonnet-4"
                 await pilot.pause()
                 t0 = time.perf_counter()
-                await pilot.press("ctrl+s")
+                _send_key(app, "ctrl+s")
                 if not await _until(lambda: type(app.screen).__name__ == "SessionDetailScreen", 30):
                     res["missing"] = "n/a (no detail screen after submit)"
                     return
                 view = app.screen.query_one(TimelineView)
-                res["create"].append(await _wait_painted(pilot, view, t0, None, 30))
+                _add(res["create"], await _wait_painted(pilot, view, t0, None, 30))
                 await pilot.pause()
                 await pilot.press("escape")
                 await _until(lambda: type(app.screen).__name__ == "SessionListScreen", 10)
                 await pilot.pause()
             app.exit()
 
-    asyncio.run(go())
-    _result(res)
+    _run_child(go, res)
 
 
 def child_datatable(db: str, m: synth.Manifest, rows_wanted: int = 100_000) -> None:
