@@ -208,7 +208,9 @@ class SessionDetailScreen(Screen[None]):
             wanted = found.branch_id if found else None
         if wanted is None:
             wanted = "main" if "main" in ids else (detail.branches[0].branch_id if detail.branches else None)
-        changed = wanted != self.branch_id or self.timeline is None
+        shown = self.timeline
+        changed = shown is None or shown.branch_id != wanted or shown.kinds != (
+            tuple(sorted(set(self.kinds))) if self.kinds else None)
         self.branch_id = wanted
         self._render_header()
         tree = self.query_one(BranchTree)
@@ -217,7 +219,7 @@ class SessionDetailScreen(Screen[None]):
         if wanted is None:
             self._update_status()
             return
-        if changed or select is not None:
+        if changed:
             self._open_timeline()
         else:
             self._reload_timeline()
@@ -303,6 +305,9 @@ class SessionDetailScreen(Screen[None]):
         view = self.query_one(TimelineView)
         if self.following and event.count:
             view.move_cursor(event.count - 1)
+        row = view.highlighted_row
+        if row is not None:  # a new source may put an equal key at the same index: no RowHighlighted then
+            self._show_row(row)
         if event.count == 0:
             self.query_one(Inspector).show_placeholder("No events" + (" of these kinds." if self.kinds else "."))
         self._update_status()
@@ -325,6 +330,10 @@ class SessionDetailScreen(Screen[None]):
             if event.index >= 0:
                 inspector.show_placeholder("loading…")
             return
+        self._show_row(row)
+
+    def _show_row(self, row: TimelineRow) -> None:
+        inspector = self.query_one(Inspector)
         note = None
         view = self.query_one(TimelineView)
         if row.ev.inherited:

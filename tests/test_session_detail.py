@@ -1,0 +1,498 @@
+"""The session detail screen: header, branch tree, timeline, inspector, search, filter, follow, hostile text."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
+
+from lago_tui.app import LagoApp
+from lago_tui.journal import BatchingWriter, Journal
+from lago_tui.screens.session_detail import KindFilterScreen, SessionDetailScreen
+from lago_tui.summary import FAMILIES
+from lago_tui.widgets.branch_tree import BranchTree
+from lago_tui.widgets.inspector import FullTextScreen, Inspector, TextPager
+from lago_tui.widgets.timeline import TimelineView
+
+from conftest import FIXED_NOW_US, fixed_clock
+
+HOSTILE = "[@click=app.quit]click me[/] \x1b[31mred\x1b]52;c;SGVsbG8=\x07 \u202eevil"
+
+
+def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    @functools.wraps(test)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return wrapper
+
+
+async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 8.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
+        await pilot.pause(0.02)
+
+
+def detail_of(app: LagoApp) -> SessionDetailScreen:
+    screen = app.screen
+    assert isinstance(screen, SessionDetailScreen), type(screen).__name__
+    return screen
+
+
+def view_of(app: LagoApp) -> TimelineView:
+    return detail_of(app).query_one(TimelineView)
+
+
+def inspector_of(app: LagoApp) -> Inspector:
+    return detail_of(app).query_one(Inspector)
+
+
+def inspector_text(app: LagoApp) -> str:
+    return str(inspector_of(app).query_one("#inspector-body").visual)
+
+
+def text_of(widget_id: str, app: LagoApp) -> str:
+    return str(detail_of(app).query_one(widget_id).visual)
+
+
+async def timeline_ready(pilot, rows: int | None = None) -> None:
+    """The timeline loaded (``rows`` rows) and the row under the cursor is in the inspector."""
+    app = pilot.app
+
+    def ready() -> bool:
+        if not isinstance(app.screen, SessionDetailScreen) or not app.screen.query(TimelineView):
+            return False
+        view = view_of(app)
+        if view.is_loading or view.source is None or (rows is not None and view.row_count != rows):
+            return False
+        row = view.highlighted_row
+        ev = inspector_of(app).event
+        return row is not None and ev is not None and ev.event_id == row.ev.event_id
+
+    await wait_until(pilot, ready)
+
+
+async def open_detail(pilot, journal: Journal, name: str, branch: str | None = None, rows: int | None = None) -> str:
+    app = pilot.app
+    await pilot.pause()
+    detail = journal.session(name)
+    branch_id = detail.branch(branch).branch_id if branch else None
+    app.open_session(detail.summary.session_id, branch_id=branch_id)
+    await timeline_ready(pilot, rows)
+    return detail.summary.session_id
+
+
+def row_line(view: TimelineView, index: int) -> str:
+    """The rendered text of row ``index`` (it must be on screen)."""
+    return view.render_line(index - view.scroll_offset.y + 1).text
+
+
+def tree_nodes(tree: BranchTree) -> dict[str, tuple[str | None, str]]:
+    """branch id -> (parent node's branch id, label)."""
+    out: dict[str, tuple[str | None, str]] = {}
+
+    def walk(node, parent) -> None:  # noqa: ANN001
+        out[node.data] = (parent, node.label.plain)
+        for child in node.children:
+            walk(child, node.data)
+
+    walk(tree.root, None)
+    return out
+
+
+# ---------------------------------------------------------------------------- pilot tests
+
+
+@run_async
+async def test_header_and_tree_with_nested_branches_and_merge_marks(demo_journal: Journal) -> None:
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_detail(pilot, demo_journal, "migrate-billing-to-pydantic-v2", rows=380)
+        header = text_of("#sd-header", app)
+        assert "migrate-billing-to-pydantic-v2" in header and "claude-sonnet-4" in header
+        assert "events 435" in header and "tools 63" in header and "failures 0" in header and "closed" in header
+        detail = demo_journal.session("migrate-billing-to-pydantic-v2")
+        by_name = {b.name: b.branch_id for b in detail.branches}
+        nodes = tree_nodes(detail_of(app).query_one(BranchTree))
+        assert nodes["main"][0] is None
+        assert nodes[by_name["attempt-codemod"]][0] == "main"
+        assert nodes[by_name["codemod-plus-manual-fixes"]][0] == by_name["attempt-codemod"]
+        assert "@199" in nodes[by_name["attempt-codemod"]][1]
+        assert "@22" in nodes[by_name["codemod-plus-manual-fixes"]][1]
+        assert "32ev" in nodes[by_name["codemod-plus-manual-fixes"]][1]
+        assert "branch main" in text_of("#sd-status", app)
+
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_detail(pilot, demo_journal, "fix-flaky-auth-test", rows=78)
+        nodes = tree_nodes(detail_of(app).query_one(BranchTree))
+        labels = [label for _, label in nodes.values()]
+        assert any("try-freezegun @28" in label and "⤴ main@66" in label for label in labels), labels
+
+
+@run_async
+async def test_nested_branch_shows_inherited_rows_then_fork_then_own(demo_journal: Journal) -> None:
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_detail(pilot, demo_journal, "migrate-billing-to-pydantic-v2", rows=380)
+        screen = detail_of(app)
+        tree = screen.query_one(BranchTree)
+        target = next(n for n in tree.root.children[0].children if "codemod-plus" in n.label.plain)
+        tree.focus()
+        tree.move_cursor(target)
+        await pilot.press("enter")
+        await timeline_ready(pilot, rows=199 + 22 + 32)
+        view = view_of(app)
+        assert "codemod-plus-manual-fixes" in text_of("#sd-status", app)
+        first = view.get_row(0)
+        assert first is not None and first.ev.inherited and first.ev.branch_id == "main"
+        assert row_line(view, 0).startswith("┆")
+        assert "(inherited)" in inspector_text(app) and "inherited from main" in inspector_text(app)
+        # the boundaries: main's events end at 199, attempt-codemod's at 22, then own events
+        view.move_cursor(221)
+        await timeline_ready(pilot)
+        own = view.get_row(221)
+        assert own is not None and not own.ev.inherited and own.fork and own.ev.seq == 1
+        assert row_line(view, 221).startswith("⑂")
+        assert not row_line(view, 222).startswith(("⑂", "┆"))
+        assert "fork @22 from attempt-codemod" in inspector_text(app)
+        mid = view.get_row(199)
+        assert mid is not None and mid.fork and mid.ev.inherited and mid.ev.seq == 1
+        # the selection survives a reload
+        screen._load()
+        await pilot.pause(0.3)
+        await timeline_ready(pilot, rows=253)
+        assert screen.branch_id == own.ev.branch_id
+        assert tree.selected_branch == own.ev.branch_id
+
+
+@run_async
+async def test_navigation_keys_and_inspector_follows(demo_journal: Journal) -> None:
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_detail(pilot, demo_journal, "incident-2231-db-latency", rows=67)
+        view = view_of(app)
+        assert view.has_focus and view.cursor == 0
+
+        async def at(index: int) -> None:
+            await wait_until(pilot, lambda: view.cursor == index and inspector_of(app).event is not None
+                             and inspector_of(app).event.seq == index + 1)
+
+        await pilot.press("j", "j")
+        await at(2)
+        await pilot.press("k")
+        await at(1)
+        await pilot.press("G")
+        await at(66)
+        await pilot.press("g")
+        await at(0)
+        await pilot.press("pagedown")
+        await wait_until(pilot, lambda: view.cursor > 5)
+        await at(view.cursor)
+        await pilot.press("end")
+        await at(66)
+        await pilot.press("home")
+        await at(0)
+        assert "1/67" in text_of("#sd-status", app)
+
+
+@run_async
+async def test_search_and_next_previous_match(demo_journal: Journal) -> None:
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_detail(pilot, demo_journal, "incident-2231-db-latency", rows=67)
+        screen = detail_of(app)
+        view = view_of(app)
+        timeline = screen.timeline
+        assert timeline is not None
+        first = timeline.find("autovacuum", 0)
+        second = timeline.find("autovacuum", first + 1)
+        assert first is not None and second is not None
+        await pilot.press("slash")
+        search = screen.query_one("#sd-search")
+        assert search.has_focus
+        search.value = "AutoVacuum"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: view.cursor == first and not screen.searching)
+        assert "autovacuum" in json.dumps(view.highlighted_row.ev.payload).lower()
+        await pilot.press("n")
+        await wait_until(pilot, lambda: view.cursor == second)
+        await pilot.press("N")
+        await wait_until(pilot, lambda: view.cursor == first)
+        # no match: a notification, the cursor stays
+        await pilot.press("slash")
+        search.value = "zz-no-such-text"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not screen.searching and any(
+            "No match" in n.message for n in app._notifications))
+        assert view.cursor == first
+
+
+@run_async
+async def test_kind_filter_keeps_only_chosen_families(demo_journal: Journal) -> None:
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_detail(pilot, demo_journal, "incident-2231-db-latency", rows=67)
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, KindFilterScreen))
+        from textual.widgets import SelectionList
+
+        app.screen.query_one(SelectionList).select("tool")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
+        view = view_of(app)
+        await wait_until(pilot, lambda: not view.is_loading and 0 < view.row_count < 67)
+        await timeline_ready(pilot)
+        kinds = {view.get_row(i).ev.kind for i in range(view.row_count)}
+        assert kinds <= set(FAMILIES["tool"]) and "ToolCallRequested" in kinds
+        assert "kinds: tool" in text_of("#sd-status", app)
+        # clearing the filter brings everything back
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, KindFilterScreen))
+        await pilot.press("c", "enter")
+        await timeline_ready(pilot, rows=67)
+        assert "kinds: all" in text_of("#sd-status", app)
+
+
+@run_async
+async def test_follow_mode_jumps_to_appended_events(demo_journal: Journal) -> None:
+    app = LagoApp(demo_journal, clock=fixed_clock, watch_interval=0.1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        session_id = await open_detail(pilot, demo_journal, "docs-qa-onboarding", rows=38)  # an open session
+        await pilot.press("f")
+        assert "FOLLOW" in text_of("#sd-status", app)
+        other = Journal(demo_journal.path)
+        with BatchingWriter(other) as writer:
+            futures = [
+                writer.append({
+                    "event_id": f"01K0000000000000000000000{i}",
+                    "session_id": session_id,
+                    "branch_id": "main",
+                    "timestamp": FIXED_NOW_US + i,
+                    "payload": {"type": "Message", "role": "assistant", "content": f"appended {i}"},
+                })
+                for i in range(3)
+            ]
+        for future in futures:
+            future.result()
+        other.close()
+        view = view_of(app)
+        await wait_until(pilot, lambda: view.row_count == 41 and view.cursor == 40
+                         and inspector_of(app).event is not None and inspector_of(app).event.seq == 41,
+                         timeout=4.0)  # ~2 s on an idle machine: 0.1 s polling + one reload
+        assert "appended 2" in inspector_text(app)
+
+
+@run_async
+async def test_copy_event_json(demo_journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    copied: list[str] = []
+    monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_detail(pilot, demo_journal, "incident-2231-db-latency", rows=67)
+        await pilot.press("j", "j", "j")
+        await wait_until(pilot, lambda: inspector_of(app).event is not None and inspector_of(app).event.seq == 4)
+        await pilot.press("y")
+        assert len(copied) == 1
+        wire = json.loads(copied[0])
+        assert wire == view_of(app).highlighted_row.ev.to_wire()
+        assert wire["seq"] == 4 and wire["payload"]["type"] == "Message"
+
+
+@run_async
+async def test_b_opens_create_branch_and_selects_the_new_branch(demo_journal: Journal) -> None:
+    from lago_tui.screens.create_branch import CreateBranchScreen
+
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        session_id = await open_detail(pilot, demo_journal, "incident-2231-db-latency",
+                                       branch="hypothesis-autovacuum", rows=26 + 16)
+        view = view_of(app)
+        view.move_cursor(10)  # an inherited row: the fork goes on main at its seq
+        await wait_until(pilot, lambda: inspector_of(app).event is not None and inspector_of(app).event.seq == 11)
+        await pilot.press("b")
+        await wait_until(pilot, lambda: isinstance(app.screen, CreateBranchScreen))
+        form = app.screen
+        assert form.session_id == session_id and form._parent_id == "main" and form._initial_fork == 11
+        new_id = demo_journal.create_branch(session_id, {"name": "from-test", "parent": "main", "fork_point_seq": 11})
+        form.dismiss(new_id)
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
+        await timeline_ready(pilot, rows=11)
+        screen = detail_of(app)
+        assert screen.branch_id == new_id and screen.query_one(BranchTree).selected_branch == new_id
+        assert "from-test" in text_of("#sd-status", app)
+
+
+@run_async
+async def test_escape_returns_to_the_list_keeping_its_highlight(demo_journal: Journal) -> None:
+    from lago_tui.screens.session_list import SessionListScreen
+
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionListScreen)
+                         and app.screen.table.highlighted_row is not None)
+        await pilot.press("down", "down")
+        await pilot.pause(0.1)
+        table = app.screen.table
+        name = table.highlighted_row.name
+        await pilot.press("enter")
+        await timeline_ready(pilot)
+        assert name in text_of("#sd-header", app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionListScreen))
+        assert app.screen.table.highlighted_row.name == name
+
+
+def _hostile_session(journal: Journal, content: str) -> str:
+    session_id = "01J00000000000000000000002"
+    journal.append([
+        {"event_id": "01J00000000000000000000001", "session_id": session_id, "branch_id": "main",
+         "timestamp": FIXED_NOW_US - 10_000_000,
+         "payload": {"type": "SessionCreated", "name": "hostile[b]x[/b]", "config": {"model": "m"}}},
+        {"event_id": "01J00000000000000000000003", "session_id": session_id, "branch_id": "main",
+         "timestamp": FIXED_NOW_US - 9_000_000,
+         "payload": {"type": "Message", "role": "user", "content": content},
+         "metadata": {"note": HOSTILE}},
+    ])
+    journal.close()
+    return session_id
+
+
+@run_async
+async def test_hostile_message_is_shown_escaped_and_clicks_do_nothing(journal: Journal) -> None:
+    _hostile_session(journal, HOSTILE)
+    app = LagoApp(journal, clock=fixed_clock)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await open_detail(pilot, journal, "hostile[b]x[/b]", rows=2)
+        view = view_of(app)
+        view.move_cursor(1)
+        await wait_until(pilot, lambda: inspector_of(app).event is not None and inspector_of(app).event.seq == 2)
+        await pilot.press("i")  # a wider timeline
+        await pilot.pause()
+        line = row_line(view, 1)
+        assert "[@click=app.quit]click me[/]" in line and "\\x1b[31mred" in line and "\\u202e" in line
+        assert "\x1b" not in line and "\u202e" not in line
+        body = inspector_text(app)
+        assert "[@click=app.quit]click me[/]" in body and "\\x1b" in body and "\\u202eevil" in body
+        assert "\x1b" not in body and "\u202e" not in body and "\x07" not in body
+        assert "hostile[b]x[/b]" in text_of("#sd-header", app)
+        await pilot.press("i")
+        await pilot.pause()
+        for widget in (view, inspector_of(app)):
+            for x in (2, 10, 30, 60):
+                await pilot.click(widget, offset=(x, 2))
+        await pilot.pause()
+        assert app.is_running and app.return_code is None
+        assert isinstance(app.screen, (SessionDetailScreen, FullTextScreen))
+
+
+@run_async
+async def test_one_megabyte_message_is_truncated_fast_and_full_view_opens(journal: Journal) -> None:
+    big = ("lorem ipsum dolor sit amet " * 40 + "\n") * 960  # ~1 MB
+    assert len(big) > 1_000_000
+    _hostile_session(journal, big)
+    app = LagoApp(journal, clock=fixed_clock)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await open_detail(pilot, journal, "hostile[b]x[/b]", rows=2)
+        view = view_of(app)
+        view.move_cursor(1)
+        await wait_until(pilot, lambda: inspector_of(app).event is not None and inspector_of(app).event.seq == 2)
+        await pilot.pause()
+        row = view.highlighted_row
+        started = time.perf_counter()
+        inspector_of(app).show_event(row.ev)  # the work done on each highlight
+        view.refresh_rows([1])
+        view.render_line(2)
+        assert time.perf_counter() - started < 0.5
+        body = inspector_text(app)
+        assert f"[{len(big) - 4000:,} more characters] press o/enter to show all" in body
+        assert len(body) < 20_000
+        started = time.perf_counter()
+        await pilot.press("o")
+        await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen))
+        pager = app.screen.query_one(TextPager)
+        await pilot.pause()
+        assert pager.line_count >= 960
+        await pilot.press("G")
+        await pilot.pause()
+        assert pager.scroll_offset.y > 0
+        assert time.perf_counter() - started < 2.0
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
+        await pilot.press("enter")  # enter on the timeline opens it too
+        await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen))
+
+
+@run_async
+async def test_narrow_layout_stacks_and_i_toggles_the_inspector(demo_journal: Journal) -> None:
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_detail(pilot, demo_journal, "incident-2231-db-latency", rows=67)
+        screen = detail_of(app)
+        view, inspector = view_of(app), inspector_of(app)
+        tree = screen.query_one(BranchTree)
+        assert screen.has_class("-narrow")
+        assert tree.region.y < view.region.y < inspector.region.y
+        await pilot.press("i")
+        await pilot.pause()
+        assert not inspector.display
+        await pilot.press("i", "tab")
+        await pilot.pause()
+        assert inspector.display and inspector.has_focus
+        await pilot.resize_terminal(160, 40)
+        await pilot.pause()
+        assert not screen.has_class("-narrow")
+        assert tree.region.x < view.region.x < inspector.region.x
+
+
+# ---------------------------------------------------------------------------- snapshots
+
+
+def _app(journal: Journal) -> LagoApp:
+    return LagoApp(journal, clock=fixed_clock)
+
+
+async def _settle(pilot) -> None:
+    await pilot.pause(0.2)
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(0.1)
+
+
+def _opener(journal: Journal, name: str, branch: str | None = None, cursor: int | None = None):
+    async def run_before(pilot) -> None:
+        await open_detail(pilot, journal, name, branch=branch)
+        if cursor is not None:
+            view_of(pilot.app).move_cursor(cursor)
+            await timeline_ready(pilot)
+        await _settle(pilot)
+
+    return run_before
+
+
+def test_snapshot_detail_main_80x24(snap_compare, demo_journal: Journal) -> None:
+    assert snap_compare(_app(demo_journal), terminal_size=(80, 24),
+                        run_before=_opener(demo_journal, "incident-2231-db-latency"))
+
+
+def test_snapshot_detail_main_160x48(snap_compare, demo_journal: Journal) -> None:
+    assert snap_compare(_app(demo_journal), terminal_size=(160, 48),
+                        run_before=_opener(demo_journal, "fix-flaky-auth-test", cursor=3))
+
+
+def test_snapshot_detail_nested_branch_160x48(snap_compare, demo_journal: Journal) -> None:
+    assert snap_compare(_app(demo_journal), terminal_size=(160, 48),
+                        run_before=_opener(demo_journal, "migrate-billing-to-pydantic-v2",
+                                           branch="codemod-plus-manual-fixes", cursor=215))
+
+
+def test_snapshot_inspector_long_message_160x48(snap_compare, journal: Journal) -> None:
+    _hostile_session(journal, ("A long message line with words. " * 30 + "\n") * 400)
+    assert snap_compare(_app(journal), terminal_size=(160, 48),
+                        run_before=_opener(journal, "hostile[b]x[/b]", cursor=1))
