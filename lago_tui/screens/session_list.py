@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -110,6 +111,18 @@ class SessionSource:
         return self.journal.session_index(key, self._filter, sort=self.sort, descending=self.descending)
 
 
+def display_path(path: Path) -> str:
+    """The journal path for the header, with the home directory shown as ``~``."""
+    try:
+        home = Path.home()
+    except (RuntimeError, KeyError):
+        return str(path)
+    try:
+        return "~/" + str(path.relative_to(home))
+    except ValueError:
+        return str(path)
+
+
 def session_key(row: SessionSummary) -> str:
     return row.session_id
 
@@ -167,7 +180,9 @@ class SessionListScreen(Screen[None]):
             yield Static(Content(self.app.title or "lago-tui"), id="sl-title")
             yield Static(id="sl-path")
             yield Static(id="sl-count")
-        yield FilterInput(placeholder="filter by name, id or model…", id="sl-filter", select_on_focus=False)
+        with Horizontal(id="sl-filter-bar"):
+            yield Static(Content("filter"), id="sl-filter-label")
+            yield FilterInput(placeholder="name, id or model…", id="sl-filter", select_on_focus=False)
         yield Static(id="sl-status")
         with Horizontal(id="sl-body"):
             yield VirtualTable[SessionSummary](
@@ -183,8 +198,8 @@ class SessionListScreen(Screen[None]):
             with Center():
                 yield Static(
                     Content.assemble(
-                        "press ", ("d", "bold $accent"), " to load the demo sessions, ",
-                        ("n", "bold $accent"), " to create a session",
+                        "press ", ("d", "bold $text-accent"), " to load the demo sessions, ",
+                        ("n", "bold $text-accent"), " to create a session",
                     ),
                     id="sl-empty-hint",
                 )
@@ -207,9 +222,7 @@ class SessionListScreen(Screen[None]):
         return self.app.journal  # type: ignore[attr-defined,no-any-return]
 
     def on_mount(self) -> None:
-        self.query_one("#sl-path", Static).update(
-            safe_content(str(self.journal.path), single_line=True, width=200)
-        )
+        self.query_one("#sl-path", Static).update(safe_content(display_path(self.journal.path), single_line=True, width=200))
         self._apply_layout(self.app.size.width, self.app.size.height)
         self.table.sort = Sort(self.sort_key, self.descending)
         self.table.set_source(self._source())
@@ -275,7 +288,8 @@ class SessionListScreen(Screen[None]):
             else:
                 parts.append((f"{self.total} {unit}", "bold"))
         arrow = "▼" if self.descending else "▲"
-        parts.append((f"  by {_SORT_LABEL.get(self.sort_key, self.sort_key)} {arrow}", "$text-muted"))
+        if not self.empty:
+            parts.append((f"  by {_SORT_LABEL.get(self.sort_key, self.sort_key)} {arrow}", "$text-muted"))
         self.query_one("#sl-count", Static).update(Content.assemble(*parts))
 
     def _set_empty(self, empty: bool) -> None:
@@ -283,6 +297,7 @@ class SessionListScreen(Screen[None]):
             self.empty = empty
             self.set_class(empty, "-empty")
             self.refresh_bindings()
+            self._update_header()
             if not empty and self.focused is None:
                 self.table.focus()
 
@@ -302,6 +317,8 @@ class SessionListScreen(Screen[None]):
             return self.empty and not self._importing
         if action in ("open", "cycle_sort", "reverse_sort", "sort_by"):
             return not self.empty
+        if action == "filter":
+            return not self.empty or bool(self.filter_text)
         if action == "clear_filter":
             return bool(self.filter_text) or self.filter_input.has_focus
         return True
@@ -419,7 +436,7 @@ class SessionListScreen(Screen[None]):
         if self.empty and not self.filter_text:
             return
         box = self.filter_input
-        box.add_class("-active")
+        self.add_class("-filtering")
         box.focus()
         self.refresh_bindings()
 
@@ -430,7 +447,7 @@ class SessionListScreen(Screen[None]):
         box = self.filter_input
         had_filter = bool(self.filter_text) or bool(box.value)
         box.value = ""  # posts Changed; applied at once below
-        box.remove_class("-active")
+        self.remove_class("-filtering")
         self.table.focus()
         if self._filter_timer is not None:
             self._filter_timer.stop()
@@ -458,7 +475,7 @@ class SessionListScreen(Screen[None]):
             self._filter_timer = None
         self._apply_filter(message.value)
         if not self.filter_text:
-            self.filter_input.remove_class("-active")
+            self.remove_class("-filtering")
         self.table.focus()
 
     def _apply_filter(self, text: str) -> None:

@@ -40,12 +40,12 @@ _DEBOUNCE = 0.1
 _BUSY_RETRY = 1.0
 
 _FAMILY_STYLE = {
-    "message": "$primary",
-    "tool": "$accent",
-    "error": "$error",
-    "branch": "$warning",
-    "run": "$secondary",
-    "session": "$success",
+    "message": "$text-primary",
+    "tool": "$text-accent",
+    "error": "$text-error",
+    "branch": "$text-warning",
+    "run": "$text-secondary",
+    "session": "$text-success",
 }
 _FATAL = (NotAJournal, JournalCorrupt, JournalTooNew, JournalPermission)
 
@@ -84,10 +84,10 @@ def _branch_lines(detail: SessionDetail) -> list[Content]:
             safe_content(branch.name or branch.branch_id, "bold", single_line=True, width=60),
         ]
         if branch.parent_branch_id:
-            parts.append((f"  fork @{branch.fork_point_seq}", "$warning"))
+            parts.append((f"  fork @{branch.fork_point_seq}", "$text-warning"))
         parts.append((f"  {branch.event_count} events", "$text-muted"))
         if branch.merges:
-            parts.append(("  merged", "$success"))
+            parts.append(("  merged", "$text-success"))
         lines.append(Content.assemble(*parts))
         kids = children.get(branch.branch_id, [])
         child_prefix = prefix + ("   " if connector.startswith("└") else "│  " if connector else "")
@@ -128,7 +128,7 @@ def render_preview(data: PreviewData, now_us: int) -> Content:
             lines.append(
                 Content.assemble(
                     _label("params" if position == 0 else ""),
-                    safe_content(key, "$secondary", single_line=True, width=40),
+                    safe_content(key, "$text-secondary", single_line=True, width=40),
                     "=",
                     safe_content(value, single_line=True, width=_LINE),
                 )
@@ -144,12 +144,12 @@ def render_preview(data: PreviewData, now_us: int) -> Content:
         ),
         Content.assemble(
             _label("state"),
-            ("closed", "$text-muted") if summary.closed else ("open", "bold $success"),
+            ("closed", "$text-muted") if summary.closed else ("open", "bold $text-success"),
         ),
         Content.assemble(
             _label("totals"),
             f"{totals.events} events · {tokens(summary.tokens)} tokens · {totals.tool_calls} tool calls",
-            (f" · {totals.failures} failed", "$error") if totals.failures else "",
+            (f" · {totals.failures} failed", "$text-error") if totals.failures else "",
         ),
         Content(""),
         Content.styled(f"Branches ({len(data.detail.branches)})", "bold"),
@@ -251,7 +251,7 @@ class SessionPreview(VerticalScroll, can_focus=False):
             return
         self._loaded_id = None
         if isinstance(data, JournalBusy):
-            self.body.update(Content.styled("journal busy, retrying…", "$warning"))
+            self.body.update(Content.styled("journal busy, retrying…", "$text-warning"))
             if self._retry is None:
                 self._retry = self.set_timer(_BUSY_RETRY, self._start_load)
         elif isinstance(data, NotFound):
@@ -259,10 +259,10 @@ class SessionPreview(VerticalScroll, can_focus=False):
         elif isinstance(data, JournalNotFound):
             self.body.update(Content.styled("no journal yet", "$text-muted"))
         elif isinstance(data, _FATAL):
-            self.body.update(Content.styled("cannot read the journal", "$error"))
+            self.body.update(Content.styled("cannot read the journal", "$text-error"))
             self.app.show_journal_error(data)  # type: ignore[attr-defined]
         else:
             what = "journal error" if isinstance(data, JournalError) else type(data).__name__
             self.body.update(
-                Content.assemble((f"{what}: ", "$error"), safe_content(str(data), single_line=True, width=_LINE))
+                Content.assemble((f"{what}: ", "$text-error"), safe_content(str(data), single_line=True, width=_LINE))
             )
