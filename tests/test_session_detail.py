@@ -160,8 +160,8 @@ async def test_nested_branch_shows_inherited_rows_then_fork_then_own(demo_journa
         await timeline_ready(pilot)
         own = view.get_row(221)
         assert own is not None and not own.ev.inherited and own.fork and own.ev.seq == 1
-        assert row_line(view, 221).startswith("⑂")
-        assert not row_line(view, 222).startswith(("⑂", "┆"))
+        assert row_line(view, 221).startswith("↳")
+        assert not row_line(view, 222).startswith(("↳", "┆"))
         assert "fork @22 from attempt-codemod" in inspector_text(app)
         mid = view.get_row(199)
         assert mid is not None and mid.fork and mid.ev.inherited and mid.ev.seq == 1
@@ -489,10 +489,17 @@ def test_snapshot_detail_main_160x48(snap_compare, demo_journal: Journal) -> Non
 def test_snapshot_detail_nested_branch_160x48(snap_compare, demo_journal: Journal) -> None:
     assert snap_compare(_app(demo_journal), terminal_size=(160, 48),
                         run_before=_opener(demo_journal, "migrate-billing-to-pydantic-v2",
-                                           branch="codemod-plus-manual-fixes", cursor=215))
+                                           branch="codemod-plus-manual-fixes", cursor=235))
 
 
 def test_snapshot_inspector_long_message_160x48(snap_compare, journal: Journal) -> None:
     _hostile_session(journal, ("A long message line with words. " * 30 + "\n") * 400)
-    assert snap_compare(_app(journal), terminal_size=(160, 48),
-                        run_before=_opener(journal, "hostile[b]x[/b]", cursor=1))
+    opener = _opener(journal, "hostile[b]x[/b]", cursor=1)
+
+    async def run_before(pilot) -> None:
+        await opener(pilot)
+        inspector_of(pilot.app).focus()
+        await pilot.press("end")  # down to the "… [N more characters] press o/enter" hint
+        await _settle(pilot)
+
+    assert snap_compare(_app(journal), terminal_size=(160, 48), run_before=run_before)

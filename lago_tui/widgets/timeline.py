@@ -2,7 +2,7 @@
 
 Rows carry the previous event's timestamp (fetched with the window) so the gap column is
 right on every row, including the first row of a page. Inherited rows (before a fork) are
-dim with a ``┆`` gutter; the first row after each fork point gets a ``⑂`` gutter mark.
+dim with a ``┆`` gutter; the first row after each fork point gets a ``↳`` gutter mark.
 Every journal string goes through :mod:`lago_tui.safe` before it is drawn.
 """
 
@@ -77,7 +77,7 @@ _GLYPHS: dict[str, str] = {
     "message": "◇",
     "tool": "⚙",
     "run": "▸",
-    "branch": "⑂",
+    "branch": "⎇",
     "file": "✎",
     "policy": "⚖",
     "error": "✗",
@@ -174,7 +174,7 @@ class TimelineView(VirtualTable[TimelineRow]):
         inherited = ev.inherited
         dim = self._style("inherited") if inherited else Style()
         if row.fork:
-            gutter = Text("⑂", self._style("fork"))
+            gutter = Text("↳", self._style("fork"))
         elif inherited:
             gutter = Text("┆", self._style("inherited"))
         else:
