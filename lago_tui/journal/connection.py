@@ -44,7 +44,12 @@ _BASE_CONFIG = {
     "threads": 2,
 }
 _DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
-_LOCK_MARKERS = ("could not set lock", "conflicting lock", "resource temporarily unavailable")
+# The last marker: another Journal object in this process has the file open the other way (read-only vs
+# read-write). Like a lock held by another process it goes away (idle reader released, transaction over).
+_LOCK_MARKERS = (
+    "could not set lock", "conflicting lock", "resource temporarily unavailable",
+    "same database file with a different configuration",
+)
 
 
 def check_file(path: Path, *, must_exist: bool) -> bool:
