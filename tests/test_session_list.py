@@ -12,6 +12,7 @@ from typing import Any
 from pathlib import Path
 
 import pytest
+from textual import events
 
 from lago_tui.app import LagoApp
 from lago_tui.journal import Journal
@@ -164,6 +165,20 @@ async def test_filter_narrows_shows_n_of_m_and_escape_clears(demo_journal: Journ
         await loaded(pilot)
         assert app.focused is table_of(app)
         assert not screen_of(app).query_one("#sl-filter-bar").display
+
+
+@run_async
+async def test_keys_typed_right_after_slash_reach_the_filter(demo_journal: Journal) -> None:
+    """A fast typist (or tmux send-keys): "/inc" arrives before the filter has focus."""
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        for key, character in (("slash", "/"), ("i", "i"), ("n", "n"), ("c", "c")):
+            app.post_message(events.Key(key, character))
+        await loaded(pilot, rows=2)
+        screen = screen_of(app)
+        assert screen.filter_input.value == "inc" and screen.filter_text == "inc"
+        assert app.screen is screen  # "n" was typed, it did not open the new-session form
 
 
 @run_async

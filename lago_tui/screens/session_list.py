@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical
 from textual.content import Content
-from textual.events import Resize
+from textual.events import Key, Resize
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
@@ -437,8 +437,25 @@ class SessionListScreen(Screen[None]):
             return
         box = self.filter_input
         self.add_class("-filtering")
-        box.focus()
+        # Focus now, not at the next idle: keys typed right after "/" are already queued.
+        self.set_focus(box)
+        if self.focused is not box:
+            box.focus()
         self.refresh_bindings()
+
+    def on_key(self, event: Key) -> None:
+        """Keys typed right after "/" were routed to the table before the filter had focus: type them."""
+        box = self.filter_input
+        if event.key == "slash" and self.focused is not box and self.check_action("filter", ()):
+            # Open the filter here, not from the binding (which runs only after this event has bubbled
+            # to the app), so that the keys already queued behind "/" are typed into it.
+            event.stop()
+            event.prevent_default()
+            self.action_filter()
+        elif self.focused is box and event.is_printable and event.character:
+            event.stop()
+            event.prevent_default()
+            box.insert_text_at_cursor(event.character)
 
     def action_focus_table(self) -> None:
         self.table.focus()
