@@ -179,6 +179,11 @@ async def test_keys_typed_right_after_slash_reach_the_filter(demo_journal: Journ
         screen = screen_of(app)
         assert screen.filter_input.value == "inc" and screen.filter_text == "inc"
         assert app.screen is screen  # "n" was typed, it did not open the new-session form
+        # enter then j at once: back to the table, then down (j is not typed into the filter)
+        for key, character in (("enter", "\r"), ("j", "j")):
+            app.post_message(events.Key(key, character))
+        await wait_until(pilot, lambda: highlighted(app) == "incident-2231-db-latency")
+        assert app.focused is table_of(app) and screen.filter_input.value == "inc"
 
 
 @run_async

@@ -128,12 +128,34 @@ def session_key(row: SessionSummary) -> str:
 
 
 class FilterInput(Input):
-    """The filter box: escape clears it, enter goes back to the table (both handled by the screen)."""
+    """The filter box: escape clears it, enter (or down) goes back to the table.
+
+    Those keys act at once rather than through bindings (which run only after the key has bubbled
+    up to the app), and keys that were routed here before the focus moved away are passed on to the
+    widget that has the focus now: typing ``/inc<enter>j`` quickly filters and then moves down.
+    """
 
     BINDINGS = [
         Binding("escape", "screen.clear_filter", "Clear filter"),
-        Binding("down", "screen.focus_table", "To the list", show=False),
+        Binding("enter", "screen.submit_filter", "To the list", show=False),
     ]
+
+    async def _on_key(self, event: Key) -> None:
+        screen = self.screen
+        focused = screen.focused
+        if focused is not None and focused is not self:
+            event.stop()
+            event.prevent_default()
+            focused.post_message(Key(event.key, event.character))
+            return
+        handler = {"escape": "action_clear_filter", "enter": "action_submit_filter", "down": "action_submit_filter"}
+        action = handler.get(event.key)
+        if action is not None and isinstance(screen, SessionListScreen):
+            event.stop()
+            event.prevent_default()
+            getattr(screen, action)()
+            return
+        await super()._on_key(event)
 
 
 class SessionListScreen(Screen[None]):
@@ -465,7 +487,7 @@ class SessionListScreen(Screen[None]):
         had_filter = bool(self.filter_text) or bool(box.value)
         box.value = ""  # posts Changed; applied at once below
         self.remove_class("-filtering")
-        self.table.focus()
+        self.set_focus(self.table)
         if self._filter_timer is not None:
             self._filter_timer.stop()
             self._filter_timer = None
@@ -487,13 +509,18 @@ class SessionListScreen(Screen[None]):
     @on(Input.Submitted, "#sl-filter")
     def _filter_submitted(self, message: Input.Submitted) -> None:
         message.stop()
+        self.action_submit_filter()
+
+    def action_submit_filter(self) -> None:
+        """Apply the filter now and go back to the table, keeping the filter."""
         if self._filter_timer is not None:
             self._filter_timer.stop()
             self._filter_timer = None
-        self._apply_filter(message.value)
+        self._apply_filter(self.filter_input.value)
         if not self.filter_text:
             self.remove_class("-filtering")
-        self.table.focus()
+        self.set_focus(self.table)
+        self.refresh_bindings()
 
     def _apply_filter(self, text: str) -> None:
         text = text.strip()
