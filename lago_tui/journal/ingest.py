@@ -295,12 +295,18 @@ def ingest(
         raise InvalidEvent(locate(dup[0]), f"duplicate event_id {dup[1]} (also at {locate(dup[2])})")
     total = con.execute("SELECT count(*) FROM _ev").fetchone()[0]
     # Events already in the journal are skipped: importing a file twice adds nothing.
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _new AS
-        SELECT * FROM _ev WHERE event_id NOT IN (SELECT x.event_id FROM events x JOIN _ev USING (event_id))
-        """
-    )
+    # Usually none is (a first import, an append): then _new is a view of _ev, not a copy of every column.
+    known = con.execute("SELECT count(*) FROM events x JOIN _ev USING (event_id)").fetchone()[0]
+    if known:
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _new_rows AS
+            SELECT * FROM _ev WHERE event_id NOT IN (SELECT x.event_id FROM events x JOIN _ev USING (event_id))
+            """
+        )
+        con.execute("CREATE OR REPLACE TEMP VIEW _new AS SELECT * FROM _new_rows")
+    else:
+        con.execute("CREATE OR REPLACE TEMP VIEW _new AS SELECT * FROM _ev")
     added = con.execute("SELECT count(*) FROM _new").fetchone()[0]
     if added == 0:
         return IngestResult(0, 0, total, 0)
@@ -383,11 +389,13 @@ def ingest(
     # ---------------------------------------------------------------- seq
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE _seq AS
-        SELECT n.*, coalesce(b.head_seq, 0) + row_number() OVER (PARTITION BY n.session_id, n.branch_id ORDER BY n.idx) AS seq
+        CREATE OR REPLACE TEMP TABLE _seq_of AS
+        SELECT n.idx, coalesce(b.head_seq, 0) + row_number() OVER (PARTITION BY n.session_id, n.branch_id ORDER BY n.idx) AS seq
         FROM _new n LEFT JOIN branches b ON b.session_id = n.session_id AND b.branch_id = n.branch_id
         """
     )
+    # Only (idx, seq) is materialised (copying the wide rows cost as much as the window itself).
+    con.execute("CREATE OR REPLACE TEMP VIEW _seq AS SELECT n.*, s.seq FROM _new n JOIN _seq_of s USING (idx)")
     _fail(
         con,
         locate,
