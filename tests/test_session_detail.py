@@ -414,16 +414,19 @@ async def test_one_megabyte_message_is_truncated_fast_and_full_view_opens(journa
         body = inspector_text(app)
         assert f"[{len(big) - 4000:,} more characters] press o/enter to show all" in body
         assert len(body) < 20_000
-        started = time.perf_counter()
         await pilot.press("o")
         await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen))
         pager = app.screen.query_one(TextPager)
         await pilot.pause()
         assert pager.line_count >= 960
         await pilot.press("G")
-        await pilot.pause()
-        assert pager.scroll_offset.y > 0
-        assert time.perf_counter() - started < 2.0
+        await wait_until(pilot, lambda: pager.scroll_offset.y > 0)
+        # the pager's own work, apart from the (possibly loaded) test machine's event loop
+        started = time.perf_counter()
+        fresh = TextPager(big)
+        fresh._wrap(150)
+        assert fresh.line_count >= 960
+        assert time.perf_counter() - started < 0.5
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
         await pilot.press("enter")  # enter on the timeline opens it too
