@@ -845,6 +845,8 @@ def _fmt(v: float | None, unit: str) -> str:
 def print_table(results: list[Result], header: str) -> None:
     print()
     print(header)
+    if not results:
+        return
     w = max(len(r.name) for r in results)
     print(f"{'level':8} {'measure':{w}} {'median':>12} {'unit':9} {'target':>12} {'ok':4} {'n':>3}  notes")
     print("-" * (w + 60))
