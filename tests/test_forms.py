@@ -468,6 +468,12 @@ async def test_branch_labels_are_sanitised(journal: Journal) -> None:
 # --------------------------------------------------------------------------------------------- snapshots
 
 
+def steady_cursor(screen: Screen[Any]) -> None:
+    """No blinking cursor in snapshots (a loaded machine could catch it either way)."""
+    for widget in screen.query(Input):
+        widget.cursor_blink = False
+
+
 def _errors_form(app: FormsApp):  # noqa: ANN202
     async def run_before(pilot: Any) -> None:
         screen = CreateSessionScreen()
@@ -478,6 +484,7 @@ def _errors_form(app: FormsApp):  # noqa: ANN202
         await pilot.press("ctrl+a", *"temperature", "tab", *"0.2", "ctrl+a", *"temperature", "tab", *"1")
         await pilot.press("ctrl+s")
         await settle(pilot)
+        steady_cursor(screen)
 
     return run_before
 
@@ -497,5 +504,6 @@ def test_snapshot_branch_form(snap_compare: Any, demo_journal: Journal, size: tu
         app.push_screen(CreateBranchScreen(detail.summary.session_id, detail.branches))
         await settle(pilot)
         await pilot.press(*"retry-with-tools", "enter")
+        steady_cursor(app.screen)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
