@@ -126,7 +126,7 @@ async def test_header_and_tree_with_nested_branches_and_merge_marks(demo_journal
         assert nodes[by_name["codemod-plus-manual-fixes"]][0] == by_name["attempt-codemod"]
         assert "@199" in nodes[by_name["attempt-codemod"]][1]
         assert "@22" in nodes[by_name["codemod-plus-manual-fixes"]][1]
-        assert "32ev" in nodes[by_name["codemod-plus-manual-fixes"]][1]
+        assert "32 ev" in nodes[by_name["codemod-plus-manual-fixes"]][1]
         assert "branch main" in text_of("#sd-status", app)
 
     app = LagoApp(demo_journal, clock=fixed_clock)
@@ -134,7 +134,7 @@ async def test_header_and_tree_with_nested_branches_and_merge_marks(demo_journal
         await open_detail(pilot, demo_journal, "fix-flaky-auth-test", rows=78)
         nodes = tree_nodes(detail_of(app).query_one(BranchTree))
         labels = [label for _, label in nodes.values()]
-        assert any("try-freezegun @28" in label and "⤴ main@66" in label for label in labels), labels
+        assert any("try-freezegun @28" in label and "⤴main@66" in label for label in labels), labels
 
 
 @run_async

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Container, Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, SelectionList, Static
@@ -33,7 +33,8 @@ from ..widgets.virtual_list import VirtualTable
 
 __all__ = ["KindFilterScreen", "SessionDetailScreen"]
 
-NARROW = 120  # below this width: stacked layout
+NARROW = 120  # below this width: stacked layout (tree, timeline, inspector)
+WIDE = 160  # from this width: tree | timeline | inspector; between: tree | (timeline over inspector)
 BUSY_RETRY = 1.0  # seconds
 
 
@@ -139,12 +140,13 @@ class SessionDetailScreen(Screen[None]):
             tree = BranchTree(id="sd-tree")
             tree.border_title = "branches"
             yield tree
-            timeline = TimelineView(id="sd-timeline")
-            timeline.border_title = "timeline"
-            yield timeline
-            inspector = Inspector(id="sd-inspector")
-            inspector.border_title = "event"
-            yield inspector
+            with Container(id="sd-main"):
+                timeline = TimelineView(id="sd-timeline")
+                timeline.border_title = "timeline"
+                yield timeline
+                inspector = Inspector(id="sd-inspector")
+                inspector.border_title = "event"
+                yield inspector
         search = Input(placeholder="search this branch (enter: find, esc: close)", id="sd-search")
         search.display = False
         yield search
@@ -162,6 +164,7 @@ class SessionDetailScreen(Screen[None]):
 
     def _apply_layout(self, width: int) -> None:
         self.set_class(width < NARROW, "-narrow")
+        self.set_class(width >= WIDE, "-wide")
 
     # ------------------------------------------------------------------ loading
 

@@ -25,16 +25,19 @@ def branch_label(
     branch: BranchInfo, names: dict[str, str], *, name_style: Style | str = "", dim: Style | str = "dim",
     merge_style: Style | str = "",
 ) -> Text:
-    """``name @fork · head N · M ev ⤴ main@66`` as a safe Text."""
+    """``name @fork ⤴ main@66 · 19 ev`` as a safe Text (the merge mark before the counts, so it shows
+    in a narrow tree; seqs are contiguous from 1, so the head seq is the event count and shows once)."""
     label = safe_text(branch.name, name_style, single_line=True, width=40)
     if branch.parent_branch_id is not None:
         label.append(f" @{branch.fork_point_seq}", dim)
-    label.append(f" h{branch.head_seq} {branch.event_count}ev", dim)
     for merge in branch.merges:
-        label.append(" ⤴ ", merge_style)
+        label.append(" ⤴", merge_style)
         target = names.get(merge.target_branch_id, merge.target_branch_id)
         label.append_text(safe_text(target, merge_style, single_line=True, width=30))
         label.append(f"@{merge.at_seq}", merge_style)
+    label.append(f" · {branch.event_count} ev", dim)
+    if branch.head_seq != branch.event_count:
+        label.append(f" (head {branch.head_seq})", dim)
     return label
 
 
