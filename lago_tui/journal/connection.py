@@ -262,12 +262,17 @@ class Connector:
     def holds_connection(self) -> bool:
         return self._reader is not None
 
-    def release(self) -> None:
-        """Close any cached connection now."""
+    def release(self, timeout: float = 5.0) -> None:
+        """Close any cached connection now, after cursors still in use (other threads) are done."""
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
+            deadline = time.monotonic() + timeout
+            while self._active and time.monotonic() < deadline:
+                self._no_cursors.wait(max(0.0, deadline - time.monotonic()))
+            if self._active:
+                return  # a query is still running; the idle timer closes the connection after it
             self._close_reader()
 
     # ------------------------------------------------------------------ writers
