@@ -53,11 +53,14 @@ FORBIDDEN = {
     "clear screen/scrollback": re.compile(rb"\x1b\[[23]J"),
     "cursor position report request": re.compile(rb"\x1b\[6n"),
     "256-colour 201 from content": re.compile(rb"\x1b\[38;5;201m"),
-    "C1 control (UTF-8)": re.compile(rb"\xc2[\x80-\x9f]"),
     "NUL": re.compile(rb"\x00"),
     "DEL": re.compile(rb"\x7f"),
-    "bidi control": re.compile("[\u202a-\u202e\u2066-\u2069]".encode()),
-    "zero-width": re.compile("[\u200b-\u200d\ufeff\u2060]".encode()),
+}
+# Code points that must never appear in the decoded output.
+FORBIDDEN_TEXT = {
+    "C1 control": re.compile("[\x80-\x9f]"),
+    "bidi control": re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]"),
+    "zero-width": re.compile("[\u200b-\u200d\ufeff\u2060]"),
 }
 
 
@@ -136,12 +139,17 @@ KEYS = [
 ]
 
 
-def _offences(output: bytes) -> dict[str, list[bytes]]:
-    found = {}
+def _offences(output: bytes) -> dict[str, list[bytes | str]]:
+    found: dict[str, list[bytes | str]] = {}
     for label, pattern in FORBIDDEN.items():
         hits = [output[max(0, m.start() - 20): m.end() + 20] for m in pattern.finditer(output)]
         if hits:
             found[label] = hits[:3]
+    text = output.decode("utf-8", "surrogateescape")
+    for label, text_pattern in FORBIDDEN_TEXT.items():
+        hits_text = [text[max(0, m.start() - 20): m.end() + 20] for m in text_pattern.finditer(text)]
+        if hits_text:
+            found[label] = hits_text[:3]
     return found
 
 
@@ -168,3 +176,10 @@ def test_clean_run_has_none_of_the_forbidden_sequences(demo_journal: Journal, tm
     output = _run_in_pty([_binary(), "--journal", str(demo_journal.path)], KEYS, env=env, settle=4.0)
     assert b"fix-flaky-auth-test" in output or "fix-flaky-auth-test".encode() in output.replace(b"\x1b", b"")
     assert _offences(output) == {}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_SEQUENCES))
+def test_the_detector_flags_each_hostile_sequence(case: str) -> None:
+    """The check above can fail: each sequence, written raw, is caught."""
+    leaked = ("row: " + HOSTILE_SEQUENCES[case] + " end").encode("utf-8")
+    assert _offences(leaked) != {}
