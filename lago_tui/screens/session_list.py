@@ -127,6 +127,10 @@ def session_key(row: SessionSummary) -> str:
     return row.session_id
 
 
+_FILTER_KEYS = {"escape": "action_clear_filter", "enter": "action_submit_filter", "down": "action_submit_filter"}
+"""Keys of the filter box that act at once (see FilterInput)."""
+
+
 class FilterInput(Input):
     """The filter box: escape clears it, enter (or down) goes back to the table.
 
@@ -148,8 +152,7 @@ class FilterInput(Input):
             event.prevent_default()
             focused.post_message(Key(event.key, event.character))
             return
-        handler = {"escape": "action_clear_filter", "enter": "action_submit_filter", "down": "action_submit_filter"}
-        action = handler.get(event.key)
+        action = _FILTER_KEYS.get(event.key)
         if action is not None and isinstance(screen, SessionListScreen):
             event.stop()
             event.prevent_default()
@@ -474,10 +477,16 @@ class SessionListScreen(Screen[None]):
             event.stop()
             event.prevent_default()
             self.action_filter()
-        elif self.focused is box and event.is_printable and event.character:
-            event.stop()
-            event.prevent_default()
-            box.insert_text_at_cursor(event.character)
+        elif self.focused is box:
+            # The filter box stops the keys it handles itself, so these were typed ahead of the focus.
+            if event.key in _FILTER_KEYS:
+                event.stop()
+                event.prevent_default()
+                getattr(self, _FILTER_KEYS[event.key])()
+            elif event.is_printable and event.character:
+                event.stop()
+                event.prevent_default()
+                box.insert_text_at_cursor(event.character)
 
     def action_focus_table(self) -> None:
         self.table.focus()
