@@ -372,6 +372,15 @@ async def test_busy_journal_shows_status_and_recovers(journal_path: Path, demo_j
 
 
 @run_async
+async def test_a_file_that_is_not_a_journal_shows_the_error_screen(journal_path: Path) -> None:
+    journal_path.write_text("not a journal at all\n" * 10)
+    app = LagoApp(Journal(journal_path), clock=fixed_clock)
+    async with running(app, (100, 30)) as pilot:
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "JournalErrorScreen")
+        assert app.is_running
+
+
+@run_async
 async def test_hostile_session_name_is_shown_literally(journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
     journal.append(
         [
