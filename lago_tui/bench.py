@@ -482,6 +482,22 @@ def _make_app(db: str, **kw) -> Any:  # noqa: ANN401
     return LagoApp(Journal(db), settings_path=Path(tempfile.mkdtemp(prefix="lago-bench-")) / "settings.json", **kw)
 
 
+async def _query_when_mounted(app: Any, screen_name: str, widget: Any, timeout: float = 30) -> Any:  # noqa: ANN401
+    """``widget`` on the screen named ``screen_name``, once that screen is active and composed (else None)."""
+    found: list[Any] = []
+
+    def cond() -> bool:
+        if type(app.screen).__name__ != screen_name:
+            return False
+        try:
+            found.append(app.screen.query_one(widget))
+        except Exception:  # noqa: BLE001 - not composed yet
+            return False
+        return True
+
+    return found[0] if await _until(cond, timeout) else None
+
+
 async def _session_list_table(app: Any, pilot: Any) -> Any:
     from .widgets.virtual_list import VirtualTable
 
@@ -533,8 +549,8 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
                     _send_key(app, ch)
                     # the list is updated once the new source has loaded and a row painted
                     await _until(lambda: table.is_loading, 1.0)
-                    await _until(lambda: not table.is_loading, 30)
-                    _add(res["filter"], await _wait_painted(pilot, table, t0, 0))
+                    await _until(lambda: not table.is_loading, 10)
+                    _add(res["filter"], await _wait_painted(pilot, table, t0, 0, 5))
                 if run < runs - 1:
                     await pilot.press("escape")
                     await _until(lambda: not table.is_loading, 30)
@@ -560,11 +576,10 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
                 await pilot.pause()
                 t0 = time.perf_counter()
                 _send_key(app, "enter")
-                ok = await _until(lambda: type(app.screen).__name__ == "SessionDetailScreen", 30)
-                if not ok:
+                view = await _query_when_mounted(app, "SessionDetailScreen", TimelineView)
+                if view is None:
                     res["missing"]["open"] = "n/a (screen missing)"
                     return
-                view = app.screen.query_one(TimelineView)
                 _add(res["open"], await _wait_painted(pilot, view, t0, None, 60))
                 if run < runs - 1:
                     await _until(lambda: not view.is_loading, 30)
@@ -698,9 +713,10 @@ def child_live(db: str, m: synth.Manifest, runs: int) -> None:
                 return
             sid = app.journal.list_sessions(limit=1)[0].session_id  # the most recently active session
             app.call_later(app.open_session, sid)  # from a handler, as the list's enter would
-            await _until(lambda: type(app.screen).__name__ == "SessionDetailScreen", 30)
-            await pilot.pause()
-            view = app.screen.query_one(TimelineView)
+            view = await _query_when_mounted(app, "SessionDetailScreen", TimelineView)
+            if view is None:
+                res["missing"] = "n/a (the detail screen did not open)"
+                return
             await _until(lambda: not view.is_loading and view.row_count > 0, 60)
             if hasattr(app.screen, "action_toggle_follow") and not getattr(app.screen, "following", False):
                 app.screen.action_toggle_follow()
@@ -749,7 +765,7 @@ def child_create(db: str, m: synth.Manifest, runs: int) -> None:
                 return
             for k in range(runs):
                 await pilot.press("n")
-                if not await _until(lambda: type(app.screen).__name__ == "CreateSessionScreen", 10):
+                if await _query_when_mounted(app, "CreateSessionScreen", "#name", 10) is None:
                     res["missing"] = "n/a (the create form did not open)"
                     return
                 await pilot.pause()
@@ -758,10 +774,10 @@ def child_create(db: str, m: synth.Manifest, runs: int) -> None:
                 await pilot.pause()
                 t0 = time.perf_counter()
                 _send_key(app, "ctrl+s")
-                if not await _until(lambda: type(app.screen).__name__ == "SessionDetailScreen", 30):
+                view = await _query_when_mounted(app, "SessionDetailScreen", TimelineView)
+                if view is None:
                     res["missing"] = "n/a (no detail screen after submit)"
                     return
-                view = app.screen.query_one(TimelineView)
                 _add(res["create"], await _wait_painted(pilot, view, t0, None, 30))
                 await pilot.pause()
                 await pilot.press("escape")
@@ -881,6 +897,7 @@ def main(argv: list[str] | None = None) -> int:
 
     params = QUICK if args.quick else FULL
     t_all = time.perf_counter()
+    load_before = os.getloadavg()[0]
     db, m, files, built = cached_journal(params, args.seed, Path(args.cache_dir), rebuild=args.rebuild, log=log)
     scratch = Path(tempfile.mkdtemp(prefix="lago-bench-scratch-"))
     results: list[Result] = []
@@ -896,7 +913,8 @@ def main(argv: list[str] | None = None) -> int:
     header = (f"lago-tui bench: {m.sessions:,} sessions, {m.events:,} events, big session {m.big:,} events "
               f"(deepest branch {m.deepest_branch}); payload avg {m.payload_bytes_avg:.0f} B, max "
               f"{m.payload_bytes_max:,} B; medians of {args.runs} runs; {os.cpu_count()} CPUs; "
-              f"{time.perf_counter() - t_all:.0f} s")
+              f"{time.perf_counter() - t_all:.0f} s; load average {load_before:.1f} before, "
+              f"{os.getloadavg()[0]:.1f} after")
     print_table(results, header)
     if args.json:
         Path(args.json).write_text(json.dumps({"header": header, "journal": str(db), "manifest": asdict(m),
