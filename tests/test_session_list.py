@@ -100,11 +100,7 @@ async def loaded(pilot, rows: int = 12) -> None:
 
 
 async def quiesce(pilot) -> None:
-    """Let the journal queries in flight finish before the app exits.
-
-    LagoApp.on_unmount closes the journal, and Connector.release() closes the DuckDB connection even
-    while a worker thread is running a query on it (ResourceInUseException): see the report.
-    """
+    """Let the workers (journal queries) in flight finish, so each test ends in a known state."""
     deadline = time.monotonic() + 8.0
     while any(not worker.is_finished for worker in pilot.app.workers) and time.monotonic() < deadline:
         await pilot.pause(0.05)
