@@ -112,6 +112,18 @@ def _translate(path: Path, exc: BaseException) -> JournalError:
     return JournalCorrupt(f"{path} is corrupt or unreadable: {first}")
 
 
+def _creation_error(path: Path, exc: BaseException) -> JournalError:
+    """A new journal that could not be created (read-only or virtual file system...): not "corrupt"."""
+    if isinstance(exc, OSError):
+        reason, code = exc.strerror or str(exc), exc.errno
+    else:
+        text = str(exc).strip()
+        reason, code = (text.splitlines()[0].rsplit(": ", 1)[-1] if text else type(exc).__name__), None
+    low = reason.lower()
+    denied = code in (errno.EACCES, errno.EPERM, errno.EROFS) or "permission denied" in low or "read-only" in low
+    return (JournalPermission if denied else JournalError)(f"cannot create a journal at {path}: {reason}")
+
+
 _LIVE: weakref.WeakSet[Connector] = weakref.WeakSet()
 
 
@@ -139,7 +151,7 @@ class Connector:
 
     # ------------------------------------------------------------------ opening
 
-    def _open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _open(self, *, read_only: bool, creating: bool = False) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.busy_timeout
         delay = 0.01
         while True:
@@ -152,9 +164,11 @@ class Connector:
                     time.sleep(min(delay * (0.5 + random.random()), max(0.0, deadline - time.monotonic())))
                     delay = min(delay * 2, 0.25)
                     continue
+                if creating and not _is_lock_error(exc):
+                    raise _creation_error(self.path, exc) from None
                 raise _translate(self.path, exc) from None
             except OSError as exc:
-                raise _translate(self.path, exc) from None
+                raise (_creation_error if creating else _translate)(self.path, exc) from None
 
     def _check_schema(self, con: duckdb.DuckDBPyConnection, *, writable: bool) -> bool:
         """Refuse foreign or newer files; False for an empty DuckDB file opened read-only (no tables yet)."""
@@ -289,8 +303,8 @@ class Connector:
                 try:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
-                    raise _translate(self.path, exc) from None
-            con = self._open(read_only=False)
+                    raise _creation_error(self.path, exc) from None
+            con = self._open(read_only=False, creating=not exists)
             try:
                 try:
                     self._check_schema(con, writable=True)
