@@ -121,13 +121,16 @@ def summarize(ev: TimelineEvent, limit: int = 400) -> str:
     elif k == "BranchMerged":
         text = f"merge ← {_s(p.get('source_branch_id'))} @{_s(p.get('merge_seq'))}"
     elif k == "ToolCallRequested":
+        # The outcome (paired by call_id) goes first: in a narrow column it matters more than the arguments.
         args = p.get("arguments")
-        text = f"{_s(p.get('tool_name'))}({compact_json(args, 160) if args not in (None, {}) else ''})"
+        text = _s(p.get("tool_name"))
         if ev.outcome is not None:
             o = ev.outcome
             text += f" → {o.status} {duration(o.duration_ms)}"
             if o.error:
                 text += f": {o.error}"
+            text += " · "
+        text += f"({compact_json(args, 160) if args not in (None, {}) else ''})"
     elif k == "ToolCallStarted":
         text = f"{_s(p.get('tool_name'))} started"
     elif k == "ToolCallCompleted":

@@ -37,7 +37,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("PageUp / PageDown", "page up / down"),
             ("enter", "open the highlighted event"),
             ("/", "search the timeline"),
-            ("n / N", "next / previous match"),
+            ("n / N", "next / previous match (without a search, n is new session)"),
             ("t", "filter by event kind"),
             ("f", "follow new events (live tail)"),
             ("y", "copy the event as JSON"),

@@ -108,7 +108,7 @@ class SessionDetailScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("slash", "search", "Search", key_display="/"),
-        Binding("n", "next_match", "Next", show=False),
+        Binding("n", "next_match", "Next match / new session", show=False),
         Binding("N", "previous_match", "Prev", show=False),
         Binding("t", "kind_filter", "Kinds"),
         Binding("f", "toggle_follow", "Follow"),
@@ -435,7 +435,8 @@ class SessionDetailScreen(Screen[None]):
     def action_next_match(self) -> None:
         view = self.query_one(TimelineView)
         if not self.search_text:
-            self.notify("No search yet: press / to search", severity="warning")
+            # `n` means "new session" everywhere; here it is "next match" only once there is a search.
+            self.app.action_new_session()  # type: ignore[attr-defined]
             return
         self._find(view.cursor + 1, forward=True)
 
