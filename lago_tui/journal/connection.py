@@ -160,7 +160,10 @@ class Connector:
                 con.execute("SET enable_progress_bar = false")
                 return con
             except duckdb.Error as exc:
-                if _is_lock_error(exc) and time.monotonic() < deadline:
+                # Creating: the path was absent when checked, so a file there now is another process's new
+                # journal, whose header may not be written yet ("not a valid DuckDB database file"): wait.
+                racing = creating and "not a valid duckdb" in str(exc).lower()
+                if (_is_lock_error(exc) or racing) and time.monotonic() < deadline:
                     time.sleep(min(delay * (0.5 + random.random()), max(0.0, deadline - time.monotonic())))
                     delay = min(delay * 2, 0.25)
                     continue
