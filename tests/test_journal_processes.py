@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
 
-from lago_tui.journal import Journal, JournalBusy
+from lago_tui.journal import Journal, JournalBusy, JournalError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,6 +52,12 @@ WRITER = """
     path, session, branch, k, n, mode, start_at = sys.argv[1:8]
     k, n = int(k), int(n)
     journal = Journal(path, busy_timeout=30)
+    # Every writer creates the shared session and branch with the same events: the first one to commit
+    # creates them (and the journal file), the others' copies are skipped as already known.
+    setup = [{"event_id": "SETUP-1", "session_id": session, "timestamp": 1_699_999_999_000_000,
+              "payload": {"type": "SessionCreated", "name": "contended", "config": {}}},
+             {"event_id": "SETUP-2", "session_id": session, "timestamp": 1_699_999_999_000_001,
+              "payload": {"type": "BranchCreated", "new_branch_id": branch, "name": "side", "fork_point_seq": 1}}]
 
     def event(i):
         return {"event_id": f"P{k}-{i:04d}", "session_id": session, "branch_id": branch if i % 3 == 0 else "main",
@@ -59,6 +67,7 @@ WRITER = """
     print("ready", flush=True)
     while time.time() < float(start_at):
         time.sleep(0.002)
+    journal.append(setup)
     if mode == "batching":  # an agent emitting events one by one; the writer commits them in groups
         with BatchingWriter(journal, interval=0.05, max_events=60) as writer:
             futures = []
@@ -79,11 +88,9 @@ WRITER = """
 
 
 def test_concurrent_writer_processes_lose_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "shared.duckdb"
+    path = tmp_path / "fresh" / "shared.duckdb"  # nobody has created it yet: the writers race for that too
     n_procs, per_proc = 4, 200
-    with Journal(path) as journal:
-        session = journal.create_session({"name": "contended"})
-        branch = journal.create_branch(session, {"name": "side"})
+    session, branch = "SHARED", "side-branch"
 
     start_at = time.time() + 1.5  # everyone starts together, after their imports
     procs = [spawn(WRITER, path, session, branch, k, per_proc, "batching" if k % 2 else "append", start_at)
@@ -101,7 +108,8 @@ def test_concurrent_writer_processes_lose_nothing(tmp_path: Path) -> None:
     ids = [e["event_id"] for e in events]
     expected = {f"P{k}-{i:04d}" for k in range(n_procs) for i in range(per_proc)}
     assert len(ids) == len(set(ids)), "duplicate events"
-    assert set(ids) - {ids[0], ids[1]} == expected  # + SessionCreated and BranchCreated
+    assert ids[:2] == ["SETUP-1", "SETUP-2"]  # created once, by whoever came first
+    assert set(ids[2:]) == expected
 
     by_branch: dict[str, list[int]] = defaultdict(list)
     for e in events:
@@ -120,6 +128,52 @@ def test_concurrent_writer_processes_lose_nothing(tmp_path: Path) -> None:
     # aggregates agree with the events
     assert detail.summary.event_count == len(events) == n_procs * per_proc + 2
     assert {b.branch_id: b.head_seq for b in detail.branches} == {b: len(s) for b, s in by_branch.items()}
+
+
+def test_creating_a_journal_another_process_is_creating(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The path was absent when this writer looked, and now holds a file whose header another process has
+    not written yet: the writer waits for it (as for a lock) instead of calling it not a journal."""
+    from lago_tui.journal import connection
+
+    template = tmp_path / "template.duckdb"
+    with Journal(template) as journal:
+        journal.create_session({"name": "made by the other process"})
+    path = tmp_path / "racing.duckdb"
+    path.write_bytes(b"")  # the other process has created the file, not yet its header
+    real_check = connection.check_file
+    monkeypatch.setattr(connection, "check_file",
+                        lambda p, must_exist: False if p == path else real_check(p, must_exist=must_exist))
+
+    def finish_creating() -> None:
+        time.sleep(0.4)
+        staged = tmp_path / "staged.duckdb"
+        shutil.copyfile(template, staged)
+        os.replace(staged, path)
+
+    other = threading.Thread(target=finish_creating)
+    other.start()
+    try:
+        journal = Journal(path, busy_timeout=10)
+        t0 = time.monotonic()
+        journal.create_session({"name": "mine"})
+        assert time.monotonic() - t0 >= 0.3  # it did wait for the other creator
+        monkeypatch.undo()
+        assert sorted(s.name for s in journal.list_sessions()) == ["made by the other process", "mine"]
+        journal.close()
+    finally:
+        other.join()
+
+    # a file that stays invalid is still refused once busy_timeout is over
+    stuck = tmp_path / "stuck.duckdb"
+    stuck.write_bytes(b"")
+    monkeypatch.setattr(connection, "check_file",
+                        lambda p, must_exist: False if p == stuck else real_check(p, must_exist=must_exist))
+    t0 = time.monotonic()
+    with pytest.raises(JournalError) as info:
+        Journal(stuck, busy_timeout=0.5).create_session({"name": "never"})
+    assert 0.4 <= time.monotonic() - t0 < 3
+    assert str(stuck) in str(info.value)
+    assert stuck.read_bytes() == b""
 
 
 # --------------------------------------------------------------------------------------------- SIGKILL
