@@ -190,7 +190,10 @@ class Connector:
                 schema.create(con)
                 return True
             return False
-        found = int(row[0])
+        try:
+            found = int(row[0])
+        except ValueError:  # a meta table with our key but not our value: not a journal we can read
+            raise NotAJournal(f"{self.path} has a meta table but no journal schema version ({row[0]!r})") from None
         if found > schema.SCHEMA_VERSION:
             raise JournalTooNew(
                 f"{self.path} uses journal schema {found}; this lago-tui knows up to {schema.SCHEMA_VERSION}"
