@@ -111,6 +111,13 @@ def make_foreign_meta(path: Path, good: Path) -> None:
     con.close()
 
 
+def make_garbled_version(path: Path, good: Path) -> None:
+    shutil.copyfile(good, path)
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE meta SET value = 'v2-beta' WHERE key = 'schema_version'")
+    con.close()
+
+
 CASES: dict[str, tuple[Callable[[Path, Path], None], type[JournalError], str]] = {
     "zero-bytes": (make_zero, NotAJournal, "empty"),
     "text-file": (make_text, NotAJournal, "not a DuckDB file"),
@@ -120,6 +127,7 @@ CASES: dict[str, tuple[Callable[[Path, Path], None], type[JournalError], str]] =
     "corrupted-headers": (make_header_corrupted, JournalCorrupt, "corrupt"),
     "directory": (make_directory, NotAJournal, "directory"),
     "newer-schema": (make_newer_schema, JournalTooNew, "99"),
+    "garbled-schema-version": (make_garbled_version, NotAJournal, "v2-beta"),
     "foreign-duckdb": (make_foreign_duckdb, NotAJournal, "not a lago-tui journal"),
     "foreign-meta-table": (make_foreign_meta, NotAJournal, "not a lago-tui journal"),
 }
