@@ -113,6 +113,7 @@ def cmd_import(journal: Journal, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_export(journal: Journal, args: argparse.Namespace, out: TextIO) -> int:
+    journal.check()
     lines = (json.dumps(event, ensure_ascii=False) + "\n" for event in journal.export(args.session))
     if args.output:
         target = Path(args.output)
@@ -124,6 +125,9 @@ def cmd_export(journal: Journal, args: argparse.Namespace, out: TextIO) -> int:
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise JournalError(f"{args.output}: {exc.strerror or exc}") from None
+        except BaseException:  # an unknown session, a journal error mid-way: leave no FILE.part behind
+            tmp.unlink(missing_ok=True)
+            raise
     else:
         out.writelines(lines)
     return 0
