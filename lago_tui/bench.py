@@ -316,7 +316,7 @@ def app_level(db: Path, m: synth.Manifest, runs: int, scratch: Path, log) -> lis
             r.missing = res["missing"][key]
         else:
             r.values = res.get(key, [])
-            extra = res.get("notes", {}).get(key)
+            extra = "; ".join(filter(None, [res.get("notes", {}).get(key), res.get("notes", {}).get(key + "_breakdown")]))
             if extra:
                 r.note = (r.note + "; " if r.note else "") + extra
             if not r.values:
@@ -409,6 +409,40 @@ def _instrument() -> None:
 
     wrapped._bench = True  # type: ignore[attr-defined]
     VirtualTable._render_row_strip = wrapped
+
+
+PROBES: list[tuple[str, float, float]] = []  # (what, start, end) of journal and screen calls, for breakdowns
+
+
+def _probe(owner: Any, name: str, label: str) -> None:  # noqa: ANN401
+    """Record the start and end of every call of ``owner.name`` (any thread) in PROBES."""
+    orig = getattr(owner, name)
+
+    def wrapped(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+        t = time.perf_counter()
+        try:
+            return orig(*a, **kw)
+        finally:
+            PROBES.append((label, t, time.perf_counter()))
+
+    setattr(owner, name, wrapped)
+
+
+def _probes_since(t0: float, t1: float | None = None) -> dict[str, list[tuple[float, float]]]:
+    """{label: [(start ms after t0, duration ms)]} of the probes that started in [t0, t1]."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for label, a, b in list(PROBES):
+        if a >= t0 and (t1 is None or a <= t1):
+            out.setdefault(label, []).append(((a - t0) * 1000, (b - a) * 1000))
+    return out
+
+
+def _breakdown(t0: float, t1: float) -> str:
+    parts = []
+    for label, calls in _probes_since(t0, t1).items():
+        start, dur = calls[0]
+        parts.append(f"{label} @{start:.0f}+{dur:.0f}" + (f" (x{len(calls)})" if len(calls) > 1 else ""))
+    return ", ".join(parts)
 
 
 def _rss_mb() -> float:
@@ -544,6 +578,21 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
     _instrument()
     from textual.widgets import Input
 
+    from .journal import Journal, Timeline
+    try:
+        from .screens.session_detail import SessionDetailScreen
+        from .widgets.timeline import TimelineSource
+
+        _probe(Journal, "session", "session()")
+        _probe(TimelineSource, "count", "count")
+        _probe(TimelineSource, "fetch", "fetch")
+        _probe(Timeline, "window", "window")
+        _probe(Timeline, "find", "find")
+        _probe(SessionDetailScreen, "_detail_loaded", "detail shown")
+        _probe(SessionDetailScreen, "_timeline_built", "timeline set")
+    except (ImportError, AttributeError):
+        pass
+
     app = _make_app(db)
     res: dict[str, Any] = {k: [] for k in ("filter", "open", "last", "pagedown", "jump", "branch", "search",
                                             "keys_during_search")}
@@ -597,7 +646,10 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
                 if view is None:
                     res["missing"]["open"] = "n/a (screen missing)"
                     return
-                _add(res["open"], await _wait_painted(pilot, view, t0, None, 60))
+                ms = await _wait_painted(pilot, view, t0, None, 60)
+                _add(res["open"], ms)
+                if ms is not None and run == runs - 1:
+                    res["notes"]["open_breakdown"] = f"last open, ms after enter: {_breakdown(t0, t0 + ms / 1000)}"
                 if run < runs - 1:
                     await _until(lambda: not view.is_loading, 30)
                     await pilot.pause()
@@ -610,6 +662,7 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
             view.focus()
             await pilot.pause()
             # ---------------------------------------------------- G, PageDown, jump
+            t_nav = time.perf_counter()
             for _ in range(runs):
                 await pilot.press("g")
                 await _until(lambda: view.cursor == 0, 10)
@@ -634,6 +687,10 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
                     view.move_cursor(pos)
                     _add(res["jump"], await _wait_painted(pilot, view, t0, pos))
                     await asyncio.sleep(0.05)
+            fetches = [d for _, d in _probes_since(t_nav).get("fetch", [])]
+            if fetches:
+                res["notes"]["last"] = (f"page fetches while navigating: median {statistics.median(fetches):.0f} ms, "
+                                        f"max {max(fetches):.0f} ms (n={len(fetches)})")
             # ---------------------------------------------------- switch to a nested branch
             branches = [b for b in m.big_branches if b["depth"] >= 2]
             if not hasattr(screen, "select_branch"):
@@ -659,6 +716,7 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
             except Exception:  # noqa: BLE001
                 res["missing"]["search"] = res["missing"]["keys_during_search"] = "n/a (no search input)"
                 return
+            t_search = time.perf_counter()
             for _ in range(runs):
                 view.move_cursor(0)
                 await pilot.pause()
@@ -672,7 +730,9 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
                     res["missing"]["search"] = "no match found"
                     break
                 _add(res["search"], await _wait_painted(pilot, view, t0, view.cursor))
-            res["notes"]["search"] = f"match at position {view.cursor:,} of {view.row_count:,}"
+            finds = [d for _, d in _probes_since(t_search).get("find", [])]
+            res["notes"]["search"] = (f"match at position {view.cursor:,} of {view.row_count:,}"
+                                      + (f"; Timeline.find median {statistics.median(finds):.0f} ms" if finds else ""))
             # ---------------------------------------------------- keys while a search runs
             for _ in range(runs):
                 view.move_cursor(0)
