@@ -590,6 +590,12 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
         _probe(Timeline, "find", "find")
         _probe(SessionDetailScreen, "_detail_loaded", "detail shown")
         _probe(SessionDetailScreen, "_timeline_built", "timeline set")
+        from .widgets.inspector import Inspector
+        from .widgets.timeline import TimelineView
+
+        _probe(TimelineView, "render_lines", "timeline render")
+        _probe(Inspector, "show_event", "inspector")
+        _probe(Inspector, "build", "inspector build")
     except (ImportError, AttributeError):
         pass
 
@@ -955,7 +961,7 @@ def print_table(results: list[Result], header: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m lago_tui.bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="a smaller journal (1,000 sessions, 100,000 events)")
-    ap.add_argument("--runs", type=int, default=5, help="runs per measure (medians are reported)")
+    ap.add_argument("--runs", type=int, default=None, help="runs per measure, medians reported (5; 3 with --quick)")
     ap.add_argument("--json", metavar="OUT", help="also write the results as JSON here")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "lago-tui-bench"))
@@ -973,6 +979,8 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     params = QUICK if args.quick else FULL
+    if args.runs is None:
+        args.runs = 3 if args.quick else 5
     t_all = time.perf_counter()
     load_before = os.getloadavg()[0]
     db, m, files, built = cached_journal(params, args.seed, Path(args.cache_dir), rebuild=args.rebuild, log=log)
