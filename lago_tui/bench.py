@@ -306,7 +306,8 @@ def app_level(db: Path, m: synth.Manifest, runs: int, scratch: Path, log) -> lis
         ("jump", "jump to a random position to painted", "<= 100", "move_cursor(pos), as a goto would"),
         ("branch", "switch to a nested branch to painted", "<= 100", ""),
         ("search", "search first match (enter to painted match)", "<= 600", ""),
-        ("keys_during_search", "key latency while a search runs", "<= 50", ""),
+        ("keys_idle", "key latency (down), nothing else running", "<= 50", ""),
+        ("keys_during_search", "key latency (down) while a search runs", "<= 50", ""),
     ]
     for key, label, target, note in names:
         r = Result("app", label, "ms", target=target, note=note)
@@ -601,7 +602,7 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
 
     app = _make_app(db)
     res: dict[str, Any] = {k: [] for k in ("filter", "open", "last", "pagedown", "jump", "branch", "search",
-                                            "keys_during_search")}
+                                            "keys_idle", "keys_during_search")}
     res["missing"] = {}
     res["notes"] = {}
     rng = random.Random(99)
@@ -739,6 +740,17 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
             finds = [d for _, d in _probes_since(t_search).get("find", [])]
             res["notes"]["search"] = (f"match at position {view.cursor:,} of {view.row_count:,}"
                                       + (f"; Timeline.find median {statistics.median(finds):.0f} ms" if finds else ""))
+            # ---------------------------------------------------- keys with nothing else running
+            view.move_cursor(0)
+            await pilot.pause()
+            await asyncio.sleep(0.2)
+            for _ in range(10 * runs):
+                before = view.cursor
+                t0 = time.perf_counter()
+                _send_key(app, "down")
+                await _until(lambda: view.cursor != before, 5)
+                _add(res["keys_idle"], await _wait_painted(pilot, view, t0, view.cursor, 5))
+                await asyncio.sleep(0.02)
             # ---------------------------------------------------- keys while a search runs
             for _ in range(runs):
                 view.move_cursor(0)
