@@ -310,6 +310,8 @@ class Journal:
         self, session_id: str, filter_text: str | None = None, *, sort: str = "last_activity", descending: bool = True
     ) -> int | None:
         """Position of a session in the filtered, sorted list (to keep a highlight across reloads)."""
+        if sort not in SORT_COLUMNS:
+            raise JournalError(f"cannot sort by {sort!r}; choose one of {', '.join(SORT_COLUMNS)}")
         where, params = self._filter_sql(filter_text)
         direction = "DESC" if descending else "ASC"
         sql = (
