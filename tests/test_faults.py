@@ -147,9 +147,9 @@ def block_offset(path: Path, table: str, column: str | None = None) -> int:
     """File offset of a 4 KB page holding data of ``table`` (``column``): where garbage does harm.
 
     DuckDB files: three 4 KB headers, then blocks of ``block_size`` bytes, each starting with an 8-byte
-    checksum; small tables share a block at some offset. Only the used part of a block is checksummed
-    (garbage in the unused tail of a partly filled block goes unnoticed: it is never read), so the page
-    is taken where the table's first segment starts.
+    checksum; small tables share a block at some offset. DuckDB verifies what it reads, and garbage in
+    the unused tail of a partly filled block went unnoticed in trials (duckdb 2.0.0), so the page is
+    taken where the table's first segment starts.
     """
     con = duckdb.connect(str(path), read_only=True)
     try:
@@ -662,7 +662,7 @@ async def test_tui_started_while_another_process_holds_the_file(tmp_path: Path) 
     with Journal(path) as journal:
         for i in range(5):
             journal.create_session({"name": f"held-{i}"}, now_us=T0 + i)
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(HOLDER), str(path), "3.0"],
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(HOLDER), str(path), "4.0"],
                               stdout=subprocess.PIPE, text=True, env=child_env())
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
@@ -686,7 +686,7 @@ async def test_tui_started_while_another_process_holds_the_file(tmp_path: Path) 
             await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=2, what="help")
             await pilot.press("escape")
             await wait_until(pilot, lambda: app.screen is screen, timeout=2, what="back to the list")
-            assert holder.poll() is None and time.monotonic() - locked_at < 3.0, "test too slow: holder gone"
+            assert holder.poll() is None and time.monotonic() - locked_at < 4.0, "test too slow: holder gone"
             # ...and it recovers by itself once the holder lets go: rows appear, no key pressed.
             await wait_until(pilot, lambda: not screen.busy and screen.table.row_count == 5
                              and screen.table.get_row(0) is not None, timeout=10, what="the rows")
