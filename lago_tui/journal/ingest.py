@@ -175,6 +175,9 @@ SELECT idx, kind,
     TRY_CAST(pf.fork_point_seq::VARCHAR AS BIGINT) AS fork_point_seq,
     pf.name->>'$' AS pname,
     pf.call_id->>'$' AS call_id,
+    CASE WHEN kind IN ('ToolCallFailed', 'RunErrored', 'ErrorRaised') THEN true
+         WHEN kind = 'ToolCallCompleted' THEN coalesce(pf.status->>'$' NOT IN ('ok', 'success'), false)
+         ELSE false END AS failure,
     pf.config->>'$.model' AS cfg_model,
     pf.config->'$.params' AS cfg_params,
     CASE kind WHEN 'Message' THEN TRY_CAST(pf.token_usage->>'$.prompt_tokens' AS BIGINT)
@@ -425,9 +428,10 @@ def ingest(
     base = con.execute("SELECT coalesce(max(ord), 0) FROM events").fetchone()[0]
     con.execute(
         """
-        INSERT INTO events
+        INSERT INTO events (event_id, session_id, branch_id, seq, run_id, ts, parent_id, kind, payload, metadata,
+                            schema_version, text, tokens_in, tokens_out, call_id, failure, ord)
         SELECT event_id, session_id, branch_id, seq, run_id, ts, parent_id, kind, payload, metadata,
-               schema_version, coalesce(text, ''), tokens_in, tokens_out, call_id, ? + row_number() OVER (ORDER BY idx)
+               schema_version, coalesce(text, ''), tokens_in, tokens_out, call_id, failure, ? + row_number() OVER (ORDER BY idx)
         FROM _seq ORDER BY idx
         """,
         [base],
@@ -453,16 +457,20 @@ def _refresh_aggregates(con: duckdb.DuckDBPyConnection) -> None:
         """
         UPDATE sessions AS s SET
             event_count = a.n, first_ts = a.first_ts, last_ts = a.last_ts,
-            tokens_in = a.tin, tokens_out = a.tout, closed = a.closed, branch_count = a.branches
+            tokens_in = a.tin, tokens_out = a.tout, closed = a.closed, branch_count = a.branches,
+            tool_calls = a.tool_calls, failures = a.failures
         FROM (
             SELECT ev.session_id, sum(r.n) AS n, min(r.first_ts) AS first_ts, max(r.last_ts) AS last_ts,
                    sum(CASE WHEN r.msg_in + r.msg_out > 0 THEN r.msg_in ELSE r.fin_in END) AS tin,
                    sum(CASE WHEN r.msg_in + r.msg_out > 0 THEN r.msg_out ELSE r.fin_out END) AS tout,
                    coalesce(arg_max(r.life, r.life_ts) FILTER (WHERE r.life IS NOT NULL) = 'SessionClosed', false) AS closed,
-                   (SELECT count(*) FROM branches bb WHERE bb.session_id = ev.session_id) AS branches
+                   (SELECT count(*) FROM branches bb WHERE bb.session_id = ev.session_id) AS branches,
+                   sum(r.tool_calls) AS tool_calls, sum(r.failures) AS failures
             FROM (SELECT DISTINCT session_id FROM _seq) ev
             JOIN (
                 SELECT session_id, run_id, count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts,
+                       count(*) FILTER (WHERE kind = 'ToolCallRequested') AS tool_calls,
+                       count(*) FILTER (WHERE failure) AS failures,
                        coalesce(sum(tokens_in) FILTER (WHERE kind = 'Message'), 0) AS msg_in,
                        coalesce(sum(tokens_out) FILTER (WHERE kind = 'Message'), 0) AS msg_out,
                        coalesce(sum(tokens_in) FILTER (WHERE kind = 'RunFinished'), 0) AS fin_in,

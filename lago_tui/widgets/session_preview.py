@@ -233,7 +233,7 @@ class SessionPreview(VerticalScroll, can_focus=False):
         journal = self.app.journal
         try:
             detail = journal.session(session_id)
-            timeline = journal.timeline(detail.summary.session_id, "main")
+            timeline = journal.timeline(detail.summary.session_id, "main", detail=detail)
             length = timeline.length
             recent = timeline.window(max(0, length - RECENT_EVENTS), RECENT_EVENTS)
             data: PreviewData | BaseException = PreviewData(detail, tuple(recent), length)
