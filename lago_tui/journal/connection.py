@@ -64,9 +64,9 @@ def check_file(path: Path, *, must_exist: bool) -> bool:
         if not parent.exists():
             return False
         if not parent.is_dir():
-            raise NotAJournal(f"{parent} is not a directory")
+            raise NotAJournal(f"{parent} is not a directory") from None
         if not os.access(parent, os.W_OK | os.X_OK):
-            raise JournalPermission(f"permission denied: cannot create a journal in {parent}")
+            raise JournalPermission(f"permission denied: cannot create a journal in {parent}") from None
         return False
     except PermissionError:
         raise JournalPermission(f"permission denied: {path}") from None
