@@ -13,9 +13,8 @@ from lago_tui.paths import demo_source
 
 def _downgrade_to_v1(path: Path) -> None:
     con = duckdb.connect(str(path))
-    con.execute("DROP INDEX events_event_id")  # DuckDB cannot drop a column of an indexed table
     con.execute("ALTER TABLE events DROP COLUMN failure")
-    con.execute("CREATE UNIQUE INDEX events_event_id ON events (event_id)")
+    con.execute("CREATE UNIQUE INDEX events_event_id ON events (event_id)")  # version 1 had it
     con.execute("ALTER TABLE sessions DROP COLUMN tool_calls")
     con.execute("ALTER TABLE sessions DROP COLUMN failures")
     con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
