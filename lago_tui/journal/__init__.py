@@ -12,10 +12,25 @@ from .errors import (
     NotAJournal,
     NotFound,
 )
-from .models import KNOWN_KINDS, BranchSpec, EventEnvelope, SessionSpec
 from .store import ChangeToken, ImportResult, Journal, Timeline
 from .views import BranchInfo, SearchHit, SessionDetail, SessionSummary, SessionTotals, TimelineEvent, ToolOutcome
-from .writer import BatchingWriter
+
+# The pydantic models (and what needs them) are only for writing: building them costs ~100 ms at start-up,
+# so readers such as the TUI's first screen don't pay for them until something writes.
+_LAZY = {
+    "KNOWN_KINDS": "models", "BranchSpec": "models", "EventEnvelope": "models", "SessionSpec": "models",
+    "BatchingWriter": "writer",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f".{module}", __name__), name)
+
 
 __all__ = [
     "BatchingWriter", "BranchInfo", "BranchSpec", "ChangeToken", "EventEnvelope", "ImportResult", "InvalidEvent",

@@ -13,16 +13,16 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-from pydantic import ValidationError
 
 from . import ids
 from .connection import Connector, check_file
 from .errors import InvalidEvent, InvalidSpec, JournalError, NotFound
-from .ingest import IngestResult, ingest, stage_json_array, stage_rows
-from .models import BranchCreated, BranchSpec, EventEnvelope, SessionConfig, SessionCreated, SessionSpec
+if TYPE_CHECKING:  # the write path (pydantic models, ingest SQL) is imported on first write
+    from .ingest import IngestResult
+    from .models import BranchSpec, EventEnvelope, SessionSpec
 from .views import (
     BranchInfo,
     Merge,
@@ -146,6 +146,10 @@ class Journal:
 
         Events of an unknown session are refused unless the batch creates it with SessionCreated first.
         """
+        from pydantic import ValidationError
+
+        from .ingest import IngestResult, ingest, stage_rows
+        from .models import EventEnvelope
         rows: list[tuple[int, str]] = []
         for i, event in enumerate(events):
             if isinstance(event, dict):
@@ -164,6 +168,7 @@ class Journal:
 
     def create_session(self, spec: SessionSpec | dict[str, Any], *, now_us: int | None = None) -> str:
         """Write a session, its main branch and its SessionCreated event (seq 1) in one transaction."""
+        from .models import EventEnvelope, SessionConfig, SessionCreated, SessionSpec
         spec = self._spec(SessionSpec, spec)
         now = now_us if now_us is not None else time.time_ns() // 1000
         session_id = ids.new_ulid()
@@ -179,6 +184,7 @@ class Journal:
         self, session: str, spec: BranchSpec | dict[str, Any], *, now_us: int | None = None
     ) -> str:
         """Fork ``spec.parent`` at ``spec.fork_point_seq`` (default: its head) with a BranchCreated event."""
+        from .models import BranchCreated, BranchSpec, EventEnvelope
         spec = self._spec(BranchSpec, spec)
         detail = self.session(session)
         parent = detail.branch(spec.parent)
@@ -205,6 +211,8 @@ class Journal:
 
     @staticmethod
     def _spec(cls: Any, spec: Any) -> Any:
+        from pydantic import ValidationError
+
         if isinstance(spec, cls):
             return spec
         try:
@@ -219,6 +227,7 @@ class Journal:
 
     def import_file(self, path: str | os.PathLike[str]) -> ImportResult:
         """Import a JSON array or JSON Lines file of EventEnvelopes in one transaction (all or nothing)."""
+        from .ingest import ingest, stage_json_array, stage_rows
         path = Path(path)
         try:
             data = path.read_bytes()
