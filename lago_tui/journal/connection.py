@@ -166,6 +166,9 @@ class Connector:
                     # Readers only page through windows: a small buffer pool keeps a browsing process lean
                     # (peak RSS 265 MB -> ~150 MB on a 1M-event journal) at a small cost per page.
                     config["memory_limit"] = READER_MEMORY_LIMIT
+                    # One DuckDB thread: on two cores a search using both starved the UI thread (keys took
+                    # 300 ms to answer during a search); single-threaded scans still meet their targets.
+                    config["threads"] = 1
                 con = duckdb.connect(str(self.path), read_only=read_only, config=config)
                 con.execute("SET enable_progress_bar = false")
                 return con
