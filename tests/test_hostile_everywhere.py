@@ -37,6 +37,7 @@ from rich.cells import cell_len
 from textual import events
 from textual.geometry import Region
 from textual.strip import Strip
+from textual.visual import Visual
 from textual.widget import Widget
 from textual.widgets import Input, Select
 from textual.widgets._toast import Toast
@@ -201,7 +202,7 @@ async def wait_until(pilot: Any, condition: Callable[[], bool], timeout: float =
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")
-        await pilot.pause(0.01)
+        await asyncio.sleep(0.005)  # the app runs on this loop (pilot.pause would wait for a repaint each time)
 
 
 async def quiesce(pilot: Any) -> None:
@@ -241,21 +242,36 @@ def on_screen(app: LagoApp) -> Iterator[Widget]:
                 yield widget
 
 
+def visual_strips(widget: Widget) -> list[Strip]:
+    """All of ``widget``'s content rendered at its width (its region may not be laid out again yet)."""
+    width = widget.content_region.width
+    return Visual.to_strips(widget, widget.visual, width, None, widget.visual_style)
+
+
+def widget_offences(widget: Widget) -> list[str]:
+    """Live links/actions and raw dangerous code points in the rendered segments of ``widget``."""
+    return strips_offences(widget_strips(widget), repr(widget))
+
+
+def strips_offences(strips: list[Strip], widget: str) -> list[str]:
+    found: list[str] = []
+    for y, strip in enumerate(strips):
+        for segment in strip:
+            style = segment.style
+            if style is not None and (style.link or any(str(key).startswith("@") for key in (style.meta or {}))):
+                found.append(f"live style in {widget!r} line {y}: {segment.text!r} {style.meta} {style.link}")
+            bad = DANGEROUS.findall(segment.text)
+            if bad:
+                found.append(f"raw {bad!r} in {widget!r} line {y}: {segment.text[:60]!r}")
+    return found
+
+
 def offences(app: LagoApp, *, skip: Callable[[Widget], bool] = lambda w: False) -> list[str]:
     """Live links/actions and raw dangerous code points in the rendered segments of the screen."""
     found: list[str] = []
     for widget in on_screen(app):
-        if skip(widget):
-            continue
-        for y, strip in enumerate(widget_strips(widget)):
-            for segment in strip:
-                style = segment.style
-                if style is not None and (style.link or style.link_id and style.link
-                                          or any(str(key).startswith("@") for key in (style.meta or {}))):
-                    found.append(f"live style in {widget!r} line {y}: {segment.text!r} {style.meta} {style.link}")
-                bad = DANGEROUS.findall(segment.text)
-                if bad:
-                    found.append(f"raw {bad!r} in {widget!r} line {y}: {segment.text[:60]!r}")
+        if not skip(widget):
+            found += widget_offences(widget)
     return found
 
 
@@ -303,13 +319,20 @@ def click_targets(widget: Widget, text: str, line: int | None = None) -> list[tu
     return targets
 
 
-def has_markup(text: str) -> bool:
-    return "[" in text or "\x1b]8" in text
+CLICKED = frozenset({
+    "markup-click-quit", "markup-click-screenshot", "markup-click-bell", "markup-on-meta",
+    "markup-escape-bypass-spaces", "markup-link", "osc8-link",
+})
+"""Entries whose text would be an action or a link if ever parsed: clicked where shown (a click costs ~0.4 s)."""
 
 
-async def click_all(pilot: Any, widget: Widget, text: str, line: int | None = None) -> int:
+def clickable(text: str) -> bool:
+    return any(case.text == text for case in SMALL_CORPUS if case.id in CLICKED)
+
+
+async def click_all(pilot: Any, widget: Widget, text: str, line: int | None = None, limit: int = 9) -> int:
     clicks = 0
-    for offset in click_targets(widget, text, line):
+    for offset in click_targets(widget, text, line)[:limit]:
         await pilot.click(widget, offset=offset)
         clicks += 1
     return clicks
@@ -417,17 +440,17 @@ async def test_session_list_rows_and_preview(hostile_journal: Journal, tmp_path:
             assert any(ln.startswith("└─ ") and prefix(_branch_name(s), 30) in ln for ln in lines), (case.id, shown)
             assert prefix(s, 20) in shown.split("Last events")[1], (case.id, shown)
             assert_clean(app, case.id)
-            if has_markup(s):
-                clicks += await click_all(pilot, preview.body, s)
+            if clickable(s):
+                clicks += await click_all(pilot, preview.body, s, limit=1)
                 # the name cell of the highlighted row: a click opens the session (the app's own action)
-                clicks += await click_all(pilot, table, s, index - table.scroll_offset.y + 1)
+                clicks += await click_all(pilot, table, s, index - table.scroll_offset.y + 1, limit=1)
                 await pilot.pause()
                 assert set(opened) <= {row.session_id}, (case.id, opened)
                 opened.clear()
                 recorder.assert_nothing_ran(app)
             checked.add(case.id)
         assert checked == {case.id for case in STORABLE}
-        assert clicks >= 10  # the clicks did land on hostile text
+        assert clicks >= 2 * len(CLICKED)  # the clicks did land on hostile text
 
         # Error messages of journal calls quote what went wrong: shown literally in notifications.
         for batch_start in range(0, len(STORABLE), 3):
@@ -450,10 +473,362 @@ async def test_session_list_rows_and_preview(hostile_journal: Journal, tmp_path:
         for case in shown_cases:
             first = case.text.split("\n")[0].expandtabs(8)
             assert prefix(first, 12) in shown, case.id
-            if has_markup(first):
-                clicks += await click_all(pilot, message, first)
+            if case.id == "markup-click-quit":
+                clicks += await click_all(pilot, message, first, limit=1)
         assert_clean(app, "error screen")
         app.pop_screen()
         await pilot.pause()
+        recorder.assert_nothing_ran(app)
+        await quiesce(pilot)
+
+
+# ---------------------------------------------------------------------------- session detail
+
+
+def detail_screen(app: LagoApp) -> SessionDetailScreen:
+    screen = app.screen
+    assert isinstance(screen, SessionDetailScreen), type(screen).__name__
+    return screen
+
+
+async def timeline_ready(pilot: Any, rows: int, branch: str | None = None) -> None:
+    app = pilot.app
+
+    def ready() -> bool:
+        screen = app.screen
+        if not isinstance(screen, SessionDetailScreen) or (branch is not None and screen.branch_id != branch):
+            return False
+        if not screen.query(TimelineView) or not screen.query(Inspector):
+            return False  # not composed yet
+        view = screen.query_one(TimelineView)
+        if view.is_loading or view.source is None or view.row_count != rows:
+            return False
+        row, ev = view.highlighted_row, screen.query_one(Inspector).event
+        return row is not None and ev is not None and ev.event_id == row.ev.event_id
+
+    await wait_until(pilot, ready, what=f"a timeline of {rows} rows")
+
+
+async def inspect(pilot: Any, index: int) -> Any:
+    """Highlight timeline row ``index`` and wait for the inspector to show it. Returns the row."""
+    screen = detail_screen(pilot.app)
+    view, inspector = screen.query_one(TimelineView), screen.query_one(Inspector)
+    view.move_cursor(index)
+
+    def shown() -> bool:
+        row = view.get_row(index)
+        return row is not None and inspector.event is not None and inspector.event.event_id == row.ev.event_id
+
+    await wait_until(pilot, shown, what=f"row {index} in the inspector")
+    await pilot.pause()
+    return view.get_row(index)
+
+
+def timeline_row_text(view: TimelineView, index: int) -> str:
+    return strip_text(view.render_line(index - view.scroll_offset.y + 1))
+
+
+def inspector_plain(screen: SessionDetailScreen) -> str:
+    return str(screen.query_one("#inspector-body").visual)
+
+
+DETAIL_CHUNKS = 2
+SAMPLE = {
+    "markup-click-quit", "markup-link", "csi-colour", "osc8-link", "bidi-trojan-source", "tag-smuggling",
+    "zalgo", "crlf-lines", "tabs", "long-word", "all-c0-c1", "empty",
+}
+"""Entries also opened in the full-text view and as the selected branch (each costs a screen or a load)."""
+
+
+def _chunk(k: int) -> tuple[HostileCase, ...]:
+    return STORABLE[k::DETAIL_CHUNKS]
+
+
+def check_inspector(screen: SessionDetailScreen, ev: Any, s: str, context: str) -> None:
+    """The inspector showing ``ev`` (whose fields carry ``s``): literal, escaped, nothing live."""
+    inspector = screen.query_one(Inspector)
+    inspector.show_event(ev)
+    body = inspector.query_one("#inspector-body")
+    plain = inspector_plain(screen)
+    shown = "\n".join(strip_text(strip) for strip in visual_strips(body))
+    as_json = visible(json.dumps(s[:600], ensure_ascii=False))
+    if ev.kind in ("Message", "ErrorRaised"):
+        assert visible(s[:INSPECT_CHARS]) in plain, context
+        first = s.split("\n")[0].expandtabs(8)
+        if len(first) < 40:
+            assert prefix(first, 12) in shown, (context, shown)
+    elif ev.kind == "SessionCreated":
+        assert plain.count(as_json) >= 3, context  # name, param key and value (and the model, if short)
+    else:
+        assert as_json in plain, context
+    if ev.kind != "SessionCreated" and ev.kind != "BranchCreated":
+        assert as_json in plain.split("metadata", 1)[1].split("── payload", 1)[0], context
+    found = strips_offences(visual_strips(body), repr(body))
+    assert not found, (context, found[:5])
+
+
+@pytest.mark.parametrize("chunk", range(DETAIL_CHUNKS), ids=lambda k: f"chunk{k}")
+@run_async
+async def test_session_detail_header_tree_timeline_inspector_full_text(
+    chunk: int, hostile_journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = LagoApp(hostile_journal, clock=lambda: FIXED_NOW_US)
+    recorder = Recorder(app, tmp_path)
+    index_of = {case.id: i for i, case in enumerate(STORABLE)}
+    clicks = 0
+    async with app.run_test(size=(160, 48), notifications=True, tooltips=True) as pilot:
+        await list_ready(pilot, TOTAL_SESSIONS)
+        for case in _chunk(chunk):
+            s, i = case.text, index_of[case.id]
+            app.open_session(_sid(i))
+            await timeline_ready(pilot, 6)
+            screen = detail_screen(app)
+            header = screen.query_one("#sd-header")
+            tree = screen.query_one(BranchTree)
+            view = screen.query_one(TimelineView)
+            assert prefix(s) in widget_text(header).split("\n")[0], (case.id, widget_text(header))
+            assert prefix(_branch_name(s), 12) in widget_text(tree), (case.id, widget_text(tree))
+            # Every row on screen: session, message, tool call, error, unknown kind, fork.
+            for index in range(6):
+                row = view.get_row(index)
+                assert row is not None
+                line = timeline_row_text(view, index)
+                if row.ev.kind == "HostileKind":  # an unknown kind's summary is its payload as JSON
+                    expected = prefix(json.dumps(s, ensure_ascii=False), 10)
+                elif row.ev.kind == "SessionCreated":
+                    expected = prefix("session " + s, 18)
+                elif row.ev.kind == "BranchCreated":
+                    expected = prefix("fork → " + _branch_name(s), 18)
+                else:
+                    expected = prefix(s, 10)
+                assert expected.strip() in line, (case.id, row.ev.kind, line)
+            assert_clean(app, case.id)
+            # The inspector, for each event (the row under the cursor was shown by the app itself).
+            for index in range(5):
+                check_inspector(screen, view.get_row(index).ev, s, f"{case.id} row {index}")
+            if clickable(s):
+                clicks += await click_all(pilot, screen.query_one("#inspector-body"), s, limit=1)
+                clicks += await click_all(pilot, header, s, limit=1)
+            if case.id == "markup-click-quit":
+                clicks += await click_all(pilot, view, s, 1 - view.scroll_offset.y + 1, limit=1)
+                await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen) or view.cursor == 1)
+                if isinstance(app.screen, FullTextScreen):  # a click on a row may open it: the app's own action
+                    assert_clean(app, f"{case.id} full text by click")
+                    await pilot.press("escape")
+                    await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
+            if case.id in SAMPLE:
+                # The full text of the message, through the app's own key.
+                await inspect(pilot, 1)
+                await pilot.press("o")
+                await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen)
+                                 and bool(app.screen.query(TextPager)) and app.screen.query_one(TextPager).line_count > 0)
+                pager = app.screen.query_one(TextPager)
+                first = s.split("\n")[0].replace("\t", "    ")
+                assert prefix(first, 12) in widget_text(pager), (case.id, widget_text(pager)[:300])
+                assert_clean(app, f"{case.id} full text")
+                if case.id == "markup-click-quit":
+                    clicks += await click_all(pilot, pager, s, limit=1)
+                await pilot.press("escape")
+                await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
+                # The branch: tree label, timeline border title, status line, its own message.
+                screen.select_branch(_bid(i))
+                await timeline_ready(pilot, BRANCH_EVENTS, branch=_bid(i))
+                row = await inspect(pilot, BRANCH_EVENTS - 1)
+                assert not row.ev.inherited and row.ev.kind == "Message"
+                name = prefix(_branch_name(s), 12)
+                assert name in widget_text(view).split("\n")[0], (case.id, widget_text(view).split("\n")[0])
+                assert name in widget_text(screen.query_one("#sd-status")), case.id
+                assert prefix(s, 10) in timeline_row_text(view, BRANCH_EVENTS - 1), case.id
+                assert_clean(app, f"{case.id} branch")
+                if case.id == "markup-click-quit":
+                    clicks += await click_all(pilot, tree, _branch_name(s), limit=1)
+                    clicks += await click_all(pilot, screen.query_one("#sd-status"), s, limit=1)
+            recorder.assert_nothing_ran(app)
+            app.pop_screen()
+            await wait_until(pilot, lambda: isinstance(app.screen, SessionListScreen))
+        # A reference that names no session: the error quotes it, literally.
+        for case in _chunk(chunk)[:6]:
+            app.open_session(case.text or "-")
+            await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
+            screen = detail_screen(app)
+            await wait_until(pilot, lambda: bool(screen.query("#sd-header"))
+                             and "Loading" not in widget_text(screen.query_one("#sd-header")))
+            assert_clean(app, f"not found {case.id}")
+            app.pop_screen()
+            await pilot.pause()
+        if any(clickable(case.text) for case in _chunk(chunk)):
+            assert clicks >= 4
+        recorder.assert_nothing_ran(app)
+        await quiesce(pilot)
+
+
+# ---------------------------------------------------------------------------- 1 MB messages
+
+HUGE_RENDER_SECONDS = 0.5
+"""From highlight to rendered inspector: an untruncated 1 MB Text takes seconds; this has a CI margin."""
+
+
+@run_async
+async def test_huge_messages_render_truncated_fast_and_the_full_text_reaches_the_end(
+    hostile_journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = LagoApp(hostile_journal, clock=lambda: FIXED_NOW_US)
+    recorder = Recorder(app, tmp_path)
+    timings: dict[str, float] = {}
+    async with app.run_test(size=(160, 48), notifications=True, tooltips=True) as pilot:
+        await list_ready(pilot, TOTAL_SESSIONS)
+        app.open_session(_sid(9000))
+        await timeline_ready(pilot, len(HUGE_CORPUS) + 2)
+        screen = detail_screen(app)
+        view, inspector = screen.query_one(TimelineView), screen.query_one(Inspector)
+        body = inspector.query_one("#inspector-body")
+        for index in range(len(HUGE_CORPUS) + 2):  # warm up: every row fetched, styles computed
+            await inspect(pilot, index)
+        await inspect(pilot, 0)
+        for index, case in enumerate(HUGE_CORPUS, start=1):
+            row = view.get_row(index)
+            assert row is not None and row.ev.payload.get("content") == case.text
+            start = time.perf_counter()
+            view.move_cursor(index)
+            while inspector.event is None or inspector.event.event_id != row.ev.event_id:
+                await asyncio.sleep(0)
+            strips = widget_strips(body) + visual_strips(body)
+            seconds = time.perf_counter() - start
+            if seconds > HUGE_RENDER_SECONDS:  # a second chance: a collector or a busy CI core
+                await inspect(pilot, 0)
+                start = time.perf_counter()
+                view.move_cursor(index)
+                while inspector.event is None or inspector.event.event_id != row.ev.event_id:
+                    await asyncio.sleep(0)
+                strips = widget_strips(body) + visual_strips(body)
+                seconds = min(seconds, time.perf_counter() - start)
+            timings[case.id] = seconds
+            plain = inspector_plain(screen)
+            assert f"… [{len(case.text) - INSPECT_CHARS:,} more characters] press o/enter to show all" in plain
+            assert len(plain) < 20_000, case.id
+            assert visible(case.text[:200]) in plain
+            assert not strips_offences(strips, case.id)
+            assert_clean(app, case.id)
+            # The whole text, on request: the pager reaches its last characters.
+            await pilot.press("o")
+            await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen) and bool(app.screen.query(TextPager))
+                             and app.screen.query_one(TextPager).line_count > 0)
+            pager = app.screen.query_one(TextPager)
+            await pilot.press("end")
+            await wait_until(pilot, lambda: pager.scroll_offset.y >= pager.max_scroll_y > 0, what="the end")
+            await pilot.pause()
+            rendered = widget_strips(pager)
+            joined = "".join(strip_text(strip).rstrip(" ") for strip in rendered)
+            tail = visible(case.text).replace("\n", "")[-12:].strip()  # rendered lines are joined without breaks
+            assert tail and tail in joined, (case.id, tail, joined[-300:])
+            assert not strips_offences(rendered, f"{case.id} pager")
+            assert_clean(app, f"{case.id} full text")
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
+        # The tool call with 1 MB arguments and metadata: JSON strings cut.
+        row = await inspect(pilot, len(HUGE_CORPUS) + 1)
+        assert row.ev.kind == "ToolCallRequested"
+        plain = inspector_plain(screen)
+        assert plain.count("more characters]") >= 2 and len(plain) < 20_000
+        assert_clean(app, "huge tool call")
+        recorder.assert_nothing_ran(app)
+        await quiesce(pilot)
+    slow = {case_id: round(seconds, 3) for case_id, seconds in timings.items() if seconds > HUGE_RENDER_SECONDS}
+    assert not slow, slow
+
+
+# ---------------------------------------------------------------------------- command palette
+
+
+@run_async
+async def test_command_palette_hits_are_literal(hostile_journal: Journal, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual.command import CommandPalette
+
+    monkeypatch.chdir(tmp_path)
+    app = LagoApp(hostile_journal, clock=lambda: FIXED_NOW_US)
+    recorder = Recorder(app, tmp_path)
+    async with app.run_test(size=(160, 48), notifications=True, tooltips=True) as pilot:
+        await list_ready(pilot, TOTAL_SESSIONS)
+        type(app).action_command_palette(app)  # the recorder stands in for the instance's action
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette) and bool(app.screen.query(Input)))
+        palette = app.screen
+        for query, ids in (
+            ("click", ("markup-click-quit", "markup-click-bell", "markup-on-meta")),
+            ("link", ("markup-link",)),
+            ("x1b", ("csi-colour", "osc8-link")),
+            ("u202e", ("bidi-rlo-filename",)),
+        ):
+            palette.query_one(Input).value = query
+            expected = [prefix(CASES_BY_ID[case_id], 40) for case_id in ids]
+
+            def hits() -> str:
+                return "\n".join(widget_text(w) for w in palette.query("CommandList"))
+
+            await wait_until(pilot, lambda: all(e in hits() for e in expected), timeout=5,
+                             what=f"hits for {query!r}: {hits()}")
+            assert_clean(app, f"palette {query!r}", skip=lambda w: isinstance(w, Input))
+        # Clicking on the hostile name: the palette runs its hit (opens that session), nothing else runs.
+        palette.query_one(Input).value = "click"
+        await wait_until(pilot, lambda: prefix(CASES_BY_ID["markup-click-quit"], 40) in "\n".join(
+            widget_text(w) for w in palette.query("CommandList")))
+        [command_list] = palette.query("CommandList")
+        assert await click_all(pilot, command_list, CASES_BY_ID["markup-click-quit"], limit=1)
+        await wait_until(pilot, lambda: not isinstance(app.screen, CommandPalette))
+        recorder.assert_nothing_ran(app)
+        await quiesce(pilot)
+
+
+CASES_BY_ID = {case.id: case.text for case in SMALL_CORPUS}
+
+
+# ---------------------------------------------------------------------------- resizing
+
+
+SIZES = [(200, 60), (80, 24), (40, 10), (20, 5), (120, 40), (20, 5), (160, 48), (33, 7), (100, 30), (20, 5),
+         (240, 70), (21, 6), (80, 24)]
+
+
+@run_async
+async def test_rapid_resizes_down_to_20x5_on_the_list_and_the_detail(
+    hostile_journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = LagoApp(hostile_journal, clock=lambda: FIXED_NOW_US)
+    recorder = Recorder(app, tmp_path)
+    first = STORABLE[0]  # the newest sessions are the last ones: find the first row's name
+    async with app.run_test(size=(200, 60), notifications=True, tooltips=True) as pilot:
+        await list_ready(pilot, TOTAL_SESSIONS)
+        for size in SIZES:
+            await pilot.resize_terminal(*size)
+            await asyncio.sleep(0)
+        await pilot.pause()
+        await pilot.resize_terminal(80, 24)
+        table = list_screen(app).table
+        await wait_until(pilot, lambda: table.size.width == 80 and table.get_row(0) is not None)
+        await pilot.pause()
+        for index in range(min(5, table.size.height - 1)):
+            row = table.get_row(index)
+            assert row is not None
+            assert prefix(row.name, 12) in row_text(table, index), (index, row_text(table, index))
+        assert_clean(app, "list after resizes")
+        # The detail screen of a hostile session.
+        app.open_session(_sid(0))
+        await timeline_ready(pilot, 6)
+        for size in SIZES:
+            await pilot.resize_terminal(*size)
+            await asyncio.sleep(0)
+        await pilot.pause()
+        await pilot.resize_terminal(80, 24)
+        screen = detail_screen(app)
+        view = screen.query_one(TimelineView)
+        await wait_until(pilot, lambda: view.size.width > 20 and view.get_row(1) is not None)
+        await pilot.pause()
+        assert prefix(first.text, 8) in timeline_row_text(view, 1), timeline_row_text(view, 1)
+        assert prefix(first.text, 12) in widget_text(screen.query_one("#sd-header"))
+        assert_clean(app, "detail after resizes")
+        assert app.is_running and app.return_code is None
         recorder.assert_nothing_ran(app)
         await quiesce(pilot)
