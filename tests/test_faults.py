@@ -672,21 +672,22 @@ async def test_tui_started_while_another_process_holds_the_file(tmp_path: Path) 
         app = LagoApp(journal, clock=fixed_clock)
         async with app.run_test(size=(100, 30)) as pilot:
             await wait_until(pilot, lambda: isinstance(app.screen, SessionListScreen) and app.screen.busy,
-                             timeout=5, what="the busy state")
+                             timeout=15, what="the busy state")
             screen = app.screen
             assert isinstance(screen, SessionListScreen)
             assert "busy" in str(screen.query_one("#sl-status").visual)
             assert screen.table.row_count == 0
-            # The UI keeps answering keys while the journal is busy: j/k are handled at once, and ? opens
-            # the help screen and escape closes it.
+            # The UI keeps answering keys while the journal is busy: j/k are handled (the bound is loose:
+            # under xdist this may share 2 cores with 50 writer processes), ? opens the help screen and
+            # escape closes it.
             for key in ("j", "k", "j"):
                 t0 = time.monotonic()
                 await pilot.press(key)
-                assert time.monotonic() - t0 < 2.0, f"{key} took {time.monotonic() - t0:.2f} s"
+                assert time.monotonic() - t0 < 5.0, f"{key} took {time.monotonic() - t0:.2f} s"
             await pilot.press("question_mark")
-            await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=2, what="help")
+            await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=10, what="help")
             await pilot.press("escape")
-            await wait_until(pilot, lambda: app.screen is screen, timeout=2, what="back to the list")
+            await wait_until(pilot, lambda: app.screen is screen, timeout=10, what="back to the list")
             # Still busy after a while (retrying, not giving up), then the holder lets go...
             await pilot.pause(1.5)
             assert holder.poll() is None and screen.busy and screen.table.row_count == 0
