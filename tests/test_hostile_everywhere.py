@@ -205,6 +205,15 @@ async def wait_until(pilot: Any, condition: Callable[[], bool], timeout: float =
         await asyncio.sleep(0.005)  # the app runs on this loop (pilot.pause would wait for a repaint each time)
 
 
+async def press(pilot: Any, *keys: str) -> None:
+    """Key presses, as the driver sends them (``pilot.press`` also waits for an idle CPU: up to 1 s a key)."""
+    for key in keys:
+        event = events.Key(key, key if len(key) == 1 else None)
+        event.set_sender(pilot.app)
+        pilot.app.post_message(event)
+        await asyncio.sleep(0.005)
+
+
 async def quiesce(pilot: Any) -> None:
     deadline = time.monotonic() + 8.0
     while any(not worker.is_finished for worker in pilot.app.workers) and time.monotonic() < deadline:
@@ -282,6 +291,11 @@ def assert_clean(app: LagoApp, context: str, **kwargs: Any) -> None:
 
 def toast_text(app: LagoApp) -> str:
     return "\n".join(widget_text(toast) for toast in app.screen.query(Toast))
+
+
+def squash(text: str) -> str:
+    """``text`` without spaces and toast edges: a notification wraps its message."""
+    return re.sub(r"[\s▌]", "", text)
 
 
 def screen_text(app: LagoApp) -> str:
@@ -491,7 +505,7 @@ def detail_screen(app: LagoApp) -> SessionDetailScreen:
     return screen
 
 
-async def timeline_ready(pilot: Any, rows: int, branch: str | None = None) -> None:
+async def timeline_ready(pilot: Any, rows: int | None, branch: str | None = None) -> None:
     app = pilot.app
 
     def ready() -> bool:
@@ -501,7 +515,7 @@ async def timeline_ready(pilot: Any, rows: int, branch: str | None = None) -> No
         if not screen.query(TimelineView) or not screen.query(Inspector):
             return False  # not composed yet
         view = screen.query_one(TimelineView)
-        if view.is_loading or view.source is None or view.row_count != rows:
+        if view.is_loading or view.source is None or (rows is not None and view.row_count != rows):
             return False
         row, ev = view.highlighted_row, screen.query_one(Inspector).event
         return row is not None and ev is not None and ev.event_id == row.ev.event_id
@@ -615,12 +629,12 @@ async def test_session_detail_header_tree_timeline_inspector_full_text(
                 await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen) or view.cursor == 1)
                 if isinstance(app.screen, FullTextScreen):  # a click on a row may open it: the app's own action
                     assert_clean(app, f"{case.id} full text by click")
-                    await pilot.press("escape")
+                    await press(pilot, "escape")
                     await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
             if case.id in SAMPLE:
                 # The full text of the message, through the app's own key.
                 await inspect(pilot, 1)
-                await pilot.press("o")
+                await press(pilot, "o")
                 await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen)
                                  and bool(app.screen.query(TextPager)) and app.screen.query_one(TextPager).line_count > 0)
                 pager = app.screen.query_one(TextPager)
@@ -629,7 +643,7 @@ async def test_session_detail_header_tree_timeline_inspector_full_text(
                 assert_clean(app, f"{case.id} full text")
                 if case.id == "markup-click-quit":
                     clicks += await click_all(pilot, pager, s, limit=1)
-                await pilot.press("escape")
+                await press(pilot, "escape")
                 await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
                 # The branch: tree label, timeline border title, status line, its own message.
                 screen.select_branch(_bid(i))
@@ -712,11 +726,11 @@ async def test_huge_messages_render_truncated_fast_and_the_full_text_reaches_the
             assert not strips_offences(strips, case.id)
             assert_clean(app, case.id)
             # The whole text, on request: the pager reaches its last characters.
-            await pilot.press("o")
+            await press(pilot, "o")
             await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen) and bool(app.screen.query(TextPager))
                              and app.screen.query_one(TextPager).line_count > 0)
             pager = app.screen.query_one(TextPager)
-            await pilot.press("end")
+            await press(pilot, "end")
             await wait_until(pilot, lambda: pager.scroll_offset.y >= pager.max_scroll_y > 0, what="the end")
             await pilot.pause()
             rendered = widget_strips(pager)
@@ -725,7 +739,7 @@ async def test_huge_messages_render_truncated_fast_and_the_full_text_reaches_the
             assert tail and tail in joined, (case.id, tail, joined[-300:])
             assert not strips_offences(rendered, f"{case.id} pager")
             assert_clean(app, f"{case.id} full text")
-            await pilot.press("escape")
+            await press(pilot, "escape")
             await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
         # The tool call with 1 MB arguments and metadata: JSON strings cut.
         row = await inspect(pilot, len(HUGE_CORPUS) + 1)
@@ -832,3 +846,193 @@ async def test_rapid_resizes_down_to_20x5_on_the_list_and_the_detail(
         assert app.is_running and app.return_code is None
         recorder.assert_nothing_ran(app)
         await quiesce(pilot)
+
+
+# ---------------------------------------------------------------------------- forms
+
+
+def field_error(screen: Any, selector: str) -> str:
+    widget = screen.query_one(selector, FieldError)
+    return "" if widget.has_class("-empty") else widget_text(widget)
+
+
+def not_input(widget: Widget) -> bool:
+    """Inputs show what the test set in them by code (a person cannot type or paste these, see below)."""
+    return isinstance(widget, Input)
+
+
+async def submit(pilot: Any, screen: Any, done: Callable[[], bool]) -> None:
+    """ctrl+s, then wait until the form either closed (``done``) or says why not."""
+    await press(pilot, "ctrl+s")
+    await wait_until(pilot, lambda: done() or (not screen._busy and bool(field_error(screen, "#form-error"))),
+                     what="the form to close or refuse")
+
+
+@run_async
+async def test_create_session_form_refuses_or_stores_every_entry_exactly(
+    journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = LagoApp(journal, clock=counting_clock())
+    recorder = Recorder(app, tmp_path, bell=False)
+    opened: list[str] = []
+    app.open_session = lambda session_id, **_: opened.append(session_id)  # type: ignore[method-assign]
+    stored: dict[str, list[str]] = {"name": [], "key": [], "value": []}
+    refused: dict[str, list[str]] = {"name": [], "key": [], "value": []}
+    created_names: list[str] = []
+    async with app.run_test(size=(120, 40), notifications=True, tooltips=True) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionListScreen))
+        screen: CreateSessionScreen | None = None
+        n = 0
+        for field in ("name", "key", "value"):
+            for case in SMALL_CORPUS:
+                n += 1
+                if not isinstance(app.screen, CreateSessionScreen):
+                    app.action_new_session()
+                    await wait_until(pilot, lambda: isinstance(app.screen, CreateSessionScreen)
+                                     and bool(app.screen.query("#name")))
+                    screen = app.screen
+                    await screen.action_add_param()
+                assert screen is not None
+                name = case.text if field == "name" else f"{field}-{n}"
+                key = case.text if field == "key" else "k"
+                value = case.text if field == "value" else "v"
+                [row] = screen.rows
+                screen.query_one("#name", Input).value = name
+                row.key_input.value = key
+                row.value_input.value = value
+                before, opened_before = journal.count_sessions(), len(opened)
+                await submit(pilot, screen, lambda: len(opened) > opened_before)
+                if len(opened) > opened_before:
+                    # Stored: exactly what was entered, and said so literally.
+                    stored[field].append(case.id)
+                    detail = journal.session(opened[-1])
+                    assert detail.summary.name == name and detail.summary.params == {key: value}, case.id
+                    created_names.append(name)
+                    note = f"Created session {one_line(name, 60)}"
+                    await wait_until(pilot, lambda: squash(note) in squash(toast_text(app)),
+                                     what=f"{note!r} in {toast_text(app)!r}")
+                    assert_clean(app, f"created {field} {case.id}")
+                    app.clear_notifications()
+                else:
+                    # Refused: a visible reason, nothing written.
+                    refused[field].append(case.id)
+                    assert journal.count_sessions() == before, case.id
+                    problem = (field_error(screen, "#name-error") if field == "name"
+                               else "" if row.query_one(FieldError).has_class("-empty")
+                               else widget_text(row.query_one(FieldError)))
+                    assert problem.strip(), (field, case.id)
+                    assert "nothing was written" in field_error(screen, "#form-error")
+                    assert_clean(app, f"refused {field} {case.id}", skip=not_input)
+        # Typed or pasted (the ways a person enters text): control and invisible characters never get in.
+        if not isinstance(app.screen, CreateSessionScreen):
+            app.action_new_session()
+            await wait_until(pilot, lambda: isinstance(app.screen, CreateSessionScreen)
+                             and bool(app.screen.query("#name")))
+        screen = app.screen
+        name_input = screen.query_one("#name", Input)
+        name_input.focus()
+        for case in SMALL_CORPUS:
+            name_input.value = ""
+            await pilot.pause()
+            name_input.post_message(events.Paste(case.text))
+            await pilot.pause()
+            line = case.text.splitlines()[0] if case.text.splitlines() else ""
+            if visible(line) == line:
+                assert name_input.value == line, case.id
+            else:
+                assert name_input.value == "", case.id
+                assert "Not inserted" in toast_text(app), case.id
+            assert_clean(app, f"pasted {case.id}")
+            app.clear_notifications()
+        await press(pilot, "escape")
+        await quiesce(pilot)
+    # Every kind of entry went both ways, and the refusals are the ones with control characters.
+    for field in stored:
+        assert stored[field] and refused[field], field
+    assert {"markup-click-quit", "markup-link", "cjk-wide"} <= set(stored["name"])
+    assert {"csi-colour", "nul", "bidi-rlo-filename", "lone-surrogate", "zero-width-space"} <= set(refused["name"])
+    # The list shows the stored names literally.
+    app = LagoApp(journal, clock=lambda: FIXED_NOW_US)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await list_ready(pilot, len(created_names))
+        table = list_screen(app).table
+        for index in range(min(table.row_count, table.size.height - 1)):
+            row = table.get_row(index)
+            assert row is not None and prefix(row.name) in row_text(table, index), index
+        assert_clean(app, "list of created sessions")
+        await quiesce(pilot)
+    FORM_COUNTS.update({f"session {field}": (len(stored[field]), len(refused[field])) for field in stored})
+
+
+FORM_COUNTS: dict[str, tuple[int, int]] = {}
+
+
+@run_async
+async def test_create_branch_form_refuses_or_stores_every_entry_exactly(
+    hostile_journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = LagoApp(hostile_journal, clock=counting_clock())
+    recorder = Recorder(app, tmp_path, bell=False)
+    stored: list[str] = []
+    refused: list[str] = []
+    async with app.run_test(size=(160, 48), notifications=True, tooltips=True) as pilot:
+        await list_ready(pilot, TOTAL_SESSIONS)
+        # The parent choices of a session with a branch per entry: labels literal.
+        app.open_session(_sid(9001))
+        await timeline_ready(pilot, len(STORABLE) + 2)
+        await press(pilot, "b")
+        await wait_until(pilot, lambda: isinstance(app.screen, CreateBranchScreen) and bool(app.screen.query(Select)))
+        select = app.screen.query_one(Select)
+        select.expanded = True
+        await pilot.pause()
+        overlay = app.screen.query_one("SelectOverlay")
+        labels = widget_text(overlay)
+        shown = [case for case in STORABLE if prefix(_branch_name(case.text), 12) in labels]
+        assert len(shown) >= 5, labels
+        assert_clean(app, "parent choices")
+        select.expanded = False
+        await press(pilot, "escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
+        app.pop_screen()
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionListScreen))
+        # Every entry as the name of a new branch of the plain session.
+        app.open_session(_sid(9002))
+        await timeline_ready(pilot, 2)
+        detail = detail_screen(app)
+        form: CreateBranchScreen | None = None
+        for case in SMALL_CORPUS:
+            if not isinstance(app.screen, CreateBranchScreen):
+                await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen) and detail.detail is not None)
+                await press(pilot, "b")
+                await wait_until(pilot, lambda: isinstance(app.screen, CreateBranchScreen)
+                                 and bool(app.screen.query("#branch-name")))
+                form = app.screen
+            assert form is not None
+            form.query_one("#branch-name", Input).value = case.text
+            branches_before = len(hostile_journal.session(_sid(9002)).branches)
+            await submit(pilot, form, lambda: not isinstance(app.screen, CreateBranchScreen))
+            if not isinstance(app.screen, CreateBranchScreen):
+                stored.append(case.id)
+                branches = hostile_journal.session(_sid(9002)).branches
+                assert len(branches) == branches_before + 1 and branches[-1].name == case.text, case.id
+                new_id = branches[-1].branch_id
+                await timeline_ready(pilot, None, branch=new_id)
+                tree = detail.query_one(BranchTree)
+                await wait_until(pilot, lambda: prefix(case.text, 12) in widget_text(tree), what=f"{case.id} in the tree")
+                assert prefix(case.text, 12) in widget_text(detail.query_one("#sd-status")), case.id
+                note = f"Created branch {one_line(case.text, 60)} at seq"
+                await wait_until(pilot, lambda: squash(note) in squash(toast_text(app)), what=note)
+                assert_clean(app, f"branch {case.id}")
+                app.clear_notifications()
+            else:
+                refused.append(case.id)
+                assert len(hostile_journal.session(_sid(9002)).branches) == branches_before, case.id
+                assert field_error(form, "#branch-name-error").strip(), case.id
+                assert_clean(app, f"refused branch {case.id}", skip=not_input)
+        recorder.assert_nothing_ran(app)
+        await quiesce(pilot)
+    assert stored and refused
+    assert {"markup-click-quit", "cjk-wide"} <= set(stored)
+    assert {"csi-colour", "bidi-rlo-filename", "lone-surrogate"} <= set(refused)
