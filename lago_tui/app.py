@@ -25,6 +25,9 @@ from .paths import config_dir
 
 Clock = Callable[[], int]
 
+LIVE_WINDOW = 5.0  # seconds after the last outside change during which the journal counts as being written
+LIVE_IDLE_RELEASE = 0.15  # seconds a reader keeps the file after its last query while it is being written
+
 
 def wall_clock_us() -> int:
     return time.time_ns() // 1000
@@ -58,6 +61,8 @@ class LagoApp(App[None]):
         self.settings_path = settings_path if settings_path is not None else config_dir() / "settings.json"
         self.watch_interval = watch_interval
         self._last_token: ChangeToken | None = None
+        self._last_change = float("-inf")
+        self._browse_idle_release = journal.idle_release
         self._settings_loaded = False
         self._apply_saved_theme()
 
@@ -102,9 +107,16 @@ class LagoApp(App[None]):
 
     def _poll_journal(self) -> None:
         token = self.journal.change_token()
+        now = time.monotonic()
         if token != self._last_token:
             self._last_token = token
+            self._last_change = now
             self.screen.post_message(JournalChanged())
+        # While another process is writing, hand the file back quickly after each refresh: DuckDB lets a
+        # writer in only when no reader holds the file, and the default one-second idle release made a
+        # busy agent wait up to 3.6 s per commit while someone watched. Browsing alone keeps the second.
+        writing = now - self._last_change < LIVE_WINDOW
+        self.journal.idle_release = LIVE_IDLE_RELEASE if writing else self._browse_idle_release
 
     def note_own_write(self) -> None:
         """After this process wrote: refresh now rather than at the next poll."""

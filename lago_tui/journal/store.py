@@ -112,6 +112,15 @@ class Journal:
     def holds_connection(self) -> bool:
         return self._conn.holds_connection
 
+    @property
+    def idle_release(self) -> float:
+        """Seconds a read-only connection is kept after its last query (then the file is released)."""
+        return self._conn.idle_release
+
+    @idle_release.setter
+    def idle_release(self, seconds: float) -> None:
+        self._conn.idle_release = seconds
+
     def __enter__(self) -> Journal:
         return self
 
