@@ -36,12 +36,14 @@ import pytest
 from rich.cells import cell_len
 from textual import events
 from textual.geometry import Region
+from textual.screen import Screen
 from textual.strip import Strip
 from textual.visual import Visual
 from textual.widget import Widget
 from textual.widgets import Input, Select
 from textual.widgets._toast import Toast
 
+import lago_tui.app as app_module
 from lago_tui.app import LagoApp
 from lago_tui.journal import Journal
 from lago_tui.journal.errors import InvalidEvent, JournalError
@@ -190,6 +192,14 @@ class Recorder:
         assert set(self.cwd.iterdir()) == self.before, "a file was written"
         x_svg = Path("/tmp/x.svg").stat().st_mtime if Path("/tmp/x.svg").exists() else None
         assert x_svg == self.x_svg, "a screenshot was written"
+
+
+def empty_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty working directory: a screenshot action would write its file here."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    return cwd
 
 
 def counting_clock() -> Callable[[], int]:
@@ -424,10 +434,10 @@ TOTAL_SESSIONS = len(STORABLE) + 3
 @run_async
 async def test_session_list_rows_and_preview(hostile_journal: Journal, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
+    cwd = empty_cwd(tmp_path, monkeypatch)
     monkeypatch.setattr(session_preview, "_DEBOUNCE", 0.001)  # 70 previews: no need to wait for a settled key
     app = LagoApp(hostile_journal, clock=lambda: FIXED_NOW_US)
-    recorder = Recorder(app, tmp_path)
+    recorder = Recorder(app, cwd)
     opened: list[str] = []
     app.open_session = lambda session_id, **_: opened.append(session_id)  # type: ignore[method-assign]
     by_name = {case.text: case for case in STORABLE}
@@ -586,9 +596,9 @@ def check_inspector(screen: SessionDetailScreen, ev: Any, s: str, context: str) 
 async def test_session_detail_header_tree_timeline_inspector_full_text(
     chunk: int, hostile_journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    cwd = empty_cwd(tmp_path, monkeypatch)
     app = LagoApp(hostile_journal, clock=lambda: FIXED_NOW_US)
-    recorder = Recorder(app, tmp_path)
+    recorder = Recorder(app, cwd)
     index_of = {case.id: i for i, case in enumerate(STORABLE)}
     clicks = 0
     async with app.run_test(size=(160, 48), notifications=True, tooltips=True) as pilot:
@@ -639,7 +649,8 @@ async def test_session_detail_header_tree_timeline_inspector_full_text(
                                  and bool(app.screen.query(TextPager)) and app.screen.query_one(TextPager).line_count > 0)
                 pager = app.screen.query_one(TextPager)
                 first = s.split("\n")[0].replace("\t", "    ")
-                assert prefix(first, 12) in widget_text(pager), (case.id, widget_text(pager)[:300])
+                await wait_until(pilot, lambda: prefix(first, 12) in widget_text(pager), timeout=3,
+                                 what=f"{case.id} in the pager: {widget_text(pager)[:300]}")
                 assert_clean(app, f"{case.id} full text")
                 if case.id == "markup-click-quit":
                     clicks += await click_all(pilot, pager, s, limit=1)
@@ -687,9 +698,9 @@ HUGE_RENDER_SECONDS = 0.5
 async def test_huge_messages_render_truncated_fast_and_the_full_text_reaches_the_end(
     hostile_journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    cwd = empty_cwd(tmp_path, monkeypatch)
     app = LagoApp(hostile_journal, clock=lambda: FIXED_NOW_US)
-    recorder = Recorder(app, tmp_path)
+    recorder = Recorder(app, cwd)
     timings: dict[str, float] = {}
     async with app.run_test(size=(160, 48), notifications=True, tooltips=True) as pilot:
         await list_ready(pilot, TOTAL_SESSIONS)
@@ -761,9 +772,9 @@ async def test_command_palette_hits_are_literal(hostile_journal: Journal, tmp_pa
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from textual.command import CommandPalette
 
-    monkeypatch.chdir(tmp_path)
+    cwd = empty_cwd(tmp_path, monkeypatch)
     app = LagoApp(hostile_journal, clock=lambda: FIXED_NOW_US)
-    recorder = Recorder(app, tmp_path)
+    recorder = Recorder(app, cwd)
     async with app.run_test(size=(160, 48), notifications=True, tooltips=True) as pilot:
         await list_ready(pilot, TOTAL_SESSIONS)
         type(app).action_command_palette(app)  # the recorder stands in for the instance's action
@@ -809,9 +820,9 @@ SIZES = [(200, 60), (80, 24), (40, 10), (20, 5), (120, 40), (20, 5), (160, 48), 
 async def test_rapid_resizes_down_to_20x5_on_the_list_and_the_detail(
     hostile_journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    cwd = empty_cwd(tmp_path, monkeypatch)
     app = LagoApp(hostile_journal, clock=lambda: FIXED_NOW_US)
-    recorder = Recorder(app, tmp_path)
+    recorder = Recorder(app, cwd)
     first = STORABLE[0]  # the newest sessions are the last ones: find the first row's name
     async with app.run_test(size=(200, 60), notifications=True, tooltips=True) as pilot:
         await list_ready(pilot, TOTAL_SESSIONS)
@@ -863,89 +874,113 @@ def not_input(widget: Widget) -> bool:
 
 async def submit(pilot: Any, screen: Any, done: Callable[[], bool]) -> None:
     """ctrl+s, then wait until the form either closed (``done``) or says why not."""
+    screen.query_one("#form-error", FieldError).show(None)  # the last attempt's verdict
     await press(pilot, "ctrl+s")
     await wait_until(pilot, lambda: done() or (not screen._busy and bool(field_error(screen, "#form-error"))),
                      what="the form to close or refuse")
+
+
+class BareApp(LagoApp):
+    """The real app on a blank base screen: no list reloading behind the form after each write."""
+
+    CSS_PATH = str(Path(app_module.__file__).with_name("app.tcss"))
+
+    def on_mount(self, event: Any) -> None:
+        event.prevent_default()
+        self.push_screen(Screen())
+
+
+async def open_session_form(pilot: Any) -> CreateSessionScreen:
+    app = pilot.app
+    app.action_new_session()
+    await wait_until(pilot, lambda: isinstance(app.screen, CreateSessionScreen) and bool(app.screen.query("#params")))
+    screen = app.screen
+    await screen.action_add_param()
+    return screen
 
 
 @run_async
 async def test_create_session_form_refuses_or_stores_every_entry_exactly(
     journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    app = LagoApp(journal, clock=counting_clock())
-    recorder = Recorder(app, tmp_path, bell=False)
+    cwd = empty_cwd(tmp_path, monkeypatch)
+    app = BareApp(journal, clock=counting_clock())
+    recorder = Recorder(app, cwd, bell=False)
     opened: list[str] = []
     app.open_session = lambda session_id, **_: opened.append(session_id)  # type: ignore[method-assign]
     stored: dict[str, list[str]] = {"name": [], "key": [], "value": []}
     refused: dict[str, list[str]] = {"name": [], "key": [], "value": []}
     created_names: list[str] = []
     async with app.run_test(size=(120, 40), notifications=True, tooltips=True) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, SessionListScreen))
-        screen: CreateSessionScreen | None = None
+        screen = await open_session_form(pilot)
         n = 0
-        for field in ("name", "key", "value"):
-            for case in SMALL_CORPUS:
-                n += 1
-                if not isinstance(app.screen, CreateSessionScreen):
-                    app.action_new_session()
-                    await wait_until(pilot, lambda: isinstance(app.screen, CreateSessionScreen)
-                                     and bool(app.screen.query("#name")))
-                    screen = app.screen
-                    await screen.action_add_param()
-                assert screen is not None
-                name = case.text if field == "name" else f"{field}-{n}"
-                key = case.text if field == "key" else "k"
-                value = case.text if field == "value" else "v"
-                [row] = screen.rows
-                screen.query_one("#name", Input).value = name
-                row.key_input.value = key
-                row.value_input.value = value
-                before, opened_before = journal.count_sessions(), len(opened)
-                await submit(pilot, screen, lambda: len(opened) > opened_before)
-                if len(opened) > opened_before:
-                    # Stored: exactly what was entered, and said so literally.
+
+        async def attempt(case: HostileCase, fields: tuple[str, ...]) -> bool:
+            """Submit ``case`` in ``fields`` (plain text in the others): stored exactly, or refused visibly."""
+            nonlocal screen, n
+            n += 1
+            if not isinstance(app.screen, CreateSessionScreen):
+                screen = await open_session_form(pilot)
+            name = case.text if "name" in fields else f"session-{n}"
+            key = case.text if "key" in fields else "k"
+            value = case.text if "value" in fields else "v"
+            [row] = screen.rows
+            screen.query_one("#name", Input).value = name
+            row.key_input.value = key
+            row.value_input.value = value
+            before, opened_before = journal.count_sessions(), len(opened)
+            await submit(pilot, screen, lambda: len(opened) > opened_before)
+            if len(opened) > opened_before:
+                # Stored: exactly what was entered, and said so literally.
+                detail = journal.session(opened[-1])
+                assert detail.summary.name == name and detail.summary.params == {key: value}, case.id
+                created_names.append(name)
+                note = f"Created session {one_line(name, 60)}"
+                await wait_until(pilot, lambda: squash(note) in squash(toast_text(app)),
+                                 what=f"{note!r} in {toast_text(app)!r}")
+                assert_clean(app, f"created {fields} {case.id}")
+                app.clear_notifications()
+                return True
+            # Refused: a visible reason at a field, nothing written.
+            assert journal.count_sessions() == before, case.id
+            row_error = row.query_one(FieldError)
+
+            def problems() -> str:  # rendered once laid out
+                return field_error(screen, "#name-error") + (
+                    "" if row_error.has_class("-empty") else widget_text(row_error))
+
+            await wait_until(pilot, lambda: bool(problems().strip()), timeout=3, what=f"why {case.id} was refused")
+            assert "nothing was written" in field_error(screen, "#form-error")
+            assert_clean(app, f"refused {fields} {case.id}", skip=not_input)
+            return False
+
+        for case in SMALL_CORPUS:
+            fields = ("name", "key", "value")
+            if await attempt(case, fields):
+                for field in fields:
                     stored[field].append(case.id)
-                    detail = journal.session(opened[-1])
-                    assert detail.summary.name == name and detail.summary.params == {key: value}, case.id
-                    created_names.append(name)
-                    note = f"Created session {one_line(name, 60)}"
-                    await wait_until(pilot, lambda: squash(note) in squash(toast_text(app)),
-                                     what=f"{note!r} in {toast_text(app)!r}")
-                    assert_clean(app, f"created {field} {case.id}")
-                    app.clear_notifications()
-                else:
-                    # Refused: a visible reason, nothing written.
-                    refused[field].append(case.id)
-                    assert journal.count_sessions() == before, case.id
-                    problem = (field_error(screen, "#name-error") if field == "name"
-                               else "" if row.query_one(FieldError).has_class("-empty")
-                               else widget_text(row.query_one(FieldError)))
-                    assert problem.strip(), (field, case.id)
-                    assert "nothing was written" in field_error(screen, "#form-error")
-                    assert_clean(app, f"refused {field} {case.id}", skip=not_input)
+                continue
+            for field in fields:  # which of them was refused
+                (stored if await attempt(case, (field,)) else refused)[field].append(case.id)
+
         # Typed or pasted (the ways a person enters text): control and invisible characters never get in.
         if not isinstance(app.screen, CreateSessionScreen):
-            app.action_new_session()
-            await wait_until(pilot, lambda: isinstance(app.screen, CreateSessionScreen)
-                             and bool(app.screen.query("#name")))
-        screen = app.screen
+            screen = await open_session_form(pilot)
         name_input = screen.query_one("#name", Input)
         name_input.focus()
         for case in SMALL_CORPUS:
             name_input.value = ""
-            await pilot.pause()
             name_input.post_message(events.Paste(case.text))
-            await pilot.pause()
             line = case.text.splitlines()[0] if case.text.splitlines() else ""
             if visible(line) == line:
-                assert name_input.value == line, case.id
+                await wait_until(pilot, lambda: name_input.value == line, what=f"{case.id} pasted")
             else:
+                await wait_until(pilot, lambda: "Not inserted" in toast_text(app), what=f"{case.id} refused")
                 assert name_input.value == "", case.id
-                assert "Not inserted" in toast_text(app), case.id
             assert_clean(app, f"pasted {case.id}")
             app.clear_notifications()
         await press(pilot, "escape")
+        recorder.assert_nothing_ran(app)
         await quiesce(pilot)
     # Every kind of entry went both ways, and the refusals are the ones with control characters.
     for field in stored:
@@ -972,9 +1007,9 @@ FORM_COUNTS: dict[str, tuple[int, int]] = {}
 async def test_create_branch_form_refuses_or_stores_every_entry_exactly(
     hostile_journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    cwd = empty_cwd(tmp_path, monkeypatch)
     app = LagoApp(hostile_journal, clock=counting_clock())
-    recorder = Recorder(app, tmp_path, bell=False)
+    recorder = Recorder(app, cwd, bell=False)
     stored: list[str] = []
     refused: list[str] = []
     async with app.run_test(size=(160, 48), notifications=True, tooltips=True) as pilot:
