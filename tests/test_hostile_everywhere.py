@@ -34,7 +34,9 @@ from typing import Any
 
 import pytest
 from rich.cells import cell_len
+from rich.text import Text
 from textual import events
+from textual.content import Content
 from textual.geometry import Region
 from textual.screen import Screen
 from textual.strip import Strip
@@ -730,6 +732,7 @@ async def test_huge_messages_render_truncated_fast_and_the_full_text_reaches_the
                 strips = widget_strips(body) + visual_strips(body)
                 seconds = min(seconds, time.perf_counter() - start)
             timings[case.id] = seconds
+            assert seconds <= HUGE_RENDER_SECONDS, (case.id, round(seconds, 3))
             plain = inspector_plain(screen)
             assert f"… [{len(case.text) - INSPECT_CHARS:,} more characters] press o/enter to show all" in plain
             assert len(plain) < 40_000, case.id  # 4,000 characters (escapes are longer) and 600 of JSON
@@ -1071,3 +1074,38 @@ async def test_create_branch_form_refuses_or_stores_every_entry_exactly(
     assert stored and refused
     assert {"markup-click-quit", "cjk-wide"} <= set(stored)
     assert {"csi-colour", "bidi-rlo-filename", "lone-surrogate"} <= set(refused)
+
+
+# ---------------------------------------------------------------------------- the checks themselves
+
+
+class _Control(LagoApp):
+    CSS_PATH = str(Path(app_module.__file__).with_name("app.tcss"))
+
+    def on_mount(self, event: Any) -> None:
+        event.prevent_default()
+        self.push_screen(Screen())
+
+
+@run_async
+async def test_the_checks_catch_live_markup_and_raw_control_characters(journal: Journal, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The control for every test above: what they look for is found when it is there."""
+    from textual.widgets import Static
+
+    cwd = empty_cwd(tmp_path, monkeypatch)
+    app = _Control(journal)
+    recorder = Recorder(app, cwd)
+    async with app.run_test(size=(80, 10)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, Screen) and not isinstance(app.screen, SessionListScreen))
+        live = Static(Content.from_markup("[@click=app.quit]click[/] [link='https://evil.example/']link[/link]"))
+        raw = Static(Text("esc \x1b[31m bidi \u202e zw \u200b"))
+        await app.screen.mount(live, raw)
+        await wait_until(pilot, lambda: bool(widget_text(live).strip()) and bool(widget_text(raw).strip()))
+        found = offences(app)
+        assert any("live style" in f and "@click" in f for f in found), found
+        assert any("live style" in f and "evil.example" in f for f in found), found
+        assert any("raw" in f and "\\x1b" in f for f in found), found
+        assert any("raw" in f and "\\u202e" in f for f in found), found
+        assert await click_all(pilot, live, "[@click=app.quit]click[/]", limit=1)
+        await wait_until(pilot, lambda: recorder.calls == ["action_quit"], timeout=3, what=recorder.calls)
