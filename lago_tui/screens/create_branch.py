@@ -13,15 +13,14 @@ from pydantic import ValidationError
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from ..journal import BranchInfo, InvalidSpec, JournalError
 from ..journal.models import NAME_MAX, BranchSpec
 from ..safe import one_line, safe_text
 from .create_session import FORMS_CSS, CleanInput, FieldError
+from .form_base import FormScreen
 
 
 def branch_name_error(name: str, branches: Sequence[BranchInfo]) -> str | None:
@@ -62,17 +61,11 @@ def branch_label(branch: BranchInfo) -> Text:
     return label
 
 
-class CreateBranchScreen(ModalScreen[str | None]):
+class CreateBranchScreen(FormScreen):
     """Fork a branch; dismisses with the new branch's id, or None if cancelled."""
 
     CSS_PATH = FORMS_CSS
     AUTO_FOCUS = "#branch-name"
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "create", "Create", priority=True),
-        Binding("q,n,b,question_mark", "ignore", show=False),
-    ]
-
     def __init__(
         self,
         session_id: str,
@@ -90,8 +83,6 @@ class CreateBranchScreen(ModalScreen[str | None]):
         head = by_id[parent_branch_id].head_seq if parent_branch_id in by_id else 0
         self._initial_fork = head if fork_point_seq is None else fork_point_seq
         self._fork_touched = False
-        self._touched: set[str] = set()
-        self._busy = False
 
     # ------------------------------------------------------------------ layout
 
@@ -201,21 +192,6 @@ class CreateBranchScreen(ModalScreen[str | None]):
             self.focus_next()
 
     # ------------------------------------------------------------------ actions
-
-    def action_ignore(self) -> None:
-        """Swallow app-wide single-key shortcuts while the form is open."""
-
-    def action_cancel(self) -> None:
-        if not self._busy:
-            self.dismiss(None)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_clicked(self) -> None:
-        self.action_cancel()
-
-    @on(Button.Pressed, "#create")
-    async def _create_clicked(self) -> None:
-        await self.action_create()
 
     async def action_create(self) -> None:
         if self._busy:

@@ -16,7 +16,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Static
 
@@ -29,6 +28,7 @@ from ..journal.models import (
     validate_param_value,
 )
 from ..safe import one_line, safe_text, visible
+from .form_base import FormScreen
 
 FORMS_CSS = "forms.tcss"
 
@@ -128,24 +128,18 @@ class _Problems:
         return not (self.name or self.model or self.rows)
 
 
-class CreateSessionScreen(ModalScreen[str | None]):
+class CreateSessionScreen(FormScreen):
     """Create a session; dismisses with the new session's id, or None if cancelled."""
 
     CSS_PATH = FORMS_CSS
     AUTO_FOCUS = "#name"
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "create", "Create", priority=True),
         Binding("ctrl+a", "add_param", "Add param", priority=True),
         Binding("ctrl+d", "remove_param", "Remove param", priority=True),
-        # App-wide single keys must not act behind a form (q on a button would quit).
-        Binding("q,n,question_mark", "ignore", show=False),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self._busy = False
-        self._touched: set[str] = set()
 
     # ------------------------------------------------------------------ layout
 
@@ -308,21 +302,6 @@ class CreateSessionScreen(ModalScreen[str | None]):
             self.focus_next(Input)
 
     # ------------------------------------------------------------------ actions
-
-    def action_ignore(self) -> None:
-        """Swallow app-wide single-key shortcuts while the form is open."""
-
-    def action_cancel(self) -> None:
-        if not self._busy:
-            self.dismiss(None)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_clicked(self) -> None:
-        self.action_cancel()
-
-    @on(Button.Pressed, "#create")
-    async def _create_clicked(self) -> None:
-        await self.action_create()
 
     async def action_create(self) -> None:
         if self._busy:
