@@ -301,6 +301,16 @@ def assert_clean(app: LagoApp, context: str, **kwargs: Any) -> None:
     assert not found, f"{context}: " + "\n".join(found[:10])
 
 
+def tree_labels(tree: BranchTree) -> Iterator[tuple[str, str]]:
+    """(branch id, label text) of every node of the tree."""
+    stack = [tree.root]
+    while stack:
+        node = stack.pop()
+        if node.data is not None:
+            yield node.data, node.label.plain
+        stack.extend(node.children)
+
+
 def toast_text(app: LagoApp) -> str:
     return "\n".join(widget_text(toast) for toast in app.screen.query(Toast))
 
@@ -599,12 +609,12 @@ async def test_session_detail_header_tree_timeline_inspector_full_text(
     chunk: int, hostile_journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cwd = empty_cwd(tmp_path, monkeypatch)
-    app = LagoApp(hostile_journal, clock=lambda: FIXED_NOW_US)
+    app = BareApp(hostile_journal, clock=lambda: FIXED_NOW_US)  # no list reloading behind each session
     recorder = Recorder(app, cwd)
     index_of = {case.id: i for i, case in enumerate(STORABLE)}
     clicks = 0
     async with app.run_test(size=(160, 48), notifications=True, tooltips=True) as pilot:
-        await list_ready(pilot, TOTAL_SESSIONS)
+        await wait_until(pilot, lambda: type(app.screen) is Screen)
         for case in _chunk(chunk):
             s, i = case.text, index_of[case.id]
             app.open_session(_sid(i))
@@ -673,7 +683,7 @@ async def test_session_detail_header_tree_timeline_inspector_full_text(
                     clicks += await click_all(pilot, screen.query_one("#sd-status"), s, limit=1)
             recorder.assert_nothing_ran(app)
             app.pop_screen()
-            await wait_until(pilot, lambda: isinstance(app.screen, SessionListScreen))
+            await wait_until(pilot, lambda: type(app.screen) is Screen)
         # A reference that names no session: the error quotes it, literally.
         for case in _chunk(chunk)[:6]:
             app.open_session(case.text or "-")
@@ -701,11 +711,11 @@ async def test_huge_messages_render_truncated_fast_and_the_full_text_reaches_the
     hostile_journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cwd = empty_cwd(tmp_path, monkeypatch)
-    app = LagoApp(hostile_journal, clock=lambda: FIXED_NOW_US)
+    app = BareApp(hostile_journal, clock=lambda: FIXED_NOW_US)
     recorder = Recorder(app, cwd)
     timings: dict[str, float] = {}
     async with app.run_test(size=(160, 48), notifications=True, tooltips=True) as pilot:
-        await list_ready(pilot, TOTAL_SESSIONS)
+        await wait_until(pilot, lambda: type(app.screen) is Screen)
         app.open_session(_sid(9000))
         await timeline_ready(pilot, len(HUGE_CORPUS) + 2)
         screen = detail_screen(app)
@@ -1011,12 +1021,12 @@ async def test_create_branch_form_refuses_or_stores_every_entry_exactly(
     hostile_journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cwd = empty_cwd(tmp_path, monkeypatch)
-    app = LagoApp(hostile_journal, clock=counting_clock())
+    app = BareApp(hostile_journal, clock=counting_clock())
     recorder = Recorder(app, cwd, bell=False)
     stored: list[str] = []
     refused: list[str] = []
     async with app.run_test(size=(160, 48), notifications=True, tooltips=True) as pilot:
-        await list_ready(pilot, TOTAL_SESSIONS)
+        await wait_until(pilot, lambda: type(app.screen) is Screen)
         # The parent choices of a session with a branch per entry: labels literal.
         app.open_session(_sid(9001))
         await timeline_ready(pilot, len(STORABLE) + 2)
@@ -1034,7 +1044,7 @@ async def test_create_branch_form_refuses_or_stores_every_entry_exactly(
         await press(pilot, "escape")
         await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
         app.pop_screen()
-        await wait_until(pilot, lambda: isinstance(app.screen, SessionListScreen))
+        await wait_until(pilot, lambda: type(app.screen) is Screen)
         # Every entry as the name of a new branch of the plain session.
         app.open_session(_sid(9002))
         await timeline_ready(pilot, 2)
@@ -1055,11 +1065,6 @@ async def test_create_branch_form_refuses_or_stores_every_entry_exactly(
                 stored.append(case.id)
                 branches = hostile_journal.session(_sid(9002)).branches
                 assert len(branches) == branches_before + 1 and branches[-1].name == case.text, case.id
-                new_id = branches[-1].branch_id
-                await timeline_ready(pilot, None, branch=new_id)
-                tree = detail.query_one(BranchTree)
-                await wait_until(pilot, lambda: prefix(case.text, 12) in widget_text(tree), what=f"{case.id} in the tree")
-                assert prefix(case.text, 12) in widget_text(detail.query_one("#sd-status")), case.id
                 note = f"Created branch {one_line(case.text, 60)} at seq"
                 await wait_until(pilot, lambda: squash(note) in squash(toast_text(app)), what=note)
                 assert_clean(app, f"branch {case.id}")
@@ -1067,10 +1072,27 @@ async def test_create_branch_form_refuses_or_stores_every_entry_exactly(
             else:
                 refused.append(case.id)
                 assert len(hostile_journal.session(_sid(9002)).branches) == branches_before, case.id
-                assert field_error(form, "#branch-name-error").strip(), case.id
+                await wait_until(pilot, lambda: bool(field_error(form, "#branch-name-error").strip()), timeout=3,
+                                 what=f"why {case.id} was refused")
                 assert_clean(app, f"refused branch {case.id}", skip=not_input)
+        if isinstance(app.screen, CreateBranchScreen):
+            await press(pilot, "escape")
+        # The tree shows the stored names (checked once, after the last reload).
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen) and detail.detail is not None
+                         and len(detail.detail.branches) == 1 + len(stored))
+        tree = detail.query_one(BranchTree)
+        await wait_until(pilot, lambda: len(list(tree_labels(tree))) == 1 + len(stored), what="the tree rebuilt")
+        labels = dict(tree_labels(tree))
+        names = {b.branch_id: b.name for b in detail.detail.branches}
+        for branch_id, label in labels.items():
+            assert label.startswith(one_line(names[branch_id], 40).removesuffix("…")) or "● " + one_line(
+                names[branch_id], 40).removesuffix("…") in label, (label, names[branch_id])
+        rendered = widget_text(tree)
+        assert sum(prefix(names[b], 12) in rendered for b in labels) >= min(10, len(labels))
+        assert_clean(app, "the tree of new branches")
         recorder.assert_nothing_ran(app)
         await quiesce(pilot)
+    FORM_COUNTS["branch name"] = (len(stored), len(refused))
     assert stored and refused
     assert {"markup-click-quit", "cjk-wide"} <= set(stored)
     assert {"csi-colour", "bidi-rlo-filename", "lone-surrogate"} <= set(refused)
