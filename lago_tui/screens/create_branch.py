@@ -216,7 +216,7 @@ class CreateBranchScreen(FormScreen):
         create.label = "Creating…" if busy else "Create"
 
     @work(thread=True, exit_on_error=False, group="write")
-    def _write(self, spec: dict[str, object]) -> None:
+    def _write(self, spec: dict[str, object]) -> tuple[str, str, int] | None:
         app = self.app
         try:
             branch_id = app.journal.create_branch(self.session_id, spec, now_us=app.clock())  # type: ignore[attr-defined]
@@ -227,7 +227,8 @@ class CreateBranchScreen(FormScreen):
         except Exception as exc:  # noqa: BLE001 - the form stays open and says what happened
             app.call_from_thread(self._failed, f"Could not create the branch: {type(exc).__name__}: {exc}")
         else:
-            app.call_from_thread(self._created, branch_id, str(spec["name"]), int(spec["fork_point_seq"]))  # type: ignore[call-overload]
+            return branch_id, str(spec["name"]), int(spec["fork_point_seq"])  # type: ignore[call-overload]
+        return None
 
     def _failed(self, message: str) -> None:
         self._set_busy(False)

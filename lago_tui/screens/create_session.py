@@ -341,7 +341,7 @@ class CreateSessionScreen(FormScreen):
         create.label = "Creating…" if busy else "Create"
 
     @work(thread=True, exit_on_error=False, group="write")
-    def _write(self, spec: dict[str, object]) -> None:
+    def _write(self, spec: dict[str, object]) -> tuple[str, str] | None:
         app = self.app
         try:
             session_id = app.journal.create_session(spec, now_us=app.clock())  # type: ignore[attr-defined]
@@ -352,7 +352,8 @@ class CreateSessionScreen(FormScreen):
         except Exception as exc:  # noqa: BLE001 - the form stays open and says what happened
             app.call_from_thread(self._failed, f"Could not create the session: {type(exc).__name__}: {exc}")
         else:
-            app.call_from_thread(self._created, session_id, str(spec["name"]))
+            return session_id, str(spec["name"])  # FormScreen dismisses once this worker has finished
+        return None
 
     def _failed(self, message: str) -> None:
         self._set_busy(False)

@@ -6,13 +6,16 @@ from textual import on
 from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import Button
+from textual.worker import Worker, WorkerState
 
 
 class FormScreen(ModalScreen[str | None]):
     """A modal form that dismisses with the id of what it created, or None when cancelled.
 
-    Subclasses implement ``action_create`` (validate, then write in a worker) and set ``_busy`` while
-    the write runs, so neither a second submit nor escape can interfere with it.
+    Subclasses implement ``action_create`` (validate, then write in a worker of group "write" that
+    returns the arguments of ``_created`` on success, None on failure) and set ``_busy`` while the write
+    runs, so neither a second submit nor escape can interfere with it. The form is dismissed only once
+    that worker has finished: dismissing from inside it would cancel it while it is still returning.
     """
 
     BINDINGS = [
@@ -36,6 +39,15 @@ class FormScreen(ModalScreen[str | None]):
 
     async def action_create(self) -> None:  # pragma: no cover - every form overrides it
         raise NotImplementedError
+
+    def _created(self, *result: object) -> None:  # pragma: no cover - every form overrides it
+        raise NotImplementedError
+
+    @on(Worker.StateChanged)
+    def _write_finished(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == "write" and event.state == WorkerState.SUCCESS and worker.result is not None:
+            self._created(*worker.result)
 
     @on(Button.Pressed, "#cancel")
     def _cancel_clicked(self) -> None:
