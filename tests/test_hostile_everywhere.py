@@ -17,6 +17,13 @@ widget on screen (``Widget.render_lines``, what the compositor sends to the term
 Plus: the 1 MB messages render truncated fast with the full text reachable, the forms either refuse an
 entry with a visible message and write nothing or store it exactly, and rapid resizes down to 20x5 leave a
 working layout.
+
+Two limits, on purpose: entries with lone surrogates cannot be in a journal (JSON cannot carry them; the
+import refuses the file and writes nothing, checked below), so they are tested in the forms only; and a
+form's own Input shows whatever the test sets in it by code, so the form checks skip Inputs for raw code
+points, while a paste (how a person enters such text) is checked to be refused by ``CleanInput``.
+Waits poll with ``asyncio.sleep`` and keys are posted as the driver posts them: ``pilot.press`` and
+``pilot.pause()`` wait for an idle CPU each time (up to 1 s), which would put this file over its budget.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import json
 import re
 import shutil
 import time
-from collections.abc import Callable, Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from itertools import count
 from pathlib import Path
 from typing import Any
