@@ -357,7 +357,16 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
 
     # ------------------------------------------------------------------ messages
 
-    class RowHighlighted(Message):
+    class _TableMessage(Message):
+        """A message from a table: ``control`` is the table, so ``@on(..., "#id")`` selects by it."""
+
+        table: VirtualTable[Any]
+
+        @property
+        def control(self) -> VirtualTable[Any]:
+            return self.table
+
+    class RowHighlighted(_TableMessage):
         """The cursor moved to another row.
 
         Posted once per cursor index. It is posted again for the same index when the
@@ -374,11 +383,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
             """The row, or None if not loaded yet (or the table is empty)."""
             super().__init__()
 
-        @property
-        def control(self) -> VirtualTable[Any]:
-            return self.table
-
-    class RowSelected(Message):
+    class RowSelected(_TableMessage):
         """A row was chosen (enter, click on the highlighted row, double-click)."""
 
         def __init__(self, table: VirtualTable[Any], index: int, row: Any) -> None:
@@ -387,11 +392,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
             self.row = row
             super().__init__()
 
-        @property
-        def control(self) -> VirtualTable[Any]:
-            return self.table
-
-    class HeaderClicked(Message):
+    class HeaderClicked(_TableMessage):
         """A header cell was clicked."""
 
         def __init__(self, table: VirtualTable[Any], column_key: str) -> None:
@@ -399,11 +400,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
             self.column_key = column_key
             super().__init__()
 
-        @property
-        def control(self) -> VirtualTable[Any]:
-            return self.table
-
-    class Loaded(Message):
+    class Loaded(_TableMessage):
         """A (re)load finished: the row count is known and the view is up to date."""
 
         def __init__(self, table: VirtualTable[Any], count: int) -> None:
@@ -411,21 +408,13 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
             self.count = count
             super().__init__()
 
-        @property
-        def control(self) -> VirtualTable[Any]:
-            return self.table
-
-    class SourceError(Message):
+    class SourceError(_TableMessage):
         """The source (or the row renderer) raised; the table keeps running."""
 
         def __init__(self, table: VirtualTable[Any], error: BaseException) -> None:
             self.table = table
             self.error = error
             super().__init__()
-
-        @property
-        def control(self) -> VirtualTable[Any]:
-            return self.table
 
     # --------------------------------------------------------------- construction
 
