@@ -17,7 +17,6 @@ import random
 import shutil
 import signal
 import socket
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -30,14 +29,14 @@ from typing import Any
 
 import duckdb
 import pytest
+from bad_files import make_sqlite, make_text, make_truncated, make_zero
+from conftest import fixed_clock
 
 from lago_tui.app import LagoApp
 from lago_tui.journal import Journal, JournalError
 from lago_tui.screens.error import JournalErrorScreen
 from lago_tui.screens.help import HelpScreen
 from lago_tui.screens.session_list import SessionListScreen
-
-from conftest import fixed_clock
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = 1_700_000_000_000_000
@@ -181,27 +180,6 @@ def _duckdb_checksum(block: bytes) -> int:
     for (word,) in struct.iter_unpack("<Q", block):
         result ^= (word * 0xBF58476D1CE4E5B9) & 0xFFFF_FFFF_FFFF_FFFF
     return result
-
-
-def make_zero(path: Path, good: Path) -> None:
-    path.write_bytes(b"")
-
-
-def make_text(path: Path, good: Path) -> None:
-    path.write_text("# my notes\nnot a journal\n" * 100, encoding="utf-8")
-
-
-def make_sqlite(path: Path, good: Path) -> None:
-    con = sqlite3.connect(path)
-    con.execute("CREATE TABLE events (id TEXT, payload TEXT)")
-    con.execute("INSERT INTO events VALUES ('e1', '{}')")
-    con.commit()
-    con.close()
-
-
-def make_truncated(path: Path, good: Path) -> None:
-    data = good.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
 
 
 def make_corrupted_block(path: Path, good: Path) -> None:

@@ -7,12 +7,12 @@ import hashlib
 import json
 import os
 import shutil
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pytest
+from bad_files import make_sqlite, make_text, make_truncated, make_zero
 
 from lago_tui.journal import (
     Journal,
@@ -50,27 +50,6 @@ def good_journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # --------------------------------------------------------------------------------------------- makers
-
-
-def make_zero(path: Path, good: Path) -> None:
-    path.write_bytes(b"")
-
-
-def make_text(path: Path, good: Path) -> None:
-    path.write_text("these are my notes, not a journal\n" * 40, encoding="utf-8")
-
-
-def make_sqlite(path: Path, good: Path) -> None:
-    con = sqlite3.connect(path)
-    con.execute("CREATE TABLE sessions (id TEXT)")
-    con.execute("INSERT INTO sessions VALUES ('x')")
-    con.commit()
-    con.close()
-
-
-def make_truncated(path: Path, good: Path) -> None:
-    data = good.read_bytes()
-    path.write_bytes(data[: len(data) // 3])
 
 
 def make_corrupted(path: Path, good: Path) -> None:
