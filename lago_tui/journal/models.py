@@ -8,6 +8,7 @@ dumps back to the JSON object it came from.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from typing import Annotated, Any, Literal, Union
@@ -59,8 +60,6 @@ class SessionConfig(BaseModel):
 
 
 def _json_scalar(v: Any) -> str:
-    import json
-
     return json.dumps(v, ensure_ascii=False)
 
 
