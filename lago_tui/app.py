@@ -1,15 +1,16 @@
 """The App: screens, global bindings, command palette, themes, live journal watching.
 
-Screens talk to the journal only through :class:`lago_tui.journal.Journal`, always from thread workers.
-The app polls the journal's :meth:`~lago_tui.journal.Journal.change_token` (two ``stat`` calls, no
-DuckDB) and posts :class:`JournalChanged` to the active screen when another process wrote to it.
+Screens talk to the journal only through :class:`lago_tui.journal.JournalAPI` (a file or a server, they
+never know which), always from thread workers. The app polls the journal's
+:meth:`~lago_tui.journal.JournalAPI.change_token` (cheap, never blocking) and posts
+:class:`JournalChanged` to the active screen when it changed.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from .commands import SessionCommands
-from .journal import Journal, JournalError
-from .journal.store import ChangeToken
+from .journal import JournalAPI, JournalError
 from .messages import JournalChanged
 from .paths import config_dir
 
@@ -49,7 +49,7 @@ class LagoApp(App[None]):
 
     def __init__(
         self,
-        journal: Journal,
+        journal: JournalAPI,
         *,
         clock: Clock = wall_clock_us,
         settings_path: Path | None = None,
@@ -60,7 +60,7 @@ class LagoApp(App[None]):
         self.clock = clock
         self.settings_path = settings_path if settings_path is not None else config_dir() / "settings.json"
         self.watch_interval = watch_interval
-        self._last_token: ChangeToken | None = None
+        self._last_token: Hashable | None = None
         self._last_change = float("-inf")
         self._browse_idle_release = journal.idle_release
         self._settings_loaded = False
@@ -167,8 +167,8 @@ class LagoApp(App[None]):
         yield SystemCommand("Quit", "Quit lago-tui (q)", self.action_quit)
 
 
-def run_app(path: Path) -> int:
-    """Open the TUI on ``path`` (``lago-tui`` with no command)."""
-    app = LagoApp(Journal(path))
+def run_app(journal: JournalAPI) -> int:
+    """Open the TUI on ``journal`` (``lago-tui`` with no command)."""
+    app = LagoApp(journal)
     app.run()
     return 0 if app.return_code is None else app.return_code

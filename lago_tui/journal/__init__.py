@@ -12,7 +12,9 @@ from .errors import (
     NotAJournal,
     NotFound,
 )
-from .store import ChangeToken, ImportResult, Journal, Timeline
+from .api import JournalAPI, TimelineAPI
+from .store import ChangeToken, ImportResult, Journal
+from .timeline import Timeline
 from .views import BranchInfo, SearchHit, SessionDetail, SessionSummary, SessionTotals, TimelineEvent, ToolOutcome
 
 # The pydantic models (and what needs them) are only for writing: building them costs ~100 ms at start-up,
@@ -34,7 +36,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "BatchingWriter", "BranchInfo", "BranchSpec", "ChangeToken", "EventEnvelope", "ImportResult", "InvalidEvent",
-    "InvalidSpec", "Journal", "JournalBusy", "JournalCorrupt", "JournalError", "JournalNotFound",
+    "InvalidSpec", "Journal", "JournalAPI", "JournalBusy", "JournalCorrupt", "JournalError", "JournalNotFound",
     "JournalPermission", "JournalTooNew", "KNOWN_KINDS", "NotAJournal", "NotFound", "SearchHit", "SessionDetail",
-    "SessionSpec", "SessionSummary", "SessionTotals", "Timeline", "TimelineEvent", "ToolOutcome",
+    "SessionSpec", "SessionSummary", "SessionTotals", "Timeline", "TimelineAPI", "TimelineEvent", "ToolOutcome",
 ]

@@ -22,7 +22,7 @@ from textual.widgets import Footer, Input, SelectionList, Static
 from textual.widgets.selection_list import Selection
 from textual.worker import get_current_worker
 
-from ..journal import JournalBusy, JournalError, NotFound, SessionDetail, Timeline
+from ..journal import JournalBusy, JournalError, NotFound, SessionDetail, TimelineAPI
 from ..messages import JournalChanged
 from ..safe import one_line, safe_text
 from ..summary import FAMILIES, duration, timestamp, tokens
@@ -123,7 +123,7 @@ class SessionDetailScreen(Screen[None]):
         self.session_id = session_id
         self.branch_id: str | None = branch_id
         self.detail: SessionDetail | None = None
-        self.timeline: Timeline | None = None
+        self.timeline: TimelineAPI | None = None
         self.kinds: tuple[str, ...] | None = None
         self.following = False
         self.search_text = ""
@@ -273,7 +273,7 @@ class SessionDetailScreen(Screen[None]):
 
         def build() -> None:
             try:
-                timeline = Timeline(self.app.journal, detail, branch_id, kinds)
+                timeline = self.app.journal.timeline(detail.summary.session_id, branch_id, kinds, detail=detail)
             except JournalBusy:
                 self.app.call_from_thread(self._busy, lambda: self._open_timeline(key))
                 return
@@ -284,7 +284,7 @@ class SessionDetailScreen(Screen[None]):
 
         self.run_worker(build, thread=True, group="sd-timeline", exclusive=True, exit_on_error=False)
 
-    def _timeline_built(self, epoch: int, timeline: Timeline, key: tuple[str, int] | None) -> None:
+    def _timeline_built(self, epoch: int, timeline: TimelineAPI, key: tuple[str, int] | None) -> None:
         if epoch != self._timeline_epoch:
             return
         self.busy = False

@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
-from ..journal import Journal, JournalError
+from ..journal import JournalAPI, JournalError
 from ..journal.errors import (
     JournalBusy,
     JournalCorrupt,
@@ -88,7 +88,7 @@ class SessionSource:
     Called only from the table's worker thread. The sessions table is small, so OFFSET is fine.
     """
 
-    journal: Journal
+    journal: JournalAPI
     filter_text: str = ""
     sort: str = "last_activity"
     descending: bool = True
@@ -111,8 +111,11 @@ class SessionSource:
         return self.journal.session_index(key, self._filter, sort=self.sort, descending=self.descending)
 
 
-def display_path(path: Path) -> str:
-    """The journal path for the header, with the home directory shown as ``~``."""
+def display_path(location: str | Path) -> str:
+    """The journal's location for the header: a URL as is, a path with the home directory as ``~``."""
+    if isinstance(location, str) and "://" in location:
+        return location
+    path = Path(location)
     try:
         home = Path.home()
     except (RuntimeError, KeyError):
@@ -243,11 +246,11 @@ class SessionListScreen(Screen[None]):
         return self.query_one("#sl-filter", FilterInput)
 
     @property
-    def journal(self) -> Journal:
+    def journal(self) -> JournalAPI:
         return self.app.journal  # type: ignore[attr-defined,no-any-return]
 
     def on_mount(self) -> None:
-        self.query_one("#sl-path", Static).update(safe_content(display_path(self.journal.path), single_line=True, width=200))
+        self.query_one("#sl-path", Static).update(safe_content(display_path(self.journal.location), single_line=True, width=200))
         self._apply_layout(self.app.size.width, self.app.size.height)
         self.table.sort = Sort(self.sort_key, self.descending)
         self.table.set_source(self._source())

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from rich.style import Style
 from rich.text import Text
 
-from ..journal import Timeline, TimelineEvent
+from ..journal import TimelineAPI, TimelineEvent
 from ..safe import safe_text
 from ..summary import family, gap, role_label, summarize, timestamp
 from .virtual_list import Column, RenderContext, VirtualTable
@@ -37,7 +37,7 @@ def row_key(row: TimelineRow) -> Hashable:
 class TimelineSource:
     """`RowSource` over a journal `Timeline`. Called only from the table's fetch thread."""
 
-    def __init__(self, timeline: Timeline, *, follow_refresh: bool = True) -> None:
+    def __init__(self, timeline: TimelineAPI, *, follow_refresh: bool = True) -> None:
         self.timeline = timeline
         self.follow_refresh = follow_refresh
         self._loaded = False
@@ -194,15 +194,15 @@ class TimelineView(VirtualTable[TimelineRow]):
         summary = safe_text(summarize(ev), summary_style, single_line=True, width=max(1, width))
         return [gutter, seq, clock, gap_text, kind, summary]
 
-    def fork_description(self, row: TimelineRow, timeline: Timeline | None) -> str | None:
+    def fork_description(self, row: TimelineRow, timeline: TimelineAPI | None) -> str | None:
         """'fork @N from PARENT' for a row at a segment boundary (plain text: names are journal text)."""
         if not row.fork or timeline is None:
             return None
-        segs = timeline.segments
+        segs = timeline.segment_bounds
         for i in range(1, len(segs)):
-            if segs[i].branch_id == row.ev.branch_id:
-                parent = self.branch_names.get(segs[i - 1].branch_id, segs[i - 1].branch_id)
-                return f"fork @{segs[i - 1].last_seq} from {parent}"
+            if segs[i][0] == row.ev.branch_id:
+                parent = self.branch_names.get(segs[i - 1][0], segs[i - 1][0])
+                return f"fork @{segs[i - 1][1]} from {parent}"
         return None
 
 

@@ -1,29 +1,8 @@
-"""Benchmarks of lago-tui on a synthetic journal: ``python -m lago_tui.bench [--quick] [--runs N] [--json OUT]``.
-
-Builds (or reuses, cached in a temp directory keyed by the parameters and the generator's source) a synthetic
-journal from :mod:`lago_tui.synth` — by default 10,000 sessions, 1,000,000 events, one session of 200,000
-events with nested branches — then measures, and prints a table of medians over ``--runs`` runs (the same
-numbers go to ``--json``):
-
-* journal level: the session list query, 100-event windows of the big timeline at random positions, import
-  rate, appends (direct and through the BatchingWriter), search across all events, Timeline.find;
-* app level, driving the real app headless (``App.run_test(size=(120, 40))`` with a Pilot) in child
-  processes: process start to a painted session list, filter keystrokes, opening the big session, ``G``,
-  PageDown, a jump, switching to a nested branch, search, key latency during a search, live updates from
-  another process, the create-session form, peak RSS, and a plain DataTable loaded with every row as a
-  baseline.
-
-"Painted" means the table's row renderer produced the row (Textual renders through the compositor even when
-headless; only the terminal write is skipped). Timings on a shared 2-core machine are noisy: read medians.
-
-This module imports textual only inside the child processes.
-"""
+"""App-level measures: the real app driven headless in child processes (textual imported only there)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import hashlib
 import json
 import os
 import random
@@ -33,209 +12,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import synth
-
-FULL = {"sessions": 10_000, "events": 1_000_000, "big": 200_000}
-QUICK = {"sessions": 1_000, "events": 100_000, "big": 20_000}
-RESULT_TAG = "BENCH-RESULT "
-
-
-@dataclass
-class Result:
-    level: str
-    name: str
-    unit: str
-    values: list[float] = field(default_factory=list)
-    target: str = ""  # e.g. "<= 60"
-    note: str = ""
-    missing: str = ""  # why there is no number
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.values) if self.values else None
-
-    @property
-    def ok(self) -> bool | None:
-        med = self.median
-        if med is None or not self.target:
-            return None
-        op, num = self.target.split()
-        limit = float(num.replace(",", ""))
-        return med <= limit if op == "<=" else med >= limit
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["median"] = self.median
-        d["ok"] = self.ok
-        return d
-
-
-# --------------------------------------------------------------------------------------------- the journal
-
-
-def _source_hash() -> str:
-    src = Path(synth.__file__).read_bytes()
-    return hashlib.sha256(src).hexdigest()[:10]
-
-
-def cached_journal(params: dict[str, int], seed: int, cache_dir: Path, *, rebuild: bool, log) -> tuple[Path, synth.Manifest, Path, bool]:  # noqa: ANN001
-    """(journal path, manifest, JSONL dir, built now?) — built once per parameters and generator version."""
-    key = f"s{params['sessions']}-e{params['events']}-b{params['big']}-seed{seed}-{_source_hash()}"
-    root = cache_dir / key
-    db = root / "journal.duckdb"
-    files = root / "jsonl"
-    done = root / "done"
-    if rebuild and root.exists():
-        shutil.rmtree(root)
-    if done.exists() and db.exists():
-        log(f"reusing {db}")
-        return db, synth.load_manifest(db), files, False
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
-    log(f"building {db} ({params['sessions']:,} sessions, {params['events']:,} events, big session "
-        f"{params['big']:,}) ...")
-    chunk = 100_000 if params["events"] >= 400_000 else 25_000
-    manifest = synth.build(db, seed=seed, chunk=chunk, work_dir=files, keep_files=True, log=log, **params)
-    done.write_text("ok")
-    return db, manifest, files, True
-
-
-def _timed(fn, *args, **kw) -> tuple[float, Any]:  # noqa: ANN001
-    t = time.perf_counter()
-    out = fn(*args, **kw)
-    return (time.perf_counter() - t) * 1000, out
-
-
-def _message(session_id: str, branch: str = "main", text: str = "bench append") -> dict[str, Any]:
-    from .journal import ids
-
-    return {"event_id": ids.new_ulid(), "session_id": session_id, "branch_id": branch,
-            "timestamp": time.time_ns() // 1000, "payload": {"type": "Message", "role": "user", "content": text}}
-
-
-def journal_level(db: Path, m: synth.Manifest, files: Path, runs: int, scratch: Path, built: bool, log) -> list[Result]:  # noqa: ANN001
-    from .journal import BatchingWriter, Journal
-
-    out: list[Result] = []
-    rng = random.Random(1234)
-    j = Journal(db, idle_release=30)
-    try:
-        # ---------------------------------------------------------------- session list
-        cold, _ = _timed(j.list_sessions, limit=100, sort="last_activity")
-        r = Result("journal", "list_sessions(limit=100, by last activity)", "ms", target="<= 60",
-                   note=f"first call (opens the file) {cold:.0f} ms")
-        for _ in range(max(runs, 5)):
-            r.values.append(_timed(j.list_sessions, limit=100, sort="last_activity")[0])
-        out.append(r)
-        r = Result("journal", "list_sessions filtered ('big-ref')", "ms", target="<= 60")
-        for _ in range(max(runs, 5)):
-            r.values.append(_timed(j.list_sessions, "big-ref", limit=100)[0])
-        out.append(r)
-
-        # ---------------------------------------------------------------- timeline windows
-        tl_ms, tl = _timed(j.timeline, m.big_session_id, m.deepest_branch)
-        r = Result("journal", f"100-event window, random positions ({tl.length:,}-event nested branch)", "ms",
-                   target="<= 15", note=f"Timeline() built in {tl_ms:.0f} ms; {len(tl.segments)} segments")
-        for _ in range(max(runs, 5) * 10):
-            pos = rng.randrange(0, max(1, tl.length - 100))
-            r.values.append(_timed(tl.window, pos, 100)[0])
-        out.append(r)
-        main = j.timeline(m.big_session_id, "main")
-        r = Result("journal", f"100-event window, random positions (main, {main.length:,} events)", "ms", target="<= 15")
-        for _ in range(max(runs, 5) * 10):
-            r.values.append(_timed(main.window, rng.randrange(0, max(1, main.length - 100)), 100)[0])
-        out.append(r)
-
-        # ---------------------------------------------------------------- search and find
-        r = Result("journal", f"Journal.search rare word across {m.events:,} events", "ms", target="<= 600")
-        hits = 0
-        for _ in range(runs):
-            ms, found = _timed(j.search, m.rare_word)
-            r.values.append(ms)
-            hits = len(found)
-        r.note = f"{hits} hits"
-        out.append(r)
-        r = Result("journal", "Timeline.find first match in the big session", "ms", target="<= 600")
-        pos = None
-        for _ in range(runs):
-            ms, pos = _timed(tl.find, m.needle, 0)
-            r.values.append(ms)
-        r.note = f"match at position {pos} of {tl.length:,}"
-        out.append(r)
-        r = Result("journal", "Timeline.find with no match (whole branch scanned)", "ms", target="<= 600")
-        for _ in range(runs):
-            r.values.append(_timed(tl.find, "nosuchwordanywhere", 0)[0])
-        out.append(r)
-    finally:
-        j.close()
-
-    # ---------------------------------------------------------------- import rate
-    jsonl = sorted(files.glob("synth-*.jsonl"))
-    r = Result("journal", "import rate (Journal.import_file, fresh journal)", "events/s", target=">= 100,000")
-    if built and m.import_s:
-        r.note = f"whole build: {m.events:,} events imported in {m.import_s:.1f} s = {m.events / m.import_s:,.0f}/s"
-    if jsonl:
-        take = jsonl[:2]
-        for k in range(min(runs, 2)):
-            path = scratch / f"import-{k}.duckdb"
-            target = Journal(path)
-            t = time.perf_counter()
-            n = sum(target.import_file(f).events for f in take)
-            dt = time.perf_counter() - t
-            target.close()
-            path.unlink(missing_ok=True)
-            Path(str(path) + ".wal").unlink(missing_ok=True)
-            r.values.append(n / dt)
-            log(f"  import {n:,} events: {dt:.1f} s")
-        r.note = (r.note + "; " if r.note else "") + f"median over {len(take)} files of {n:,} events"
-    else:
-        r.missing = "no JSONL files cached"
-    out.append(r)
-
-    # ---------------------------------------------------------------- appends (on a copy: they write)
-    copy = scratch / "appends.duckdb"
-    shutil.copyfile(db, copy)
-    j = Journal(copy, idle_release=0.2)
-    try:
-        sid = j.create_session({"name": "bench-appends", "model": "bench"})
-        r = Result("journal", "Journal.append, batches of 100", "events/s", target=">= 10,000")
-        for _ in range(max(3, runs)):
-            batch = [_message(sid) for _ in range(100)]
-            ms, _ = _timed(j.append, batch)
-            r.values.append(100 / (ms / 1000))
-        r.note = f"one batch = one transaction on a {m.events:,}-event journal, to a new small session"
-        out.append(r)
-        r = Result("journal", f"Journal.append, batches of 100, to the {m.big:,}-event session", "events/s",
-                   target=">= 10,000", note="aggregates of the touched session are recomputed per batch")
-        for _ in range(3):
-            batch = [_message(m.big_session_id) for _ in range(100)]
-            ms, _ = _timed(j.append, batch)
-            r.values.append(100 / (ms / 1000))
-        out.append(r)
-        r = Result("journal", "BatchingWriter, 2,000 events pushed as batches of 100", "events/s", target=">= 10,000")
-        for _ in range(max(2, min(runs, 3))):
-            writer = BatchingWriter(j, interval=0.1, max_events=2000)
-            t = time.perf_counter()
-            futures = []
-            for _ in range(20):
-                futures += writer.extend([_message(sid) for _ in range(100)])
-            for f in futures:
-                f.result(timeout=120)
-            dt = time.perf_counter() - t
-            writer.close()
-            r.values.append(2000 / dt)
-        out.append(r)
-    finally:
-        j.close()
-    return out
-
-
-# --------------------------------------------------------------------------------------------- app level
+from .. import synth
+from .common import RESULT_TAG, Result
 
 
 def _spawn(args: list[str], *, timeout: float = 600) -> tuple[float, dict[str, Any] | None, str]:
@@ -260,7 +41,7 @@ def _child(kind: str, db: Path, manifest: Path, runs: int) -> list[str]:
 
 _STARTUP_CODE = """
 import sys, time
-from lago_tui.bench import child_startup
+from lago_tui.bench.app_level import child_startup
 child_startup(sys.argv[1])
 """
 
@@ -398,7 +179,7 @@ def _send_key(app: Any, key: str) -> None:
 
 def _instrument() -> None:
     """Record when each real row (not a placeholder) of a VirtualTable is rendered."""
-    from .widgets.virtual_list import VirtualTable
+    from ..widgets.virtual_list import VirtualTable
 
     orig = VirtualTable._render_row_strip
     if getattr(orig, "_bench", False):
@@ -527,8 +308,8 @@ def _result(data: dict[str, Any]) -> None:
 
 
 def _make_app(db: str, **kw) -> Any:  # noqa: ANN401
-    from .app import LagoApp
-    from .journal import Journal
+    from ..app import LagoApp
+    from ..journal import Journal
 
     return LagoApp(Journal(db), settings_path=Path(tempfile.mkdtemp(prefix="lago-bench-")) / "settings.json", **kw)
 
@@ -550,7 +331,7 @@ async def _query_when_mounted(app: Any, screen_name: str, widget: Any, timeout: 
 
 
 async def _session_list_table(app: Any, pilot: Any) -> Any:
-    from .widgets.virtual_list import VirtualTable
+    from ..widgets.virtual_list import VirtualTable
 
     await _until(lambda: type(app.screen).__name__ == "SessionListScreen", 30)
     return app.screen.query_one("#sl-table", VirtualTable)
@@ -558,7 +339,7 @@ async def _session_list_table(app: Any, pilot: Any) -> Any:
 
 def child_startup(db: str) -> None:
     t = time.perf_counter()
-    from .app import LagoApp  # noqa: F401
+    from ..app import LagoApp  # noqa: F401
 
     import_ms = (time.perf_counter() - t) * 1000
     _instrument()
@@ -579,10 +360,10 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
     _instrument()
     from textual.widgets import Input
 
-    from .journal import Journal, Timeline
+    from ..journal import Journal, Timeline
     try:
-        from .screens.session_detail import SessionDetailScreen
-        from .widgets.timeline import TimelineSource
+        from ..screens.session_detail import SessionDetailScreen
+        from ..widgets.timeline import TimelineSource
 
         _probe(Journal, "session", "session()")
         _probe(TimelineSource, "count", "count")
@@ -591,8 +372,8 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
         _probe(Timeline, "find", "find")
         _probe(SessionDetailScreen, "_detail_loaded", "detail shown")
         _probe(SessionDetailScreen, "_timeline_built", "timeline set")
-        from .widgets.inspector import Inspector
-        from .widgets.timeline import TimelineView
+        from ..widgets.inspector import Inspector
+        from ..widgets.timeline import TimelineView
 
         _probe(TimelineView, "render_lines", "timeline render")
         _probe(Inspector, "show_event", "inspector")
@@ -639,7 +420,7 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
                 await pilot.pause()
             # ---------------------------------------------------- open the big session
             try:
-                from .widgets.timeline import TimelineView
+                from ..widgets.timeline import TimelineView
             except ImportError:
                 res["missing"].update({k: "n/a (screen missing)" for k in res if k not in ("filter", "missing", "notes")})
                 return
@@ -784,7 +565,7 @@ def _append_code(db: str, session_id: str) -> str:
     return (
         "import time, json\n"
         "from lago_tui.journal import Journal\n"
-        "from lago_tui.bench import _message\n"
+        "from lago_tui.bench.common import _message\n"
         f"j = Journal({db!r})\n"
         f"j.append([_message({session_id!r}, text='live update from another process')])\n"
         "print('COMMITTED', time.time(), flush=True)\n"
@@ -802,7 +583,7 @@ def child_live(db: str, m: synth.Manifest, runs: int) -> None:
             table = await _session_list_table(app, pilot)
             await _until(lambda: _painted_since(table, 0) is not None, 60)
             try:
-                from .widgets.timeline import TimelineView
+                from ..widgets.timeline import TimelineView
             except ImportError:
                 res["missing"] = "n/a (screen missing)"
                 return
@@ -853,8 +634,8 @@ def child_create(db: str, m: synth.Manifest, runs: int) -> None:
             table = await _session_list_table(app, pilot)
             await _until(lambda: _painted_since(table, 0) is not None, 60)
             try:
-                from .screens.create_session import CreateSessionScreen  # noqa: F401
-                from .widgets.timeline import TimelineView
+                from ..screens.create_session import CreateSessionScreen  # noqa: F401
+                from ..widgets.timeline import TimelineView
             except ImportError:
                 res["missing"] = "n/a (screen missing)"
                 return
@@ -888,7 +669,7 @@ def child_datatable(db: str, m: synth.Manifest, rows_wanted: int = 100_000) -> N
     from textual.app import App, ComposeResult
     from textual.widgets import DataTable
 
-    from .journal import Journal
+    from ..journal import Journal
 
     class Baseline(App[None]):
         def compose(self) -> ComposeResult:
@@ -938,87 +719,3 @@ def child_main(kind: str, db: str, manifest: str, runs: int) -> int:
     else:
         raise SystemExit(f"unknown child {kind}")
     return 0
-
-
-# --------------------------------------------------------------------------------------------- report
-
-
-def _fmt(v: float | None, unit: str) -> str:
-    if v is None:
-        return "-"
-    if unit in ("events/s",):
-        return f"{v:,.0f}"
-    if unit == "x":
-        return f"{v:,.1f}"
-    return f"{v:,.1f}" if v < 100 else f"{v:,.0f}"
-
-
-def print_table(results: list[Result], header: str) -> None:
-    print()
-    print(header)
-    if not results:
-        return
-    w = max(len(r.name) for r in results)
-    print(f"{'level':8} {'measure':{w}} {'median':>12} {'unit':9} {'target':>12} {'ok':4} {'n':>3}  notes")
-    print("-" * (w + 60))
-    for r in results:
-        ok = {True: "yes", False: "NO", None: ""}[r.ok]
-        med = r.missing if r.missing and r.median is None else _fmt(r.median, r.unit)
-        if r.missing and r.median is None:
-            print(f"{r.level:8} {r.name:{w}} {'':>12} {'':9} {r.target:>12} {'':4} {'':>3}  {r.missing}")
-            continue
-        print(f"{r.level:8} {r.name:{w}} {med:>12} {r.unit:9} {r.target:>12} {ok:4} {len(r.values):>3}  {r.note}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m lago_tui.bench", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="a smaller journal (1,000 sessions, 100,000 events)")
-    ap.add_argument("--runs", type=int, default=None, help="runs per measure, medians reported (5; 3 with --quick)")
-    ap.add_argument("--json", metavar="OUT", help="also write the results as JSON here")
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "lago-tui-bench"))
-    ap.add_argument("--rebuild", action="store_true", help="rebuild the cached synthetic journal")
-    ap.add_argument("--no-app", action="store_true", help="journal level only")
-    ap.add_argument("--no-journal", action="store_true", help="app level only")
-    ap.add_argument("--child", help=argparse.SUPPRESS)
-    ap.add_argument("--db", help=argparse.SUPPRESS)
-    ap.add_argument("--manifest", help=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
-    if args.child:
-        return child_main(args.child, args.db, args.manifest, args.runs)
-
-    def log(msg: str) -> None:
-        print(msg, file=sys.stderr, flush=True)
-
-    params = QUICK if args.quick else FULL
-    if args.runs is None:
-        args.runs = 3 if args.quick else 5
-    t_all = time.perf_counter()
-    load_before = os.getloadavg()[0]
-    db, m, files, built = cached_journal(params, args.seed, Path(args.cache_dir), rebuild=args.rebuild, log=log)
-    scratch = Path(tempfile.mkdtemp(prefix="lago-bench-scratch-"))
-    results: list[Result] = []
-    try:
-        if not args.no_journal:
-            log("journal level ...")
-            results += journal_level(db, m, files, args.runs, scratch, built, log)
-        if not args.no_app:
-            log("app level ...")
-            results += app_level(db, m, args.runs, scratch, log)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    header = (f"lago-tui bench: {m.sessions:,} sessions, {m.events:,} events, big session {m.big:,} events "
-              f"(deepest branch {m.deepest_branch}); payload avg {m.payload_bytes_avg:.0f} B, max "
-              f"{m.payload_bytes_max:,} B; medians of {args.runs} runs; {os.cpu_count()} CPUs; "
-              f"{time.perf_counter() - t_all:.0f} s; load average {load_before:.1f} before, "
-              f"{os.getloadavg()[0]:.1f} after")
-    print_table(results, header)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"header": header, "journal": str(db), "manifest": asdict(m),
-                                               "results": [r.to_json() for r in results]}, indent=1),
-                                   encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

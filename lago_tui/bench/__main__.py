@@ -1,0 +1,5 @@
+"""``python -m lago_tui.bench``."""
+
+from . import main
+
+raise SystemExit(main())

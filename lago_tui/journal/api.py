@@ -1,0 +1,184 @@
+"""The one journal interface: what the TUI, the CLI and the server call, whatever is behind it.
+
+Two implementations stand behind it: :class:`~lago_tui.journal.store.Journal` (a DuckDB file, local) and
+a client of ``lago-tui serve`` over HTTP (``lago_tui.remote``). Screens and commands hold a
+:class:`JournalAPI` and never ask which one they have.
+
+Rules every implementation keeps:
+
+- every method may block (disk, network): the TUI calls them from thread workers only;
+- failures are :class:`~lago_tui.journal.errors.JournalError` subclasses with one-line messages;
+- results are the plain read models of :mod:`lago_tui.journal.views` (each has ``to_json``), so a server
+  can send them and a client rebuild them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .views import SearchHit, SessionDetail, SessionSummary, TimelineEvent
+
+
+class TimelineAPI(ABC):
+    """A branch's timeline (inherited events first), addressed by position 0..length-1.
+
+    ``kinds`` is the kind filter it was built with (None: every kind). Positions are stable until
+    :meth:`refresh` picks up appends (which only add positions at the end).
+    """
+
+    session_id: str
+    branch_id: str
+    kinds: tuple[str, ...] | None
+
+    @property
+    @abstractmethod
+    def length(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def fork_positions(self) -> list[int]:
+        """Positions where an inherited segment ends and the next begins (for fork markers)."""
+
+    @property
+    @abstractmethod
+    def segment_bounds(self) -> list[tuple[str, int]]:
+        """(branch_id, last seq taken from it) per lineage segment, root first."""
+
+    @abstractmethod
+    def refresh(self) -> int:
+        """Pick up events appended to the branch since; returns the new length."""
+
+    @abstractmethod
+    def position_of(self, branch_id: str, seq: int) -> int | None:
+        """The position of (branch, seq), or of the nearest event before it; None if none."""
+
+    @abstractmethod
+    def window(self, start: int, count: int) -> list[TimelineEvent]:
+        """Events at positions [start, start + count) (fewer at the end), tool requests paired."""
+
+    @abstractmethod
+    def find(self, text: str, start: int, *, forward: bool = True) -> int | None:
+        """The next (previous) position at or after (before) ``start`` whose text matches, or None."""
+
+
+class JournalAPI(ABC):
+    """Sessions, branches and events of one journal (a file, or a server)."""
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """What to show people: the file path or the server URL (no token)."""
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release files, connections and threads now."""
+
+    def __enter__(self) -> JournalAPI:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @abstractmethod
+    def exists(self) -> bool:
+        """Whether there is a journal there yet (a missing file reads as an empty journal)."""
+
+    @abstractmethod
+    def check(self) -> None:
+        """For read-only commands: raise if there is no readable journal there."""
+
+    @abstractmethod
+    def change_token(self) -> Hashable:
+        """Cheap and never blocking: equal tokens mean nothing was written in between."""
+
+    @property
+    def idle_release(self) -> float:
+        """Seconds a reader keeps its resources after the last call (a hint; 0 for implementations
+        that hold nothing)."""
+        return 0.0
+
+    @idle_release.setter
+    def idle_release(self, seconds: float) -> None:  # noqa: B027 - a hint implementations may ignore
+        pass
+
+    # ------------------------------------------------------------------ writing
+
+    @abstractmethod
+    def append(self, events: Sequence[Any]) -> Any:
+        """Append EventEnvelopes (models or wire dicts) in one transaction, all or nothing."""
+
+    @abstractmethod
+    def create_session(self, spec: Any, *, now_us: int | None = None) -> str:
+        """Write a session (SessionSpec or dict), its main branch and SessionCreated; returns its id."""
+
+    @abstractmethod
+    def create_branch(self, session: str, spec: Any, *, now_us: int | None = None) -> str:
+        """Fork a branch (BranchSpec or dict) with a BranchCreated event; returns its id."""
+
+    @abstractmethod
+    def import_file(self, path: Any) -> Any:
+        """Import a JSON array or JSON Lines file of EventEnvelopes, all or nothing."""
+
+    @abstractmethod
+    def export(self, session: str) -> Iterator[dict[str, Any]]:
+        """Every event of a session (all branches) as wire objects, in write order."""
+
+    # ------------------------------------------------------------------ reading
+
+    @abstractmethod
+    def count_sessions(self, filter_text: str | None = None) -> int: ...
+
+    @abstractmethod
+    def list_sessions(
+        self,
+        filter_text: str | None = None,
+        *,
+        sort: str = "last_activity",
+        descending: bool = True,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[SessionSummary]: ...
+
+    @abstractmethod
+    def session_index(
+        self, session_id: str, filter_text: str | None = None, *, sort: str = "last_activity", descending: bool = True
+    ) -> int | None:
+        """Position of a session in the filtered, sorted list (to keep a highlight across reloads)."""
+
+    @abstractmethod
+    def models(self) -> list[str]:
+        """Models already used in the journal, most used first."""
+
+    @abstractmethod
+    def resolve_session(self, ref: str) -> str:
+        """A session id from an id, a unique id prefix or a unique name."""
+
+    @abstractmethod
+    def session(self, ref: str) -> SessionDetail: ...
+
+    @abstractmethod
+    def get_event(self, event_id: str) -> TimelineEvent: ...
+
+    @abstractmethod
+    def timeline(
+        self, session: str, branch: str = "main", kinds: Iterable[str] | None = None,
+        *, detail: SessionDetail | None = None,
+    ) -> TimelineAPI:
+        """A branch's timeline; pass the session's ``detail`` if you already have it."""
+
+    @abstractmethod
+    def search(self, text: str, *, session: str | None = None, limit: int = 100) -> list[SearchHit]: ...
+
+    def head_seq(self, session: str, branch: str = "main") -> int:
+        from .errors import NotFound
+
+        detail = self.session(session)
+        info = detail.branch(branch)
+        if info is None:
+            raise NotFound(f"no branch {branch!r} in session {detail.summary.name}")
+        return info.head_seq
