@@ -15,5 +15,7 @@ def open_journal(target: str | None) -> JournalAPI:
     """The journal ``target`` names (None: the default journal). Opens nothing until first used."""
     from .paths import default_journal
 
-    path = Path(target).expanduser() if target else default_journal()
-    return Journal(path)
+    if target is not None:
+        return Journal(Path(target).expanduser())
+    # The default journal lives in the user's data directory, which the first write may create.
+    return Journal(default_journal(), create_parents=True)

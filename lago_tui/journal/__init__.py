@@ -8,6 +8,7 @@ from .errors import (
     JournalError,
     JournalNotFound,
     JournalPermission,
+    JournalResource,
     JournalTooNew,
     NotAJournal,
     NotFound,
@@ -37,6 +38,6 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "BatchingWriter", "BranchInfo", "BranchSpec", "ChangeToken", "EventEnvelope", "ImportResult", "InvalidEvent",
     "InvalidSpec", "Journal", "JournalAPI", "JournalBusy", "JournalCorrupt", "JournalError", "JournalNotFound",
-    "JournalPermission", "JournalTooNew", "KNOWN_KINDS", "NotAJournal", "NotFound", "SearchHit", "SessionDetail",
+    "JournalPermission", "JournalResource", "JournalTooNew", "KNOWN_KINDS", "NotAJournal", "NotFound", "SearchHit", "SessionDetail",
     "SessionSpec", "SessionSummary", "SessionTotals", "Timeline", "TimelineAPI", "TimelineEvent", "ToolOutcome",
 ]

@@ -270,7 +270,7 @@ def _fail(con: duckdb.DuckDBPyConnection, locate: Locate, sql: str, params: Sequ
     raw_row = con.execute("SELECT raw FROM _stage WHERE idx = ?", [idx]).fetchone()
     if raw_row is not None and problem.startswith(("payload", "metadata", "timestamp", "event_id", "session_id", "not valid")):
         problem = _explain(raw_row[0], problem)
-    raise InvalidEvent(locate(idx), problem)
+    raise InvalidEvent(locate(idx), problem, index=idx)
 
 
 def ingest(
@@ -295,7 +295,7 @@ def ingest(
         """
     ).fetchone()
     if dup is not None:
-        raise InvalidEvent(locate(dup[0]), f"duplicate event_id {dup[1]} (also at {locate(dup[2])})")
+        raise InvalidEvent(locate(dup[0]), f"duplicate event_id {dup[1]} (also at {locate(dup[2])})", index=dup[0])
     total = con.execute("SELECT count(*) FROM _ev").fetchone()[0]
     # Events already in the journal are skipped: importing a file twice adds nothing.
     # Usually none is (a first import, an append): then _new is a view of _ev, not a copy of every column.

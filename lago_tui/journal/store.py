@@ -87,9 +87,15 @@ class ImportResult:
 class Journal(JournalAPI):
     """A Lago-compatible event journal in one DuckDB file (the local implementation of JournalAPI)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0, idle_release: float = 1.0):
+    def __init__(
+        self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0, idle_release: float = 1.0,
+        create_parents: bool = False,
+    ):
+        """``create_parents``: create missing directories on the first write (the default journal's data
+        directory); otherwise a path in a directory that does not exist is an error, not a surprise."""
         self.path = Path(path).expanduser()
-        self._conn = Connector(self.path, busy_timeout=busy_timeout, idle_release=idle_release)
+        self._conn = Connector(self.path, busy_timeout=busy_timeout, idle_release=idle_release,
+                               create_parents=create_parents)
 
     @property
     def location(self) -> str:
@@ -160,7 +166,7 @@ class Journal(JournalAPI):
                 except ValidationError as exc:
                     err = exc.errors(include_url=False)[0]
                     loc = ".".join(str(p) for p in err["loc"])
-                    raise InvalidEvent(f"event {i + 1}", f"{loc}: {err['msg']}") from None
+                    raise InvalidEvent(f"event {i + 1}", f"{loc}: {err['msg']}", index=i) from None
             rows.append((i, json.dumps(event.to_wire(), ensure_ascii=False)))
         if not rows:
             return IngestResult(0, 0, 0, 0)
