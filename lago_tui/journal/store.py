@@ -152,27 +152,41 @@ class Journal(JournalAPI):
     def append(self, events: Sequence[EventEnvelope | dict[str, Any]]) -> IngestResult:
         """Append a batch atomically. Incoming seq values are ignored; the journal assigns them.
 
-        Events of an unknown session are refused unless the batch creates it with SessionCreated first.
+        Events of an unknown session are refused unless the batch creates it with SessionCreated first. An
+        event whose event_id is already stored with the same content is skipped (appends are idempotent);
+        with other content, or in another session, it is refused.
         """
         from pydantic import ValidationError
 
-        from .ingest import IngestResult, ingest, stage_rows
+        from .ingest import IngestResult, ingest
         from .models import EventEnvelope
+        from .validate import EventProblem, check_event
+
         rows: list[tuple[int, str]] = []
+        seen: dict[str, int] = {}
         for i, event in enumerate(events):
-            if isinstance(event, dict):
-                try:
+            try:
+                if isinstance(event, dict):
                     event = EventEnvelope.model_validate(event)
-                except ValidationError as exc:
-                    err = exc.errors(include_url=False)[0]
-                    loc = ".".join(str(p) for p in err["loc"])
-                    raise InvalidEvent(f"event {i + 1}", f"{loc}: {err['msg']}", index=i) from None
-            rows.append((i, json.dumps(event.to_wire(), ensure_ascii=False)))
+                text = json.dumps(event.to_wire(), ensure_ascii=False)
+                check_event(text)
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                loc = ".".join(str(p) for p in err["loc"])
+                raise InvalidEvent(f"event {i + 1}", f"{loc}: {err['msg']}", index=i) from None
+            except EventProblem as exc:
+                raise InvalidEvent(f"event {i + 1}", str(exc), index=i) from None
+            except (RecursionError, ValueError) as exc:  # nesting too deep for the models, NaN in a model...
+                problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                raise InvalidEvent(f"event {i + 1}", problem, index=i) from None
+            if seen.setdefault(event.event_id, i) != i:
+                raise InvalidEvent(f"event {i + 1}", f"duplicate event_id {event.event_id} (also at event "
+                                   f"{seen[event.event_id] + 1})", index=i)
+            rows.append((i, text))
         if not rows:
             return IngestResult(0, 0, 0, 0)
         with self._conn.writer() as con:
-            stage_rows(con, rows)
-            return ingest(con, lambda idx: f"event {idx + 1}", implicit_sessions=False)
+            return ingest(con, lambda idx: f"event {idx + 1}", rows, implicit_sessions=False)
 
     def create_session(self, spec: SessionSpec | dict[str, Any], *, now_us: int | None = None) -> str:
         """Write a session, its main branch and its SessionCreated event (seq 1) in one transaction."""
@@ -234,42 +248,15 @@ class Journal(JournalAPI):
     # ------------------------------------------------------------------ import / export
 
     def import_file(self, path: str | os.PathLike[str]) -> ImportResult:
-        """Import a JSON array or JSON Lines file of EventEnvelopes in one transaction (all or nothing)."""
-        from .ingest import ingest, stage_json_array, stage_rows
-        path = Path(path)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise JournalError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise JournalError(f"{path}: is a directory") from None
-        except PermissionError:
-            raise JournalError(f"{path}: permission denied") from None
-        except OSError as exc:
-            raise JournalError(f"{path}: {exc.strerror or exc}") from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise InvalidEvent(f"{path}:{line}", "not valid UTF-8") from None
-        text = text.removeprefix("\ufeff")
-        stripped = text.lstrip()
-        if stripped.startswith("["):
-            try:
-                json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise InvalidEvent(f"{path}:{exc.lineno}", f"not valid JSON ({exc.msg})") from None
-            lines = _array_element_lines(text)
-            with self._conn.writer() as con:
-                stage_json_array(con, text)
-                result = ingest(con, lambda i: f"{path}:{lines(i)}", implicit_sessions=True)
-        else:
-            rows = [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
-            if not rows:
-                raise InvalidEvent(f"{path}:1", "no events (expected a JSON array or JSON Lines)")
-            with self._conn.writer() as con:
-                stage_rows(con, rows)
-                result = ingest(con, lambda i: f"{path}:{i}", implicit_sessions=True)
+        """Import a JSON array or JSON Lines file of EventEnvelopes in one transaction (all or nothing).
+
+        The file is streamed (memory stays bounded whatever its size); see :mod:`.importer`.
+        """
+        from .importer import ImportSource, import_into
+
+        source = ImportSource(Path(path))
+        with self._conn.writer() as con:
+            result = import_into(con, source)
         return ImportResult(str(path), result.sessions_created, result.events_added, result.events_skipped,
                             result.branches_created)
 
@@ -458,20 +445,3 @@ class Journal(JournalAPI):
     # used by Timeline
     def _read(self) -> Any:
         return self._conn.reader()
-
-
-def _array_element_lines(text: str):  # noqa: ANN202 - returns a small closure
-    """idx -> line number of the idx-th element of a JSON array document, computed only when asked."""
-
-    def line_of(idx: int) -> int:
-        decoder = json.JSONDecoder()
-        pos = text.index("[") + 1
-        for k in range(idx + 1):
-            while pos < len(text) and text[pos] in " \t\r\n,":
-                pos += 1
-            if k == idx:
-                return text.count("\n", 0, pos) + 1
-            _, pos = decoder.raw_decode(text, pos)
-        return text.count("\n", 0, pos) + 1
-
-    return line_of
