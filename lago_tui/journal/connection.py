@@ -33,6 +33,7 @@ import duckdb
 
 from . import schema
 from .errors import (
+    Interrupted,
     JournalBusy,
     JournalCorrupt,
     JournalError,
@@ -53,6 +54,9 @@ _BASE_CONFIG = {
     "threads": 2,
 }
 READER_MEMORY_LIMIT = "128MB"
+# A writer's buffer pool: past it DuckDB spills to ``PATH.tmp``, so an import of any size stays within bounds
+# (peak ~0.6 GB for a session of large events, whose commit needs some 400 MB beyond the pool).
+WRITER_MEMORY_LIMIT = "192MB"
 _DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
 # How often a reader holding a cached connection looks whether a writer wants the file (each look is a
 # non-blocking flock on PATH.lock: two system calls).
@@ -141,7 +145,7 @@ def _translate(path: Path, exc: BaseException) -> JournalError:
     if resource is not None:
         return resource
     if isinstance(exc, duckdb.InterruptException) or "interrupted" in low:
-        return JournalError(f"interrupted while working on {path} (nothing was written)")
+        return Interrupted(f"interrupted while working on {path}")
     return JournalCorrupt(f"{path} is corrupt or unreadable: {_first_line(exc)}")
 
 
@@ -230,8 +234,15 @@ class Connector:
                     # One DuckDB thread: on two cores a search using both starved the UI thread (keys took
                     # 300 ms to answer during a search); single-threaded scans still meet their targets.
                     config["threads"] = 1
+                else:
+                    config["memory_limit"] = WRITER_MEMORY_LIMIT
                 con = duckdb.connect(str(self.path), read_only=read_only, config=config)
                 con.execute("SET enable_progress_bar = false")
+                if not read_only:
+                    # ZSTD compresses a whole vector (2,048 values) of large strings together, so reading one
+                    # 40 KB payload back needed ~128 MB, more than a reader's memory limit: a session of big
+                    # tool results imported fine and could never be read again. Other methods read per value.
+                    con.execute("SET disabled_compression_methods = 'zstd'")
                 return con
             except duckdb.Error as exc:
                 # Creating: the path was absent when checked, so a file there now is another process's new

@@ -31,6 +31,10 @@ class JournalPermission(JournalError):
     """The operating system refused access to the journal file or its directory."""
 
 
+class Interrupted(JournalError):
+    """Ctrl-C (or another interrupt) stopped a query or a write; a write was rolled back."""
+
+
 class JournalResource(JournalError):
     """The machine ran out of something (memory, disk space): not the journal's fault, nothing written."""
 

@@ -367,9 +367,10 @@ class Ingest:
                 "INSERT INTO branches (session_id, branch_id, name, parent_branch_id, fork_point_seq, created_at) "
                 "SELECT session_id, branch_id, name, parent_branch_id, fork_point_seq, created_at FROM _new_branches"
             ).fetchone()[0]
-        first = self.base_ord + len(self._inserted_idx)
-        # seq: after the branch's head, in input order; ord: the global write order, in input order (the
-        # rows of _new are in idx order, so their rowid is their rank).
+        # seq: after the branch's head, in input order; ord: the global write order, in input order (the rows
+        # of _new were written in idx order, so their rowid minus the first one is their rank; a temp table
+        # made inside a transaction numbers its rows from 2^55, never from 0).
+        first = self.base_ord + len(self._inserted_idx) - con.execute("SELECT min(rowid) FROM _new").fetchone()[0]
         con.execute(
             """
             INSERT INTO events (event_id, session_id, branch_id, seq, run_id, ts, parent_id, kind, payload, metadata,

@@ -45,7 +45,8 @@ _SESSION_COLS = (
     "session_id, name, model, params, created_at, event_count, branch_count, tokens_in, tokens_out, "
     "first_ts, last_ts, closed"
 )
-_TOTALS_COLS = "tool_calls, failures"  # kept by every write, so opening a session scans no events
+_TOTALS_COLS = "tool_calls, failures"
+EXPORT_PAGE_BYTES = 4 * 1024 * 1024  # of payload and metadata text per page of an export  # kept by every write, so opening a session scans no events
 
 def like_pattern(text: str) -> str:
     """An ILIKE pattern matching ``text`` as a literal substring (``%``, ``_`` and ``\\`` escaped)."""
@@ -94,6 +95,11 @@ class Journal(JournalAPI):
         """``create_parents``: create missing directories on the first write (the default journal's data
         directory); otherwise a path in a directory that does not exist is an error, not a surprise."""
         self.path = Path(path).expanduser()
+        try:
+            str(self.path).encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 (DuckDB takes paths as UTF-8 only)
+            raise JournalError(f"journal path {self.path} is not valid UTF-8; rename it, or link to it "
+                               "from a UTF-8 name") from None
         self._conn = Connector(self.path, busy_timeout=busy_timeout, idle_release=idle_release,
                                create_parents=create_parents)
 
@@ -134,6 +140,13 @@ class Journal(JournalAPI):
         check_file(self.path, must_exist=True)
         with self._conn.reader():
             pass
+
+    def local_files(self) -> list[tuple[str, str]]:
+        from .intent import lock_path
+
+        base = str(self.path)
+        return [(base, "the journal"), (base + ".wal", "the journal's write-ahead log"),
+                (str(lock_path(self.path)), "the journal's lock file"), (base + ".tmp", "the journal's temp files")]
 
     def change_token(self) -> ChangeToken:
         """A cheap 'has the journal changed' check: stats the file and its WAL, opens nothing."""
@@ -261,21 +274,41 @@ class Journal(JournalAPI):
                             result.branches_created)
 
     def export(self, session: str) -> Iterator[dict[str, Any]]:
-        """Every event of a session (all branches) as wire objects, in write order, with assigned seqs."""
+        """Every event of a session (all branches) as wire objects, in write order, with assigned seqs.
+
+        Streamed in pages of about :data:`EXPORT_PAGE_BYTES` (fewer rows when events are large), so any
+        session that imported can be exported within the reader's memory limit.
+        """
+        import duckdb
+
         session_id = self.resolve_session(session)
-        last = 0
+        last, count = 0, 256
         while True:
             with self._conn.reader() as con:
                 assert con is not None
-                rows = con.execute(
-                    f"SELECT {_EVENT_COLS}, ord FROM events WHERE session_id = ? AND ord > ? ORDER BY ord LIMIT 5000",
-                    [session_id, last],
-                ).fetchall()
-            if not rows:
-                return
+                # The page's last ord first (a narrow query), then its rows by ord range: fetching wide rows
+                # through ORDER BY ... LIMIT would read every later payload of the session to choose them.
+                top, n = con.execute(
+                    "SELECT max(ord), count(*) FROM (SELECT ord FROM events WHERE session_id = ? AND ord > ? "
+                    "ORDER BY ord LIMIT ?)", [session_id, last, count],
+                ).fetchone()
+                if not n:
+                    return
+                try:
+                    rows = con.execute(
+                        f"SELECT {_EVENT_COLS}, ord FROM events WHERE session_id = ? AND ord > ? AND ord <= ? ORDER BY ord",
+                        [session_id, last, top],
+                    ).fetchall()
+                except duckdb.OutOfMemoryException:
+                    if count == 1:
+                        raise
+                    count = max(1, count // 4)
+                    continue
             for row in rows:
                 yield _event(row, 0, inherited=False).to_wire()
             last = rows[-1][-1]
+            size = sum(len(r[8]) + len(r[9]) for r in rows)
+            count = max(1, min(5000, count * EXPORT_PAGE_BYTES // max(size, 1)))
 
     # ------------------------------------------------------------------ sessions
 

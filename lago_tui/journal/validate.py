@@ -34,8 +34,9 @@ from .models import KNOWN_PAYLOADS, SessionConfig, TokenUsage
 
 MAX_DEPTH = 100
 """Most arrays/objects nested in one event, the envelope itself counting as 1 (serde_json allows 128)."""
-MAX_EVENT_BYTES = 16 * 1024 * 1024
-"""Largest event (its JSON text, UTF-8) accepted: 16 MiB."""
+MAX_EVENT_BYTES = 4 * 1024 * 1024
+"""Largest event (its JSON text, UTF-8) accepted: 4 MiB. DuckDB needs some 30 times an event's size in memory to
+parse it on import, and a reader holds whole events; this keeps both within their memory limits."""
 
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 U64_MAX = 2**64 - 1
