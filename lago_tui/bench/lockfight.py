@@ -124,11 +124,13 @@ async def _browse(path: Path, session: str, agent: subprocess.Popen[str], key_in
     return presses
 
 
-def trial(workdir: Path, seconds: float, rate: float, key_interval: float = 0.033) -> dict[str, Any]:
+def trial(workdir: Path, seconds: float, rate: float, key_interval: float = 0.033, events: int = 30_000) -> dict[str, Any]:
+    """One agent run against one person holding PageDown; counts of appends sent, acknowledged, failed, and
+    acknowledged but missing afterwards."""
     from ..journal import Journal
 
     path = workdir / f"fight-{time.monotonic_ns()}.duckdb"
-    session = build_journal(path)
+    session = build_journal(path, events)
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")

@@ -30,6 +30,7 @@ from .errors import InvalidEvent
 from .models import KNOWN_PAYLOADS
 
 Locate = Callable[[int], str]
+_I64_MAX = 2**63 - 1
 
 # Text the search looks at, per kind: the human-readable fields (JSON-valued ones as their JSON text).
 TEXT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -419,16 +420,18 @@ def _refresh_aggregates(con: duckdb.DuckDBPyConnection) -> None:
     Tokens: an assistant Message's token_usage counts; a RunFinished's usage counts only for runs whose
     messages reported none (both usually describe the same tokens).
     """
+    # Token counts are u32 per event (see validate), so totals fit; journals written before that rule are
+    # summed in 128 bits and capped rather than failing every later append of the session.
     con.execute(
-        """
+        f"""
         UPDATE sessions AS s SET
             event_count = a.n, first_ts = a.first_ts, last_ts = a.last_ts,
             tokens_in = a.tin, tokens_out = a.tout, closed = a.closed, branch_count = a.branches,
             tool_calls = a.tool_calls, failures = a.failures
         FROM (
             SELECT ev.session_id, sum(r.n) AS n, min(r.first_ts) AS first_ts, max(r.last_ts) AS last_ts,
-                   sum(CASE WHEN r.msg_in + r.msg_out > 0 THEN r.msg_in ELSE r.fin_in END) AS tin,
-                   sum(CASE WHEN r.msg_in + r.msg_out > 0 THEN r.msg_out ELSE r.fin_out END) AS tout,
+                   least(sum(CASE WHEN r.msg_in + r.msg_out > 0 THEN r.msg_in ELSE r.fin_in END), {_I64_MAX}) AS tin,
+                   least(sum(CASE WHEN r.msg_in + r.msg_out > 0 THEN r.msg_out ELSE r.fin_out END), {_I64_MAX}) AS tout,
                    coalesce(arg_max(r.life, r.life_ts) FILTER (WHERE r.life IS NOT NULL) = 'SessionClosed', false) AS closed,
                    (SELECT count(*) FROM branches bb WHERE bb.session_id = ev.session_id) AS branches,
                    sum(r.tool_calls) AS tool_calls, sum(r.failures) AS failures
@@ -437,10 +440,10 @@ def _refresh_aggregates(con: duckdb.DuckDBPyConnection) -> None:
                 SELECT session_id, run_id, count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts,
                        count(*) FILTER (WHERE kind = 'ToolCallRequested') AS tool_calls,
                        count(*) FILTER (WHERE failure) AS failures,
-                       coalesce(sum(tokens_in) FILTER (WHERE kind = 'Message'), 0) AS msg_in,
-                       coalesce(sum(tokens_out) FILTER (WHERE kind = 'Message'), 0) AS msg_out,
-                       coalesce(sum(tokens_in) FILTER (WHERE kind = 'RunFinished'), 0) AS fin_in,
-                       coalesce(sum(tokens_out) FILTER (WHERE kind = 'RunFinished'), 0) AS fin_out,
+                       coalesce(sum(tokens_in::HUGEINT) FILTER (WHERE kind = 'Message'), 0) AS msg_in,
+                       coalesce(sum(tokens_out::HUGEINT) FILTER (WHERE kind = 'Message'), 0) AS msg_out,
+                       coalesce(sum(tokens_in::HUGEINT) FILTER (WHERE kind = 'RunFinished'), 0) AS fin_in,
+                       coalesce(sum(tokens_out::HUGEINT) FILTER (WHERE kind = 'RunFinished'), 0) AS fin_out,
                        arg_max(kind, ord) FILTER (WHERE kind IN ('SessionClosed', 'SessionResumed')) AS life,
                        max(ord) FILTER (WHERE kind IN ('SessionClosed', 'SessionResumed')) AS life_ts
                 FROM events WHERE session_id IN (SELECT session_id FROM _touched)

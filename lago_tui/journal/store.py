@@ -37,7 +37,7 @@ SORT_COLUMNS = {
     "model": "lower(model)",
     "branches": "branch_count",
     "events": "event_count",
-    "tokens": "tokens_in + tokens_out",
+    "tokens": "tokens_in::HUGEINT + tokens_out",  # 128-bit: journals written before the u32 rule may hold 2^63
     "last_activity": "coalesce(last_ts, created_at)",
     "created": "created_at",
 }

@@ -135,37 +135,49 @@ class BatchingWriter:
 
     def _commit(self) -> None:
         with self._commit_lock:
-            batch = self._take()
-            started = time.monotonic()
-            delay = 0.05
-            while batch:
-                try:
-                    self.journal.append([event for event, _ in batch])
-                except _RETRYABLE as exc:
-                    if time.monotonic() - started < self.commit_deadline:
-                        time.sleep(delay)
-                        delay = min(delay * 2, 1.0)
-                        continue
+            # An event_id appended twice is two appends, as if each were alone (the second is then a no-op or
+            # a conflict), not a duplicate within one batch: cut the batch before each repeat.
+            batch, seen = [], set()
+            for item in self._take():
+                event_id = _event_id(item[0])
+                if event_id in seen:
+                    self._commit_batch(batch)
+                    batch, seen = [], set()
+                seen.add(event_id)
+                batch.append(item)
+            self._commit_batch(batch)
+
+    def _commit_batch(self, batch: list[tuple[Event, Future[None]]]) -> None:
+        started = time.monotonic()
+        delay = 0.05
+        while batch:
+            try:
+                self.journal.append([event for event, _ in batch])
+            except _RETRYABLE as exc:
+                if time.monotonic() - started < self.commit_deadline:
+                    time.sleep(delay)
+                    delay = min(delay * 2, 1.0)
+                    continue
+                for event, future in batch:
+                    self._fail(event, future, exc)
+                return
+            except InvalidEvent as exc:
+                if exc.index is None or not 0 <= exc.index < len(batch):
                     for event, future in batch:
                         self._fail(event, future, exc)
                     return
-                except InvalidEvent as exc:
-                    if exc.index is None or not 0 <= exc.index < len(batch):
-                        for event, future in batch:
-                            self._fail(event, future, exc)
-                        return
-                    # One bad event: it alone fails (named by its id, not its place in an internal batch);
-                    # the rest are committed as if each had been appended on its own.
-                    event, future = batch.pop(exc.index)
-                    self._fail(event, future, InvalidEvent(f"event {_event_id(event)}", exc.problem))
-                except BaseException as exc:  # noqa: BLE001 - anything else fails the batch, visibly
-                    for event, future in batch:
-                        self._fail(event, future, exc)
-                    return
-                else:
-                    for _, future in batch:
-                        future.set_result(None)
-                    return
+                # One bad event: it alone fails (named by its id, not its place in an internal batch);
+                # the rest are committed as if each had been appended on its own.
+                event, future = batch.pop(exc.index)
+                self._fail(event, future, InvalidEvent(f"event {_event_id(event)}", exc.problem))
+            except BaseException as exc:  # noqa: BLE001 - anything else fails the batch, visibly
+                for event, future in batch:
+                    self._fail(event, future, exc)
+                return
+            else:
+                for _, future in batch:
+                    future.set_result(None)
+                return
 
     def _run(self) -> None:
         while True:
