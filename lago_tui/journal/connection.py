@@ -455,7 +455,14 @@ class Connector:
                     except duckdb.Error as exc:  # the checkpoint on close failed (disk full...)
                         raise _translate(self.path, exc) from None
             finally:
-                # A write that changed nothing leaves nothing behind, not even a lock file it created.
+                # A write that changed nothing leaves nothing behind: not the journal file it was about to
+                # create (still held under the intent lock, so nobody else has it open), not a lock file.
+                if not committed and not exists:
+                    for leftover in (self.path, Path(str(self.path) + ".wal")):
+                        try:
+                            leftover.unlink()
+                        except OSError:
+                            pass
                 intent.release() if committed else intent.discard()
 
     def _prepare_directory(self) -> None:

@@ -14,6 +14,7 @@ one being inserted, and no line or array element longer than :data:`~.validate.M
 from __future__ import annotations
 
 import codecs
+import itertools
 import json
 import os
 import queue
@@ -296,8 +297,9 @@ def _ended(blocks: Iterator[bytes]) -> Iterator[bytes | None]:
 # --------------------------------------------------------------------------------------------- the pipeline
 
 
-def import_into(con: duckdb.DuckDBPyConnection, source: ImportSource) -> IngestResult:
-    """Check and append every event of ``source`` inside ``con``'s open transaction.
+def import_into(con: duckdb.DuckDBPyConnection, source: ImportSource, first: Rows,
+                chunks: Iterator[Rows]) -> IngestResult:
+    """Append ``first`` and the rest of ``chunks`` (from ``source.chunks()``) inside ``con``'s open transaction.
 
     The caller's thread reads and checks chunk N+1 while a worker appends chunk N. Whichever fails first in
     file order is reported; on any failure (or KeyboardInterrupt) the worker is stopped before this returns,
@@ -322,9 +324,8 @@ def import_into(con: duckdb.DuckDBPyConnection, source: ImportSource) -> IngestR
 
     thread = threading.Thread(target=worker, name="lago-import", daemon=True)
     thread.start()
-    chunks = source.chunks()
     try:
-        for rows in chunks:
+        for rows in itertools.chain([first], chunks):
             while not stop.is_set():
                 try:
                     work.put(rows, timeout=0.1)
@@ -333,11 +334,9 @@ def import_into(con: duckdb.DuckDBPyConnection, source: ImportSource) -> IngestR
                     continue
             if stop.is_set():
                 break
-        chunks.close()
         _finish(work, thread)
     except BaseException:
         stop.set()
-        chunks.close()
         if thread.is_alive():
             try:
                 con.interrupt()  # a chunk being appended stops now (Ctrl-C, or a bad line further on)

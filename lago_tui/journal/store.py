@@ -268,8 +268,13 @@ class Journal(JournalAPI):
         from .importer import ImportSource, import_into
 
         source = ImportSource(Path(path))
-        with self._conn.writer() as con:
-            result = import_into(con, source)
+        chunks = source.chunks()
+        try:
+            first = next(chunks)  # a file that is missing, empty or not text fails here, before the journal is opened
+            with self._conn.writer() as con:
+                result = import_into(con, source, first, chunks)
+        finally:
+            chunks.close()
         return ImportResult(str(path), result.sessions_created, result.events_added, result.events_skipped,
                             result.branches_created)
 
