@@ -4,7 +4,8 @@ API appends and file imports both land here, as JSON texts that :mod:`.validate`
 types, numbers, keys, depth), so nothing here can meet a value it does not expect. A chunk of rows arrives in
 a temp table ``_stage(idx, raw)`` through DuckDB's Appender, and every step after that is set-based SQL:
 
-1. extract the typed columns of every envelope and payload (one typed ``from_json`` each);
+1. extract the typed columns of every envelope and payload (one typed ``from_json`` each; the search text
+   comes with the row, made by :func:`search_text` while the event was checked);
 2. events whose event_id is already in the journal: identical content is skipped (importing a file twice adds
    nothing), different content or another session's event is a conflict naming both places;
 3. resolve sessions and branches: ``SessionCreated`` creates a session, ``BranchCreated`` a branch;
@@ -57,36 +58,45 @@ TEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "Custom": ("event_type", "data"),
 }
 
-# Typed extraction. A VARCHAR target gives a JSON string's text and any other JSON value's JSON text, which is
-# just what the search text wants of JSON-valued fields (arguments, result...). Mismatched values (only
-# possible in kinds nobody validated) become NULL, never an error.
+_KNOWN = frozenset(KNOWN_PAYLOADS)
+
+
+def search_text(event: dict[str, Any]) -> str:
+    """The text search looks at for a checked event: its kind's human-readable fields (JSON-valued ones as
+    compact JSON), or the whole payload of a kind nobody knows. Computed while the event is parsed anyway."""
+    payload = event.get("payload")
+    if payload is None:
+        payload = event["kind"]
+    kind = payload["type"]
+    names = TEXT_FIELDS.get(kind)
+    if names is None:
+        return "" if kind in _KNOWN else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    parts = []
+    for name in names:
+        value = payload.get(name)
+        if value is not None:
+            parts.append(value if value.__class__ is str else json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+    return " ".join(parts)
+
+
+# Typed extraction of what the columns need. A VARCHAR target gives a JSON string's text and any other value's
+# JSON text; mismatched values (only possible in kinds nobody validated) become NULL, never an error.
 _TOKENS = '{"prompt_tokens": "BIGINT", "completion_tokens": "BIGINT"}'
-_PAYLOAD_STRUCT = "{" + ", ".join(
-    [f'"{name}": "VARCHAR"' for name in sorted({"type", "new_branch_id", "call_id", "status"}
-                                              | {n for names in TEXT_FIELDS.values() for n in names})]
-    + ['"fork_point_seq": "BIGINT"', '"config": {"model": "VARCHAR", "params": "JSON"}',
-       f'"token_usage": {_TOKENS}', f'"usage": {_TOKENS}']
-) + "}"
+_PAYLOAD_STRUCT = (
+    '{"type": "VARCHAR", "new_branch_id": "VARCHAR", "name": "VARCHAR", "call_id": "VARCHAR", "status": "VARCHAR",'
+    ' "fork_point_seq": "BIGINT", "config": {"model": "VARCHAR", "params": "JSON"},'
+    f' "token_usage": {_TOKENS}, "usage": {_TOKENS}}}'
+)
 _ENV_STRUCT = (
     '{"event_id": "VARCHAR", "session_id": "VARCHAR", "branch_id": "VARCHAR", "run_id": "VARCHAR",'
     ' "timestamp": "BIGINT", "parent_id": "VARCHAR", "schema_version": "INTEGER", "payload": "JSON",'
     ' "kind": "JSON", "metadata": "JSON"}'
 )
 
-
-def _text_sql() -> str:
-    parts = [f"WHEN '{kind}' THEN concat_ws(' ', {', '.join(f'pf.{n}' for n in names)})"
-             for kind, names in TEXT_FIELDS.items()]
-    known = ", ".join(f"'{k}'" for k in KNOWN_PAYLOADS)
-    # The fallback must be a searched CASE: inside ``CASE kind WHEN ...`` a ``WHEN kind IN (...)`` compares
-    # kind with a boolean, and casting a kind such as 'RunStarted' to BOOL fails the whole batch.
-    return f"CASE kind {' '.join(parts)} ELSE CASE WHEN kind IN ({known}) THEN '' ELSE payload END END"
-
-
 _EXTRACT_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _ev AS
 WITH e AS (
-    SELECT idx, unnest(from_json(raw, '{_ENV_STRUCT}'))
+    SELECT idx, text, unnest(from_json(raw, '{_ENV_STRUCT}'))
     FROM _stage
 ), p AS (
     SELECT *, coalesce(e.payload, e.kind) AS p FROM e
@@ -105,7 +115,7 @@ SELECT idx, pf.type AS kind, event_id, session_id, coalesce(branch_id, 'main') A
                  WHEN 'RunFinished' THEN pf.usage.prompt_tokens END AS tokens_in,
     CASE pf.type WHEN 'Message' THEN pf.token_usage.completion_tokens
                  WHEN 'RunFinished' THEN pf.usage.completion_tokens END AS tokens_out,
-    {_text_sql().replace("CASE kind", "CASE pf.type").replace("WHEN kind IN", "WHEN pf.type IN").replace("ELSE payload END", "ELSE p::VARCHAR END")} AS text
+    text
 FROM f
 """
 
@@ -118,9 +128,12 @@ class IngestResult:
     branches_created: int
 
 
-def stage_rows(con: duckdb.DuckDBPyConnection, rows: Iterable[tuple[int, str]]) -> None:
-    """Load (idx, raw JSON) rows into the temp stage table with the Appender (bulk path)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _stage (idx BIGINT, raw VARCHAR)")
+Row = tuple[int, str, str]  # (idx, the event's JSON text, its search text)
+
+
+def stage_rows(con: duckdb.DuckDBPyConnection, rows: Iterable[Row]) -> None:
+    """Load rows into the temp stage table with the Appender (bulk path)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _stage (idx BIGINT, raw VARCHAR, text VARCHAR)")
     appender = con.appender("_stage")
     appender.append_rows(rows)
     appender.flush()
@@ -150,7 +163,8 @@ class Ingest:
         self.base_ord = con.execute("SELECT coalesce(max(ord), 0) FROM events").fetchone()[0]
         self._inserted_idx = array("q")  # idx of each event this ingest inserted, in ord order
         self._implicit = 0  # sessions created implicitly so far (they may still meet their SessionCreated)
-        con.execute("CREATE OR REPLACE TEMP TABLE _touched (session_id VARCHAR)")
+        self._touched: set[str] = set()  # sessions that got events: their aggregates are recomputed at the end
+        self._skipped: set[int] = set()  # idx of the current chunk's rows that were already in the journal
         con.execute("CREATE OR REPLACE TEMP TABLE _implicit (session_id VARCHAR)")
 
     def _fail(self, sql: str, params: list[Any] | None = None) -> None:
@@ -166,8 +180,8 @@ class Ingest:
 
     # ------------------------------------------------------------------ one chunk
 
-    def add(self, rows: list[tuple[int, str]]) -> None:
-        """Append one chunk of (idx, JSON text) rows: idx ascending and above every earlier chunk's, event_ids
+    def add(self, rows: list[Row]) -> None:
+        """Append one chunk of (idx, JSON text, search text) rows: idx ascending and above every earlier chunk's, event_ids
         unique within the chunk (the callers check that as they read; across chunks it is checked here)."""
         if not rows:
             return
@@ -176,20 +190,23 @@ class Ingest:
         con.execute(_EXTRACT_SQL)
         self.total += len(rows)
         self._skip_known()
-        added = con.execute("SELECT count(*) FROM _new").fetchone()[0]
+        added, forks, off_main, first_rowid, sessions = con.execute(
+            "SELECT count(*), coalesce(bool_or(kind = 'BranchCreated'), false), "
+            "coalesce(bool_or(branch_id <> 'main'), false), min(rowid), list(DISTINCT session_id) FROM _new"
+        ).fetchone()
         if added == 0:
             return
         self._sessions()
-        forks, off_main = con.execute(
-            "SELECT coalesce(bool_or(kind = 'BranchCreated'), false), coalesce(bool_or(branch_id <> 'main'), false) FROM _new"
-        ).fetchone()
         if forks or off_main:
             self._branches(forks)
-        self._insert(added, forks)
+        self._insert(added, forks, first_rowid)
+        self._inserted_idx.extend(idx for idx, _, _ in rows if idx not in self._skipped)
+        self._touched.update(sessions)
 
     def _skip_known(self) -> None:
         """Events whose id is known: identical ones are skipped, anything else is a conflict."""
         con = self.con
+        self._skipped = set()
         known = con.execute("SELECT count(*) FROM events x JOIN _ev USING (event_id)").fetchone()[0]
         if not known:
             con.execute("CREATE OR REPLACE TEMP VIEW _new AS SELECT *, rowid FROM _ev")
@@ -225,6 +242,7 @@ class Ingest:
             if not (same_envelope and _same_json(n_p, x_p) and _same_json(n_m, x_m)):
                 raise InvalidEvent(self.locate(idx), f"event_id {event_id} is already in the journal with different "
                                    f"content ({where})", index=idx)
+        self._skipped = {row[0] for row in con.execute("SELECT idx FROM _known").fetchall()}
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _new_rows AS SELECT * FROM _ev WHERE idx NOT IN (SELECT idx FROM _known) ORDER BY idx"
         )
@@ -345,7 +363,7 @@ class Ingest:
             """
         )
 
-    def _insert(self, added: int, forks: bool) -> None:
+    def _insert(self, added: int, forks: bool, first_rowid: int) -> None:
         con = self.con
         if forks:
             # A fork point must be at or before the head of the parent when the BranchCreated is appended:
@@ -370,21 +388,27 @@ class Ingest:
             ).fetchone()[0]
         # seq: after the branch's head, in input order; ord: the global write order, in input order (the rows
         # of _new were written in idx order, so their rowid minus the first one is their rank; a temp table
-        # made inside a transaction numbers its rows from 2^55, never from 0).
-        first = self.base_ord + len(self._inserted_idx) - con.execute("SELECT min(rowid) FROM _new").fetchone()[0]
+        # made inside a transaction numbers its rows from 2^55, never from 0). The window that numbers the rows
+        # of each branch sees only (idx, session, branch): sorting the wide rows cost as much again.
+        first = self.base_ord + len(self._inserted_idx) - first_rowid
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _seq_of AS
+            SELECT n.idx, coalesce(b.head_seq, 0) + row_number() OVER (PARTITION BY n.session_id, n.branch_id ORDER BY n.idx) AS seq
+            FROM _new n LEFT JOIN branches b ON b.session_id = n.session_id AND b.branch_id = n.branch_id
+            """
+        )
         con.execute(
             """
             INSERT INTO events (event_id, session_id, branch_id, seq, run_id, ts, parent_id, kind, payload, metadata,
                                 schema_version, text, tokens_in, tokens_out, call_id, failure, ord)
-            SELECT n.event_id, n.session_id, n.branch_id,
-                   coalesce(b.head_seq, 0) + row_number() OVER (PARTITION BY n.session_id, n.branch_id ORDER BY n.idx),
-                   n.run_id, n.ts, n.parent_id, n.kind, n.payload, n.metadata, n.schema_version, coalesce(n.text, ''),
-                   n.tokens_in, n.tokens_out, n.call_id, n.failure, ? + n.rowid + 1
-            FROM _new n LEFT JOIN branches b ON b.session_id = n.session_id AND b.branch_id = n.branch_id
+            SELECT n.event_id, n.session_id, n.branch_id, s.seq, n.run_id, n.ts, n.parent_id, n.kind, n.payload,
+                   n.metadata, n.schema_version, coalesce(n.text, ''), n.tokens_in, n.tokens_out, n.call_id, n.failure,
+                   ? + n.rowid + 1
+            FROM _new n JOIN _seq_of s USING (idx)
             """,
             [first],
         )
-        self._inserted_idx.extend(con.execute("SELECT list(idx ORDER BY idx) FROM _new").fetchone()[0])
         self.added += added
         con.execute(
             """
@@ -393,20 +417,18 @@ class Ingest:
             WHERE b.session_id = h.session_id AND b.branch_id = h.branch_id
             """
         )
-        con.execute(
-            "INSERT INTO _touched SELECT DISTINCT session_id FROM _new "
-            "WHERE session_id NOT IN (SELECT session_id FROM _touched)"
-        )
 
     # ------------------------------------------------------------------ the end
 
     def finish(self) -> IngestResult:
         if self.added:
+            self.con.execute("CREATE OR REPLACE TEMP TABLE _touched AS SELECT unnest(?::VARCHAR[]) AS session_id",
+                             [sorted(self._touched)])
             _refresh_aggregates(self.con)
         return IngestResult(self.sessions_created, self.added, self.total - self.added, self.branches_created)
 
 
-def ingest(con: duckdb.DuckDBPyConnection, locate: Locate, rows: list[tuple[int, str]], *,
+def ingest(con: duckdb.DuckDBPyConnection, locate: Locate, rows: list[Row], *,
            implicit_sessions: bool) -> IngestResult:
     """Validated rows in one chunk (API appends). ``con`` must be inside a transaction."""
     job = Ingest(con, locate, implicit_sessions=implicit_sessions)

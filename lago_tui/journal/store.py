@@ -171,18 +171,18 @@ class Journal(JournalAPI):
         """
         from pydantic import ValidationError
 
-        from .ingest import IngestResult, ingest
+        from .ingest import IngestResult, ingest, search_text
         from .models import EventEnvelope
         from .validate import EventProblem, check_event
 
-        rows: list[tuple[int, str]] = []
+        rows: list[tuple[int, str, str]] = []
         seen: dict[str, int] = {}
         for i, event in enumerate(events):
             try:
                 if isinstance(event, dict):
                     event = EventEnvelope.model_validate(event)
                 text = json.dumps(event.to_wire(), ensure_ascii=False)
-                check_event(text)
+                checked = check_event(text)
             except ValidationError as exc:
                 err = exc.errors(include_url=False)[0]
                 loc = ".".join(str(p) for p in err["loc"])
@@ -195,7 +195,7 @@ class Journal(JournalAPI):
             if seen.setdefault(event.event_id, i) != i:
                 raise InvalidEvent(f"event {i + 1}", f"duplicate event_id {event.event_id} (also at event "
                                    f"{seen[event.event_id] + 1})", index=i)
-            rows.append((i, text))
+            rows.append((i, text, search_text(checked)))
         if not rows:
             return IngestResult(0, 0, 0, 0)
         with self._conn.writer() as con:
