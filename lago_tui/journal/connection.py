@@ -429,6 +429,9 @@ class Connector:
             intent = WriterIntent(self.path)
             intent.acquire(self.busy_timeout)
             committed = False
+            # Ours to remove if nothing gets committed: a file DuckDB creates now (not one another creator
+            # made since the check above, which _open waits for).
+            creating_here = not exists and not os.path.lexists(self.path)
             try:
                 con = self._open(read_only=False, creating=not exists)
                 try:
@@ -457,7 +460,7 @@ class Connector:
             finally:
                 # A write that changed nothing leaves nothing behind: not the journal file it was about to
                 # create (still held under the intent lock, so nobody else has it open), not a lock file.
-                if not committed and not exists:
+                if not committed and creating_here:
                     for leftover in (self.path, Path(str(self.path) + ".wal")):
                         try:
                             leftover.unlink()
