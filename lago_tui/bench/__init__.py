@@ -7,6 +7,8 @@ numbers go to ``--json``):
 
 * journal level: the session list query, 100-event windows of the big timeline at random positions, import
   rate, appends (direct and through the BatchingWriter), search across all events, Timeline.find;
+* robust (issue 11): appends lost while the app holds PageDown on the agent's session, peak memory of a
+  1 GB (``--quick``: 256 MB) import;
 * app level, driving the real app headless (``App.run_test(size=(120, 40))`` with a Pilot) in child
   processes: process start to a painted session list, filter keystrokes, opening the big session, ``G``,
   PageDown, a jump, switching to a nested branch, search, key latency during a search, live updates from
@@ -34,6 +36,7 @@ from pathlib import Path
 from .app_level import app_level, child_main
 from .common import FULL, QUICK, Result, cached_journal, print_table
 from .journal_level import journal_level
+from .robust import robust_results
 
 __all__ = ["Result", "main"]
 
@@ -48,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rebuild", action="store_true", help="rebuild the cached synthetic journal")
     ap.add_argument("--no-app", action="store_true", help="journal level only")
     ap.add_argument("--no-journal", action="store_true", help="app level only")
+    ap.add_argument("--no-robust", action="store_true", help="skip the lock fight and the large-import memory")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--manifest", help=argparse.SUPPRESS)
@@ -73,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_app:
             log("app level ...")
             results += app_level(db, m, args.runs, scratch, log)
+        if not (args.no_robust or args.no_app):  # the lock fight drives the app
+            log("robust (lock fight, large-import memory) ...")
+            results += robust_results(scratch, log, trials=args.runs, import_mb=256 if args.quick else 1024)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     header = (f"lago-tui bench: {m.sessions:,} sessions, {m.events:,} events, big session {m.big:,} events "
