@@ -120,7 +120,7 @@ def test_the_app_opens_the_big_session_and_reads_its_end(big: tuple[Path, Path],
 
     async def run() -> None:
         app = LagoApp(Journal(path), clock=fixed_clock, settings_path=tmp_path / "settings.json")
-        async with app.run_test(size=(120, 36)) as pilot:
+        async with app.run_test(size=(120, 36)):
             app.open_session("BIG")
             deadline = time.monotonic() + 30
             while not (isinstance(app.screen, SessionDetailScreen) and app.screen.query(TimelineView)

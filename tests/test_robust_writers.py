@@ -12,10 +12,10 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from lago_tui.journal import InvalidEvent, Journal, JournalBusy
@@ -115,8 +115,6 @@ def test_readers_wait_while_a_writer_holds_the_intent_and_create_nothing(journal
             time.sleep(max(0.0, release_at - time.monotonic()))
             holder.stdin.write("go\n")
             holder.stdin.flush()
-
-        import threading
 
         threading.Thread(target=let_go, daemon=True).start()
         assert patient.count_sessions() == 1
