@@ -36,7 +36,6 @@ from pathlib import Path
 from .app_level import app_level, child_main
 from .common import FULL, QUICK, Result, cached_journal, print_table
 from .journal_level import journal_level
-from .robust import robust_results
 
 __all__ = ["Result", "main"]
 
@@ -78,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             log("app level ...")
             results += app_level(db, m, args.runs, scratch, log)
         if not (args.no_robust or args.no_app):  # the lock fight drives the app
+            from .robust import robust_results  # here: `python -m lago_tui.bench.robust` runs it alone
+
             log("robust (lock fight, large-import memory) ...")
             results += robust_results(scratch, log, trials=args.runs, import_mb=256 if args.quick else 1024)
     finally:
