@@ -113,7 +113,7 @@ def _md_event(kind: str, p: dict[str, Any], where: str) -> str:
         args = p.get("arguments")
         body = _fence(c(_json(args, indent=2)), "json") if args is not None else ""
         return (f"**Tool call** {_code(c(_str(p.get('tool_name'))))} · call {_code(c(_str(p.get('call_id'))))}"
-                f" · {where}\n\n{body}")
+                f" · {where}\n" + (f"\n{body}" if body else ""))
     if kind == "ToolCallCompleted":
         result = p.get("result")
         text = result if isinstance(result, str) else _json(result, indent=2)
@@ -121,8 +121,8 @@ def _md_event(kind: str, p: dict[str, Any], where: str) -> str:
         duration = p.get("duration_ms")
         took = f" · {duration} ms" if isinstance(duration, int) else ""
         return (f"**Result** of {_code(c(_str(p.get('tool_name'))))} · {c(_str(p.get('status')))}{took}"
-                f" · call {_code(c(_str(p.get('call_id'))))} · {where}\n\n"
-                + (_fence(c(text), info) if result is not None else ""))
+                f" · call {_code(c(_str(p.get('call_id'))))} · {where}\n"
+                + ("\n" + _fence(c(text), info) if result is not None else ""))
     if kind == "ToolCallFailed":
         return (f"**Tool failed** {_code(c(_str(p.get('tool_name'))))} · call {_code(c(_str(p.get('call_id'))))}"
                 f" · {where}\n\n{_fence(c(_str(p.get('error'))))}")
@@ -147,6 +147,10 @@ def _md_event(kind: str, p: dict[str, Any], where: str) -> str:
         return f"*state patched* · {where}\n\n{_fence(c(_json(p.get('patch'), indent=2)), 'json')}"
     if kind == "RunStarted":
         return f"*run started* · {where}\n"
+    if kind == "SessionCreated":
+        config = p.get("config") if isinstance(p.get("config"), dict) else {}
+        model = f" · {c(_str(config.get('model')))}" if config.get("model") else ""
+        return f"*session* {c(_str(p.get('name')))}{model} · {where}\n"
     body = {k: v for k, v in p.items() if k != "type"}
     text = f"*{c(kind)}* · {where}"
     return text + ("\n\n" + _fence(c(_json(body, indent=2)), "json") if body else "\n")

@@ -113,9 +113,8 @@ SELECT session_id, branch_id, seq, event_id, ts, prev_ts, prev_seq FROM (
 _MERGES = """
 SELECT e.session_id, e.branch_id, e.seq, e.event_id, e.payload->>'$.source_branch_id' AS source,
        TRY_CAST(e.payload->>'$.merge_seq' AS BIGINT) AS merge_seq, b.branch_id IS NOT NULL AS known, b.head_seq
-FROM events e
+FROM (SELECT * FROM events WHERE {w} AND kind = 'BranchMerged') e
 LEFT JOIN branches b ON b.session_id = e.session_id AND b.branch_id = e.payload->>'$.source_branch_id'
-WHERE {w} AND e.kind = 'BranchMerged'
 """
 
 _PATCHES = """
