@@ -18,6 +18,7 @@ The alignment is patience-style, so it stays near linear on long, mostly identic
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import repeat
@@ -31,7 +32,7 @@ from .views import SessionDetail
 
 __all__ = ["align", "compare_branches", "fork_of", "SUMMARY_CHARS"]
 
-SUMMARY_CHARS = 240
+SUMMARY_CHARS = 120
 DP_CELLS = 12_000
 """Largest stretch (left x right events) aligned by dynamic programming; larger ones are walked greedily."""
 DP_DIRECT = 256
@@ -142,12 +143,13 @@ def _align(
     """As :func:`align`, with -1 for "no event on this side" (so callers can index a list ending in None)."""
     out: list[Row] = []
     budget = [WORK_FACTOR * (len(a_fine) + len(b_fine)) + 1000]
-    # A stack of tasks, done last-in first-out: ("diff", alo, ahi, blo, bhi) or ("same", i, j).
+    # A stack of tasks, done last-in first-out: ("diff", alo, ahi, blo, bhi) or ("same", i, j, count).
     tasks: list[tuple[Any, ...]] = [("diff", 0, len(a_fine), 0, len(b_fine))]
     while tasks:
         task = tasks.pop()
         if task[0] == "same":
-            out.append(("same", task[1], task[2]))
+            _, i, j, count = task
+            out.extend(zip(repeat("same", count), range(i, i + count), range(j, j + count)))
             continue
         _, alo, ahi, blo, bhi = task
         while alo < ahi and blo < bhi and a_fine[alo] == b_fine[blo]:
@@ -157,8 +159,8 @@ def _align(
         while alo < ahi - tail and blo < bhi - tail and a_fine[ahi - tail - 1] == b_fine[bhi - tail - 1]:
             tail += 1
         ahi, bhi = ahi - tail, bhi - tail
-        for k in range(tail - 1, -1, -1):
-            tasks.append(("same", ahi + k, bhi + k))
+        if tail:
+            tasks.append(("same", ahi, bhi, tail))
         if alo == ahi or blo == bhi:
             out.extend(("left", i, -1) for i in range(alo, ahi))
             out.extend(("right", -1, j) for j in range(blo, bhi))
@@ -170,14 +172,21 @@ def _align(
         if not anchors:
             _gap(a_fine, a_coarse, alo, ahi, b_fine, b_coarse, blo, bhi, out)
             continue
-        # Stretches between anchors, pushed in reverse so the first comes off the stack first.
+        # Stretches between anchors (runs of adjacent anchors as one task), pushed in reverse so the
+        # first comes off the stack first.
         pieces: list[tuple[Any, ...]] = []
         i, j = alo, blo
         for ai, bj in anchors:
-            pieces.append(("diff", i, ai, j, bj))
-            pieces.append(("same", ai, bj))
+            if ai == i and bj == j and pieces and pieces[-1][0] == "same":
+                _, si, sj, count = pieces[-1]
+                pieces[-1] = ("same", si, sj, count + 1)
+            else:
+                if ai > i or bj > j:
+                    pieces.append(("diff", i, ai, j, bj))
+                pieces.append(("same", ai, bj, 1))
             i, j = ai + 1, bj + 1
-        pieces.append(("diff", i, ahi, j, bhi))
+        if i < ahi or j < bhi:
+            pieces.append(("diff", i, ahi, j, bhi))
         tasks.extend(reversed(pieces))
     return out
 
@@ -189,21 +198,12 @@ def _anchors(
     budget[0] -= (ahi - alo) + (bhi - blo)
     if budget[0] < 0:
         return []
-    count_a: dict[int, int] = {}
-    where_a: dict[int, int] = {}
-    for i in range(alo, ahi):
-        key = a[i]
-        count_a[key] = count_a.get(key, 0) + 1
-        where_a[key] = i
-    count_b: dict[int, int] = {}
-    where_b: dict[int, int] = {}
-    for j in range(blo, bhi):
-        key = b[j]
-        if key in count_a:
-            count_b[key] = count_b.get(key, 0) + 1
-            where_b[key] = j
+    a_part, b_part = a[alo:ahi], b[blo:bhi]
+    count_a, count_b = Counter(a_part), Counter(b_part)  # counted in C
+    where_a = dict(zip(a_part, range(alo, ahi)))  # the last position of each key: its only one if unique
+    where_b = dict(zip(b_part, range(blo, bhi)))
     pairs = sorted(
-        (where_a[key], where_b[key]) for key, n in count_b.items() if n == 1 and count_a[key] == 1
+        (where_a[key], where_b[key]) for key, n in count_b.items() if n == 1 and count_a.get(key) == 1
     )
     if not pairs:
         return []
