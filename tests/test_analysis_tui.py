@@ -462,3 +462,36 @@ async def test_palette_lists_the_analysis_actions_a_screen_has(journal: Journal)
         await pilot.press("enter")
         await pilot.pause(0.2)
         assert called == ["lanes"]
+
+
+# ---------------------------------------------------------------------------------------------- lane layout
+
+
+def _detail_of(branches):  # noqa: ANN001, ANN202
+    from lago_tui.journal import SessionDetail, SessionSummary, SessionTotals
+
+    summary = SessionSummary("s", "s", "", {}, 0, 0, len(branches), 0, 0, None, None, False)
+    return SessionDetail(summary, tuple(branches), SessionTotals(0, 0, 0, 0, 0, 0))
+
+
+def test_lane_layout_forks_merges_and_reused_columns() -> None:
+    from lago_tui.journal import BranchInfo
+    from lago_tui.journal.views import Merge
+    from lago_tui.lanes import lane_rows
+
+    main = BranchInfo("s", "main", "main", None, 0, 0, 30)
+    a = BranchInfo("s", "a", "a", "main", 5, 10, 4, (Merge("a", "main", 20, 4),))
+    b = BranchInfo("s", "b", "b", "main", 8, 40, 2)  # forks after a is done: a's column is reused
+    c = BranchInfo("s", "c", "c", "a", 2, 12, 1)
+    rows = lane_rows(_detail_of([main, a, c, b]), {"main": 100, "a": 15, "b": 50, "c": 13}, {("a", "main", 20): 18})
+    assert [(r.kind, r.branch.branch_id, r.graph) for r in rows] == [
+        ("start", "main", "●"),
+        ("fork", "a", "├─╮"),
+        ("fork", "c", "│ ├─╮"),
+        ("head", "c", "│ │ ●"),
+        ("head", "a", "│ ●"),
+        ("merge", "a", "├─╯"),
+        ("fork", "b", "├─╮"),
+        ("head", "b", "│ ●"),
+        ("head", "main", "●"),
+    ]

@@ -171,7 +171,7 @@ class SaveOffer:
     """A part the save dialog can write, and how it is described."""
 
     part: Part
-    label: str
+    label: Text | str  # a str is ours, shown literally; journal text comes as a safe Text
 
 
 class SaveScreen(ModalScreen[str | None]):
@@ -219,7 +219,8 @@ class SaveScreen(ModalScreen[str | None]):
             yield Static("What", classes="save-label", markup=False)
             with RadioSet(id="save-scope"):
                 for i, offer in enumerate(self.offers):
-                    yield RadioButton(offer.label, value=i == 0, id=f"scope-{offer.part.scope}")
+                    label = offer.label if isinstance(offer.label, Text) else Text(offer.label)
+                    yield RadioButton(label, value=i == 0, id=f"scope-{offer.part.scope}")
             yield Static("Format", classes="save-label", markup=False)
             with RadioSet(id="save-format"):
                 for i, (fmt, label) in enumerate(FORMAT_LABELS.items()):
