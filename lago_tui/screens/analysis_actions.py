@@ -27,7 +27,15 @@ from ..safe import safe_text
 from ..widgets.state_panel import StatePanel
 from ..widgets.timeline import TimelineView
 from .compare import CompareScreen, JumpTo, default_other_branch
-from .copy_export import ChoiceMenuScreen, Choice, SaveOffer, SaveScreen, context_choices, copy_part, parse_context_choice
+from .copy_export import (
+    Choice,
+    ChoiceMenuScreen,
+    SaveOffer,
+    SaveScreen,
+    context_choices,
+    copy_part,
+    parse_context_choice,
+)
 from .lane_graph import LaneGraphScreen
 from .problems import ProblemsScreen
 

@@ -8,7 +8,7 @@ thread worker (``JournalAPI.compare_branches``); journal strings are shown throu
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -22,9 +22,17 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..journal import BranchInfo, Comparison, ComparisonRow, JournalBusy, JournalError, SessionDetail
+from ..journal import (
+    BranchInfo,
+    Comparison,
+    ComparisonRow,
+    JournalBusy,
+    JournalError,
+    SessionDetail,
+)
 from ..safe import safe_text
 from ..summary import duration, tokens
+from ..widgets.list_source import ListSource
 from ..widgets.virtual_list import Column, RenderContext, VirtualTable
 
 __all__ = ["BranchPickerScreen", "CompareScreen", "CompareTable", "JumpTo", "default_other_branch"]
@@ -50,22 +58,6 @@ def default_other_branch(detail: SessionDetail, branch_id: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------- table
-
-
-class _Rows:
-    """The comparison's rows as a table source (in memory)."""
-
-    def __init__(self, rows: Sequence[ComparisonRow]) -> None:
-        self.rows = rows
-
-    def count(self) -> int:
-        return len(self.rows)
-
-    def fetch(self, start: int, count: int) -> Sequence[tuple[int, ComparisonRow]]:
-        return [(i, self.rows[i]) for i in range(start, min(len(self.rows), start + count))]
-
-    def index_of(self, key: Hashable) -> int | None:
-        return key if isinstance(key, int) and 0 <= key < len(self.rows) else None
 
 
 _MARKS = {"same": " ", "changed": "~", "left": "−", "right": "+"}
@@ -239,7 +231,7 @@ class CompareScreen(Screen[JumpTo | None]):
         self._render_header()
         first = next((i for i, r in enumerate(comparison.rows) if r.status != "same"), 0)
         self.query_one(CompareTable).branches = (comparison.left_branch_id, comparison.right_branch_id)
-        self.query_one(CompareTable).set_source(_Rows(comparison.rows), key=first)  # on the first difference
+        self.query_one(CompareTable).set_source(ListSource(comparison.rows), key=first)  # on the first difference
         self._update_status()
 
     def _id_of(self, ref: str) -> str:

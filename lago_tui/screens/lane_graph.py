@@ -8,7 +8,7 @@ session's start), at its head for a head, at the merge event for a merge (dismis
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -23,6 +23,7 @@ from textual.widgets import Footer, Static
 from ..journal import JournalBusy, JournalError, SessionDetail
 from ..lanes import LaneRow, lane_rows
 from ..safe import safe_text
+from ..widgets.list_source import ListSource
 from ..widgets.virtual_list import Column, RenderContext, VirtualTable
 from .compare import JumpTo
 
@@ -61,20 +62,6 @@ def _when(us: int) -> str:
         return "?"
 
 
-class _LaneSource:
-    def __init__(self, rows: Sequence[LaneRow]) -> None:
-        self.rows = rows
-
-    def count(self) -> int:
-        return len(self.rows)
-
-    def fetch(self, start: int, count: int) -> Sequence[tuple[int, LaneRow]]:
-        return [(i, self.rows[i]) for i in range(start, min(len(self.rows), start + count))]
-
-    def index_of(self, key: Hashable) -> int | None:
-        return key if isinstance(key, int) and 0 <= key < len(self.rows) else None
-
-
 class LaneTable(VirtualTable[tuple[int, LaneRow]]):
     """graph | when | what."""
 
@@ -105,7 +92,7 @@ class LaneTable(VirtualTable[tuple[int, LaneRow]]):
 
     def set_rows(self, rows: Sequence[LaneRow], key: int | None = None) -> None:
         self.columns = self._columns_for(max((r.lanes for r in rows), default=1))
-        self.set_source(_LaneSource(rows), key=key)
+        self.set_source(ListSource(rows), key=key)
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"lanes--{name}", partial=True)

@@ -6,7 +6,6 @@ The list comes from ``JournalAPI.problems(session)`` in a thread worker. Dismiss
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
 from typing import ClassVar
 
 from rich.style import Style
@@ -20,24 +19,11 @@ from textual.widgets import Footer, Static
 from ..journal import JournalBusy, JournalError, Problem, SessionDetail
 from ..journal.analysis_views import PROBLEM_CODES
 from ..safe import safe_text
+from ..widgets.list_source import ListSource
 from ..widgets.virtual_list import Column, RenderContext, VirtualTable
 from .compare import JumpTo
 
 __all__ = ["ProblemsScreen", "ProblemTable"]
-
-
-class _Problems:
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = problems
-
-    def count(self) -> int:
-        return len(self.problems)
-
-    def fetch(self, start: int, count: int) -> Sequence[tuple[int, Problem]]:
-        return [(i, self.problems[i]) for i in range(start, min(len(self.problems), start + count))]
-
-    def index_of(self, key: Hashable) -> int | None:
-        return key if isinstance(key, int) and 0 <= key < len(self.problems) else None
 
 
 class ProblemTable(VirtualTable[tuple[int, Problem]]):
@@ -148,7 +134,7 @@ class ProblemsScreen(Screen[JumpTo | None]):
         head.no_wrap = True
         head.overflow = "ellipsis"
         self.query_one("#problems-header", Static).update(head)
-        self.query_one(ProblemTable).set_source(_Problems(problems))
+        self.query_one(ProblemTable).set_source(ListSource(problems))
         self._explain()
 
     @on(VirtualTable.RowHighlighted, "#problems-table")
