@@ -7,6 +7,8 @@ numbers go to ``--json``):
 
 * journal level: the session list query, 100-event windows of the big timeline at random positions, import
   rate, appends (direct and through the BatchingWriter), search across all events, Timeline.find;
+* analysis: state at random points of the big session, comparing two 100k-event attempts, the
+  integrity check of the whole journal;
 * app level, driving the real app headless (``App.run_test(size=(120, 40))`` with a Pilot) in child
   processes: process start to a painted session list, filter keystrokes, opening the big session, ``G``,
   PageDown, a jump, switching to a nested branch, search, key latency during a search, live updates from
@@ -31,6 +33,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from .analysis import analysis_level
 from .app_level import app_level, child_main
 from .common import FULL, QUICK, Result, cached_journal, print_table
 from .journal_level import journal_level
@@ -48,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rebuild", action="store_true", help="rebuild the cached synthetic journal")
     ap.add_argument("--no-app", action="store_true", help="journal level only")
     ap.add_argument("--no-journal", action="store_true", help="app level only")
+    ap.add_argument("--no-analysis", action="store_true", help="skip state / compare / check (issue 10)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--manifest", help=argparse.SUPPRESS)
@@ -70,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_journal:
             log("journal level ...")
             results += journal_level(db, m, files, args.runs, scratch, built, log)
+        if not args.no_analysis:
+            log("analysis ...")
+            results += analysis_level(db, m, args.runs, scratch, args.quick, log)
         if not args.no_app:
             log("app level ...")
             results += app_level(db, m, args.runs, scratch, log)

@@ -11,10 +11,10 @@ import argparse
 import sys
 
 from ..journal import JournalError
-from . import reading, writing
+from . import analysis, reading, writing
 from .output import PROG, error
 
-COMMAND_MODULES = (reading, writing)
+COMMAND_MODULES = (reading, writing, analysis)
 
 
 class _Parser(argparse.ArgumentParser):

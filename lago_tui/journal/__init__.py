@@ -1,5 +1,18 @@
 """The journal: a Lago-compatible event store in one DuckDB file. Never imports textual."""
 
+from .analysis_views import (
+    Comparison,
+    ComparisonRow,
+    ComparisonSide,
+    ComparisonTotals,
+    FileState,
+    MessageState,
+    Problem,
+    RunState,
+    StateAt,
+    ToolCallState,
+)
+from .api import JournalAPI, TimelineAPI
 from .errors import (
     InvalidEvent,
     InvalidSpec,
@@ -12,10 +25,17 @@ from .errors import (
     NotAJournal,
     NotFound,
 )
-from .api import JournalAPI, TimelineAPI
 from .store import ChangeToken, ImportResult, Journal
 from .timeline import Timeline
-from .views import BranchInfo, SearchHit, SessionDetail, SessionSummary, SessionTotals, TimelineEvent, ToolOutcome
+from .views import (
+    BranchInfo,
+    SearchHit,
+    SessionDetail,
+    SessionSummary,
+    SessionTotals,
+    TimelineEvent,
+    ToolOutcome,
+)
 
 # The pydantic models (and what needs them) are only for writing: building them costs ~100 ms at start-up,
 # so readers such as the TUI's first screen don't pay for them until something writes.
@@ -35,6 +55,8 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "Comparison", "ComparisonRow", "ComparisonSide", "ComparisonTotals", "FileState", "MessageState", "Problem",
+    "RunState", "StateAt", "ToolCallState",
     "BatchingWriter", "BranchInfo", "BranchSpec", "ChangeToken", "EventEnvelope", "ImportResult", "InvalidEvent",
     "InvalidSpec", "Journal", "JournalAPI", "JournalBusy", "JournalCorrupt", "JournalError", "JournalNotFound",
     "JournalPermission", "JournalTooNew", "KNOWN_KINDS", "NotAJournal", "NotFound", "SearchHit", "SessionDetail",

@@ -19,6 +19,7 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .analysis_views import Comparison, Problem, StateAt
     from .views import SearchHit, SessionDetail, SessionSummary, TimelineEvent
 
 
@@ -125,8 +126,15 @@ class JournalAPI(ABC):
         """Import a JSON array or JSON Lines file of EventEnvelopes, all or nothing."""
 
     @abstractmethod
-    def export(self, session: str) -> Iterator[dict[str, Any]]:
-        """Every event of a session (all branches) as wire objects, in write order."""
+    def export(
+        self, session: str, *, branch: str | None = None, from_seq: int | None = None, to_seq: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every event of a session (all branches) as wire objects, in write order.
+
+        With a ``branch``: that branch's timeline in order (inherited events included), optionally cut to
+        ``from_seq``..``to_seq``, seqs of the branch itself (no ``from_seq``: from the first inherited
+        event; a range without a branch is refused).
+        """
 
     # ------------------------------------------------------------------ reading
 
@@ -173,6 +181,21 @@ class JournalAPI(ABC):
 
     @abstractmethod
     def search(self, text: str, *, session: str | None = None, limit: int = 100) -> list[SearchHit]: ...
+
+    # ------------------------------------------------------------------ analysis (issue 10)
+
+    @abstractmethod
+    def state_at(self, session: str, branch: str = "main", at_seq: int | None = None) -> StateAt:
+        """The state of ``branch`` as of its own event ``at_seq`` (default its head; 0: at its fork point):
+        messages, tool calls with status, runs, files, tokens, agent state. Past the head is InvalidSpec."""
+
+    @abstractmethod
+    def compare_branches(self, session: str, left: str, right: str) -> Comparison:
+        """Events of two branches after their common fork point, aligned side by side, with totals."""
+
+    @abstractmethod
+    def problems(self, session: str | None = None) -> list[Problem]:
+        """Integrity problems of one session (or of all sessions), each at its offending event."""
 
     def head_seq(self, session: str, branch: str = "main") -> int:
         from .errors import NotFound
