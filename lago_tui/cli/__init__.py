@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     parser = _Parser(prog=PROG, description="Browse and create AI-agent sessions in a Lago event journal.")
-    parser.add_argument("--journal", metavar="PATH", help="journal file (default: $LAGO_JOURNAL, else the user data dir)")
+    parser.add_argument("--journal", metavar="PATH", help="journal file or server URL (default: $LAGO_JOURNAL, else the user data dir)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     handlers: dict = {}
     for module in COMMAND_MODULES:

@@ -1,0 +1,440 @@
+"""lago-tui's own routes, under ``/lago-tui/v1``: what the TUI and the CLI need that Lago's API lacks.
+
+Lago's routes (``/v1/...``, ``/health``) stay exactly Lago's; everything here is separate, described in
+:mod:`lago_tui.remote.protocol` (shared with the client) and documented in the README ("Extension routes").
+
+Every journal call runs in a worker thread, never on the event loop. Built timelines are kept in a small
+LRU (:class:`TimelineCache`) so that a client paging through a 200k-event branch pays for the shape of the
+timeline once, as a local reader does. The change feed (:class:`ChangeFeed`) tells followers about every
+write, whoever made it: this server's commits (:meth:`Extension.note_write`) at once, other processes'
+writes by the journal's ``change_token`` within :data:`WATCH_INTERVAL`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from ..journal.api import JournalAPI, TimelineAPI
+from ..journal.errors import InvalidEvent, JournalError
+from ..remote import protocol as P
+
+TIMELINE_CACHE = 32  # built timelines kept (session, branch, kind filter)
+WATCH_INTERVAL = 0.1  # seconds between looks at the journal's change token (a stat, no file opened)
+PING_INTERVAL = 5.0  # seconds between keep-alive comments on the change stream
+EXPORT_CHUNK = 500  # events per chunk of an export stream
+MAX_FIND_TEXT = 10_000
+
+
+def json_response(value: Any, status: int = 200) -> Response:
+    # ASCII escapes: any string the journal holds travels exactly, whatever it contains.
+    body = json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> Response:
+    return json_response({"error": code, "message": message, **extra}, status)
+
+
+def journal_error_response(exc: BaseException) -> Response:
+    status, body = P.error_body(exc)
+    return json_response(body, status)
+
+
+# ---------------------------------------------------------------------------------------------- timelines
+
+
+@dataclass
+class _Entry:
+    timeline: TimelineAPI
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class TimelineCache:
+    """Built timelines by (session id, branch id, kinds), least recently used dropped first.
+
+    A timeline's positions never change (appends only add positions at the end), so one built at any
+    head answers every client that knows a shorter or equal length; it is refreshed when a client knows
+    more than it does. Each entry has a lock: a timeline is not safe to page and refresh at once.
+    """
+
+    def __init__(self, journal: JournalAPI, size: int = TIMELINE_CACHE) -> None:
+        self.journal = journal
+        self.size = size
+        self._entries: OrderedDict[tuple[str, str, tuple[str, ...] | None], _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _put(self, timeline: TimelineAPI) -> _Entry:
+        key = (timeline.session_id, timeline.branch_id, timeline.kinds)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                entry = self._entries[key] = _Entry(timeline)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return entry
+
+    def open(self, session: str, branch: str, kinds: tuple[str, ...] | None) -> _Entry:
+        """For a client opening or refreshing a timeline (``session`` may be a name or prefix)."""
+        detail = self.journal.session(session)
+        info = detail.branch(branch)
+        key = (detail.summary.session_id, info.branch_id if info else branch, kinds)
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None:
+            return self._put(self.journal.timeline(detail.summary.session_id, branch, kinds, detail=detail))
+        with entry.lock:
+            entry.timeline.refresh()
+        return self._put(entry.timeline)
+
+    def get(self, session_id: str, branch_id: str, kinds: tuple[str, ...] | None, length: int) -> _Entry:
+        """For a client that has the timeline (ids exact): one at least ``length`` long."""
+        key = (session_id, branch_id, kinds)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+        if entry is None:
+            entry = self._put(self.journal.timeline(session_id, branch_id, kinds))
+        if entry.timeline.length < length:
+            with entry.lock:
+                if entry.timeline.length < length:
+                    entry.timeline.refresh()
+        return entry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def timeline_meta(timeline: TimelineAPI) -> dict[str, Any]:
+    return {
+        "session_id": timeline.session_id,
+        "branch_id": timeline.branch_id,
+        "kinds": list(timeline.kinds) if timeline.kinds is not None else None,
+        "length": timeline.length,
+        "segment_bounds": [[b, seq] for b, seq in timeline.segment_bounds],
+        "fork_positions": timeline.fork_positions,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- change feed
+
+
+class ChangeFeed:
+    """A version number that grows with every write to the journal, and the streams that follow it."""
+
+    def __init__(self, journal: JournalAPI, interval: float = WATCH_INTERVAL) -> None:
+        self.journal = journal
+        self.interval = interval
+        self.boot = secrets.token_hex(4)
+        self.version = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._changed: asyncio.Condition | None = None
+        self._closing: asyncio.Event | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def token(self) -> str:
+        return f"{self.boot}-{self.version}"
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._changed = asyncio.Condition()
+        self._closing = asyncio.Event()
+        self._thread = threading.Thread(target=self._watch, name="lago-tui-change-watch", daemon=True)
+        self._thread.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._closing is not None:
+            self._closing.set()
+            await self._notify()
+
+    def note_write(self) -> None:
+        """A write just committed (from any thread): tell followers now, not at the next look."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._bump)
+
+    def _bump(self) -> None:
+        self.version += 1
+        asyncio.ensure_future(self._notify())
+
+    async def _notify(self) -> None:
+        if self._changed is not None:
+            async with self._changed:
+                self._changed.notify_all()
+
+    def _watch(self) -> None:
+        last = self.journal.change_token()
+        while not self._stop.wait(self.interval):
+            try:
+                token = self.journal.change_token()
+            except Exception:  # a stat that failed is no change
+                continue
+            if token != last:
+                last = token
+                self.note_write()
+
+    async def follow(self) -> AsyncIterator[bytes]:
+        """The SSE frames of one follower: the current token, then one frame per change, pings between."""
+        assert self._changed is not None and self._closing is not None
+        sent = -1
+        while not self._closing.is_set():
+            if self.version != sent:
+                sent = self.version
+                yield f"event: change\nid: {sent}\ndata: {json.dumps({'token': self.token})}\n\n".encode()
+                continue
+            try:
+                async with self._changed:
+                    await asyncio.wait_for(self._changed.wait(), PING_INTERVAL)
+            except asyncio.TimeoutError:
+                yield b": ping\n\n"
+
+
+# ---------------------------------------------------------------------------------------------- routes
+
+
+def _kinds(request: Request) -> tuple[str, ...] | None:
+    kinds = request.query_params.getlist("kind")
+    return tuple(sorted(set(kinds))) if kinds else None
+
+
+def _int(request: Request, name: str, default: int | None = None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        if default is None:
+            raise P.BadArgument(f"missing query parameter {name!r}")
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise P.BadArgument(f"query parameter {name!r} must be an integer, not {raw!r}") from None
+
+
+def _str(request: Request, name: str) -> str:
+    raw = request.query_params.get(name)
+    if raw is None:
+        raise P.BadArgument(f"missing query parameter {name!r}")
+    return raw
+
+
+class Extension:
+    """The extension routes over one journal. Mount :meth:`routes`; call :meth:`startup` and
+    :meth:`shutdown` from the server's lifespan and :meth:`note_write` after each commit."""
+
+    def __init__(self, journal: JournalAPI, *, info: dict[str, Any] | None = None) -> None:
+        self.journal = journal
+        self.timelines = TimelineCache(journal)
+        self.feed = ChangeFeed(journal)
+        self.started_at = time.time()
+        self.extra_info = dict(info or {})
+
+    async def startup(self) -> None:
+        self.feed.start()
+
+    async def shutdown(self) -> None:
+        await self.feed.stop()
+        self.timelines.clear()
+
+    def note_write(self) -> None:
+        self.feed.note_write()
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    def _handler(self, fn: Callable[[Request], Any]) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await fn(request)
+            except P.BadArgument as exc:
+                return error_response(400, "bad_request", str(exc))
+            except JournalError as exc:
+                return journal_error_response(exc)
+
+        endpoint.__name__ = getattr(fn, "__name__", "endpoint")
+        return endpoint
+
+    def routes(self) -> list[Route]:
+        h = self._handler
+        routes = [
+            Route(P.INFO, h(self.info), methods=["GET"]),
+            Route(P.CHANGES, self.changes, methods=["GET"]),
+            Route(P.TIMELINE, h(self.timeline), methods=["GET"]),
+            Route(P.TIMELINE_WINDOW, h(self.window), methods=["GET"]),
+            Route(P.TIMELINE_FIND, h(self.find), methods=["GET"]),
+            Route(P.TIMELINE_POSITION, h(self.position), methods=["GET"]),
+            Route(P.IMPORT, h(self.import_file), methods=["POST"]),
+            Route(P.EXPORT, h(self.export), methods=["GET"]),
+        ]
+        for op in P.OPS:
+            if callable(getattr(self.journal, op.name, None)):
+                routes.append(Route(op.route, h(self._op_endpoint(op)), methods=[op.method]))
+        return routes
+
+    def _op_endpoint(self, op: P.Op) -> Callable[[Request], Any]:
+        method = getattr(self.journal, op.name)
+
+        async def endpoint(request: Request) -> Response:
+            kwargs: dict[str, Any] = {}
+            body: Any = None
+            if any(p.where == "body" for p in op.params):
+                raw = await request.body()
+                try:
+                    body = json.loads(raw) if raw.strip() else {}
+                except ValueError:
+                    raise P.BadArgument("the body is not valid JSON") from None
+                if not isinstance(body, dict):
+                    raise P.BadArgument("the body must be a JSON object")
+            for param in op.params:
+                if param.where == "body":
+                    kwargs[param.name] = P.from_body(param, body)
+                else:
+                    kwargs[param.name] = P.from_query(param, request.query_params.getlist(param.key))
+            result = await self._run(method, **kwargs)
+            if op.method != "GET":
+                self.note_write()
+            return json_response(op.result.encode(result), op.status)
+
+        endpoint.__name__ = op.name
+        return endpoint
+
+    # ------------------------------------------------------------------ info and changes
+
+    async def info(self, request: Request) -> Response:
+        from .. import __version__
+
+        return json_response({
+            "service": P.SERVICE,
+            "api": P.API_VERSION,
+            "version": __version__,
+            "pid": os.getpid(),
+            "journal": self.journal.location,
+            "started_at": int(self.started_at * 1_000_000),
+            "boot": self.feed.boot,
+            "operations": sorted(op.name for op in P.OPS if callable(getattr(self.journal, op.name, None))),
+            **self.extra_info,
+        })
+
+    async def changes(self, request: Request) -> Response:
+        return StreamingResponse(
+            self.feed.follow(), media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    # ------------------------------------------------------------------ timelines
+
+    async def timeline(self, request: Request) -> Response:
+        session, branch = _str(request, "session"), request.query_params.get("branch", "main")
+        entry = await self._run(self.timelines.open, session, branch, _kinds(request))
+        return json_response(timeline_meta(entry.timeline))
+
+    def _entry(self, request: Request) -> tuple[Any, int]:
+        length = _int(request, "length", 0)
+        entry = self.timelines.get(_str(request, "session"), _str(request, "branch"), _kinds(request), length)
+        return entry, length
+
+    async def window(self, request: Request) -> Response:
+        start, count = _int(request, "start"), _int(request, "count")
+        if count < 0 or count > 10_000:
+            raise P.BadArgument("count must be between 0 and 10000")
+
+        def read() -> list[dict[str, Any]]:
+            entry, length = self._entry(request)
+            end = min(start + count, length or entry.timeline.length)
+            with entry.lock:
+                return [ev.to_json() for ev in entry.timeline.window(start, max(0, end - start))]
+
+        return json_response(await self._run(read))
+
+    async def find(self, request: Request) -> Response:
+        text, start = _str(request, "text"), _int(request, "start")
+        if len(text) > MAX_FIND_TEXT:
+            raise P.BadArgument(f"search text longer than {MAX_FIND_TEXT} characters")
+        forward = P.from_query(P.Param("forward", "bool", default=True), request.query_params.getlist("forward"))
+
+        def find() -> int | None:
+            entry, _ = self._entry(request)
+            with entry.lock:
+                return entry.timeline.find(text, start, forward=forward)
+
+        return json_response(await self._run(find))
+
+    async def position(self, request: Request) -> Response:
+        branch, seq = _str(request, "of_branch"), _int(request, "seq")
+
+        def position() -> int | None:
+            entry, _ = self._entry(request)
+            with entry.lock:
+                return entry.timeline.position_of(branch, seq)
+
+        return json_response(await self._run(position))
+
+    # ------------------------------------------------------------------ import and export
+
+    async def import_file(self, request: Request) -> Response:
+        """The body is a JSON array or JSON Lines file: kept in a temporary file, then imported at once."""
+        name = request.query_params.get("name") or "upload"
+        fd, tmp = await self._run(tempfile.mkstemp, prefix="lago-tui-import-", suffix=".jsonl")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                async for chunk in request.stream():
+                    if chunk:
+                        await self._run(fh.write, chunk)
+            try:
+                result = await self._run(self.journal.import_file, tmp)
+            except InvalidEvent as exc:  # name the client's file, not ours
+                raise InvalidEvent(exc.location.replace(tmp, name), exc.problem) from None
+            except JournalError as exc:
+                raise type(exc)(str(exc).replace(tmp, name)) from None
+        finally:
+            await self._run(_unlink, tmp)
+        self.note_write()
+        data = P.view("ImportResult").encode(result)
+        data["path"] = name
+        return json_response(data)
+
+    async def export(self, request: Request) -> Response:
+        session_id = await self._run(self.journal.resolve_session, _str(request, "session"))
+        return StreamingResponse(
+            iterate_in_threadpool(self._export_chunks(session_id)), media_type="application/x-ndjson",
+        )
+
+    def _export_chunks(self, session_id: str) -> Iterator[bytes]:
+        buffer: list[str] = []
+        try:
+            for event in self.journal.export(session_id):
+                buffer.append(json.dumps(event, ensure_ascii=True, separators=(",", ":")))
+                if len(buffer) >= EXPORT_CHUNK:
+                    yield ("\n".join(buffer) + "\n").encode("ascii")
+                    buffer.clear()
+        except JournalError as exc:  # after the 200: the last line says what went wrong
+            buffer.append(json.dumps(P.error_body(exc)[1], ensure_ascii=True))
+        if buffer:
+            yield ("\n".join(buffer) + "\n").encode("ascii")
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

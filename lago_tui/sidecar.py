@@ -1,0 +1,102 @@
+"""The serve sidecar: ``FILE.serve.json`` says which ``lago-tui serve`` owns a journal file right now.
+
+While a server owns a journal it keeps this small file beside it (owner-only permissions: it holds the
+token) with its URL, pid, token, the journal's path and its start time, and removes it on exit. Local
+commands and the TUI on that file read it and go through the server instead of fighting it for the
+file's lock (:func:`lago_tui.connect.open_journal`). A sidecar whose process is gone, or whose URL does
+not answer as that server, is stale and ignored (:func:`lago_tui.remote.sidecar.live_server`).
+
+Plain files only: no HTTP here (the server writes it, the client reads it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+SUFFIX = ".serve.json"
+
+
+def sidecar_path(journal: str | os.PathLike[str]) -> Path:
+    journal = Path(journal)
+    return journal.with_name(journal.name + SUFFIX)
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    url: str
+    pid: int
+    token: str | None
+    journal: str
+    started_at: int  # microseconds since the epoch
+    boot: str = ""  # the server's boot id (its /lago-tui/v1/info answers the same)
+
+    def __repr__(self) -> str:  # never the token
+        return f"Sidecar(url={self.url!r}, pid={self.pid}, journal={self.journal!r})"
+
+
+def write_sidecar(journal: str | os.PathLike[str], sidecar: Sidecar) -> Path:
+    """Write the sidecar atomically, readable by its owner only (it may hold the token)."""
+    target = sidecar_path(journal)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(asdict(sidecar), fh)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return target
+
+
+def remove_sidecar(journal: str | os.PathLike[str], pid: int | None = None) -> None:
+    """Remove the sidecar (only our own: another server may have taken the file over since)."""
+    target = sidecar_path(journal)
+    if pid is not None:
+        found = read_sidecar(journal)
+        if found is not None and found.pid != pid:
+            return
+    try:
+        target.unlink()
+    except OSError:
+        pass
+
+
+def read_sidecar(journal: str | os.PathLike[str]) -> Sidecar | None:
+    """The sidecar's contents, or None when there is none or it cannot be read or parsed."""
+    try:
+        data: Any = json.loads(sidecar_path(journal).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    try:
+        url, pid = data["url"], data["pid"]
+        token, path, started = data.get("token"), data.get("journal", ""), data.get("started_at", 0)
+    except KeyError:
+        return None
+    if not isinstance(url, str) or not isinstance(pid, int) or not (token is None or isinstance(token, str)):
+        return None
+    return Sidecar(url, pid, token, str(path), int(started) if isinstance(started, int) else 0,
+                   str(data.get("boot", "")))
+
+
+def process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, someone else's
+        return True
+    except OSError:
+        return False
+    return True
