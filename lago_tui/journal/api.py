@@ -96,6 +96,15 @@ class JournalAPI(ABC):
     def change_token(self) -> Hashable:
         """Cheap and never blocking: equal tokens mean nothing was written in between."""
 
+    def status(self) -> str | None:
+        """A problem reaching the journal right now, in one line (a server that is down), or None.
+        Memory only, never blocks: the TUI shows it until it clears."""
+        return None
+
+    def limitations(self) -> str | None:
+        """What this journal cannot do, in one line, once known (a plain Lago server), or None."""
+        return None
+
     @property
     def idle_release(self) -> float:
         """Seconds a reader keeps its resources after the last call (a hint; 0 for implementations

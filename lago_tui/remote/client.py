@@ -146,10 +146,10 @@ class RemoteJournal(JournalAPI):
     def status(self) -> str | None:
         """What the TUI shows about the connection: None when all is well (memory only)."""
         feed = self._feed
-        note = feed.note if feed is not None else None
-        if note is None and self.plain is not None:
-            return PLAIN_LAGO_NOTE
-        return note
+        return feed.note if feed is not None else None
+
+    def limitations(self) -> str | None:
+        return PLAIN_LAGO_NOTE if self.plain is not None else None
 
     # ------------------------------------------------------------------ calls
 

@@ -17,9 +17,13 @@ class RemoteError(JournalError):
 class ServerUnavailable(RemoteError, JournalBusy):
     """The server cannot be reached, went away mid-request, restarts or answers 503: try again later."""
 
+    retry_note = "server unreachable, retrying…"  # what a screen shows while it retries
+
 
 class ServerTimeout(ServerUnavailable):
     """The server did not answer in time (slow network, overloaded or stuck server)."""
+
+    retry_note = "server slow to answer, retrying…"
 
 
 class Unauthorized(RemoteError, JournalPermission):

@@ -329,12 +329,12 @@ class SessionListScreen(Screen[None]):
             if not empty and self.focused is None:
                 self.table.focus()
 
-    def _set_busy(self, busy: bool) -> None:
+    def _set_busy(self, busy: bool, note: str | None = None) -> None:
         if busy == self.busy:
             return
         self.busy = busy
         status = self.query_one("#sl-status", Static)
-        status.update(Content("journal busy (another process is writing), retrying…") if busy else Content(""))
+        status.update(Content(note or "journal busy (another process is writing), retrying…") if busy else Content(""))
         self.set_class(busy, "-busy")
         if not busy and self._busy_timer is not None:
             self._busy_timer.stop()
@@ -398,7 +398,7 @@ class SessionListScreen(Screen[None]):
     def handle_error(self, error: BaseException) -> None:
         """What any failed journal call leads to (busy: retry; missing: empty; broken: error screen)."""
         if isinstance(error, JournalBusy):
-            self._set_busy(True)
+            self._set_busy(True, getattr(error, "retry_note", None))
             if self._busy_timer is None:
                 self._busy_timer = self.set_timer(_BUSY_RETRY, self._retry)
         elif isinstance(error, JournalNotFound):

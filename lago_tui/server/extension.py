@@ -161,11 +161,18 @@ class ChangeFeed:
         self._thread = threading.Thread(target=self._watch, name="lago-tui-change-watch", daemon=True)
         self._thread.start()
 
-    async def stop(self) -> None:
+    def close(self) -> None:
+        """End every open stream now (from any thread): a server that is stopping must not wait for
+        followers, which never leave by themselves."""
         self._stop.set()
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._close_streams)
+
+    def _close_streams(self) -> None:
         if self._closing is not None:
             self._closing.set()
-            await self._notify()
+            asyncio.ensure_future(self._notify())
 
     def note_write(self) -> None:
         """A write just committed (from any thread): tell followers now, not at the next look."""
@@ -251,8 +258,12 @@ class Extension:
         self.feed.start()
 
     async def shutdown(self) -> None:
-        await self.feed.stop()
+        self.close_streams()
         self.timelines.clear()
+
+    def close_streams(self) -> None:
+        """Call as soon as the server starts to stop (thread-safe): open change streams end."""
+        self.feed.close()
 
     def note_write(self) -> None:
         self.feed.note_write()
