@@ -256,7 +256,7 @@ def _wire_ops(cls: type) -> type:
     """Give ``cls`` a method for every plain operation it does not define itself, with JournalAPI's
     signature, and one that says so plainly for any JournalAPI method no route serves yet."""
     for op in P.OPS:
-        if op.name in cls.__dict__:
+        if op.name in cls.__dict__ or not hasattr(JournalAPI, op.name):  # defined here, or not on main yet
             continue
         signature = inspect.signature(getattr(JournalAPI, op.name))
 

@@ -189,9 +189,10 @@ class Transport:
                     continue
                 raise self.failure(exc, reading=True) from None
             except BaseException as exc:
+                connected = conn.sock is not None
                 conn.close()
                 if isinstance(exc, (OSError, http.client.HTTPException, ValueError)):
-                    raise self.failure(exc, reading=conn.sock is not None, timeout=timeout) from None
+                    raise self.failure(exc, reading=connected, timeout=timeout) from None
                 raise
             if raw.will_close:
                 conn.close()
@@ -232,9 +233,10 @@ class Transport:
                 conn.request(method, target, body=body, headers=hdrs)
             raw = conn.getresponse()
         except BaseException as exc:
+            connected = conn.sock is not None
             conn.close()
             if isinstance(exc, (OSError, http.client.HTTPException, ValueError)):
-                raise self.failure(exc, reading=conn.sock is not None, timeout=timeout) from None
+                raise self.failure(exc, reading=connected, timeout=timeout) from None
             raise
         if raw.status >= 400:
             try:

@@ -72,8 +72,8 @@ class TimelineCache:
     more than it does. Each entry has a lock: a timeline is not safe to page and refresh at once.
     """
 
-    def __init__(self, journal: JournalAPI, size: int = TIMELINE_CACHE) -> None:
-        self.journal = journal
+    def __init__(self, size: int = TIMELINE_CACHE) -> None:
+        self.journal: JournalAPI = None  # type: ignore[assignment]  # set by Extension.startup
         self.size = size
         self._entries: OrderedDict[tuple[str, str, tuple[str, ...] | None], _Entry] = OrderedDict()
         self._lock = threading.Lock()
@@ -139,8 +139,8 @@ def timeline_meta(timeline: TimelineAPI) -> dict[str, Any]:
 class ChangeFeed:
     """A version number that grows with every write to the journal, and the streams that follow it."""
 
-    def __init__(self, journal: JournalAPI, interval: float = WATCH_INTERVAL) -> None:
-        self.journal = journal
+    def __init__(self, interval: float = WATCH_INTERVAL) -> None:
+        self.journal: JournalAPI = None  # type: ignore[assignment]  # set by Extension.startup
         self.interval = interval
         self.boot = secrets.token_hex(4)
         self.version = 0
@@ -244,17 +244,23 @@ def _str(request: Request, name: str) -> str:
 
 
 class Extension:
-    """The extension routes over one journal. Mount :meth:`routes`; call :meth:`startup` and
-    :meth:`shutdown` from the server's lifespan and :meth:`note_write` after each commit."""
+    """The extension routes over one journal (the server's own JournalAPI object).
 
-    def __init__(self, journal: JournalAPI, *, info: dict[str, Any] | None = None) -> None:
-        self.journal = journal
-        self.timelines = TimelineCache(journal)
-        self.feed = ChangeFeed(journal)
+    The app factory mounts :meth:`routes`; its lifespan calls :meth:`startup` with the journal once it is
+    open and :meth:`shutdown` at the end; :meth:`close_streams` as soon as the server starts to stop.
+    """
+
+    def __init__(self, journal: JournalAPI | None = None, *, info: dict[str, Any] | None = None) -> None:
+        self.journal: JournalAPI = journal  # type: ignore[assignment]
+        self.timelines = TimelineCache()
+        self.feed = ChangeFeed()
         self.started_at = time.time()
         self.extra_info = dict(info or {})
 
-    async def startup(self) -> None:
+    async def startup(self, journal: JournalAPI | None = None) -> None:
+        if journal is not None:
+            self.journal = journal
+        self.timelines.journal = self.feed.journal = self.journal
         self.feed.start()
 
     async def shutdown(self) -> None:
@@ -298,13 +304,11 @@ class Extension:
             Route(P.EXPORT, h(self.export), methods=["GET"]),
         ]
         for op in P.OPS:
-            if callable(getattr(self.journal, op.name, None)):
+            if callable(getattr(JournalAPI, op.name, None)):  # an entry for an operation not merged yet waits
                 routes.append(Route(op.route, h(self._op_endpoint(op)), methods=[op.method]))
         return routes
 
     def _op_endpoint(self, op: P.Op) -> Callable[[Request], Any]:
-        method = getattr(self.journal, op.name)
-
         async def endpoint(request: Request) -> Response:
             kwargs: dict[str, Any] = {}
             body: Any = None
@@ -321,7 +325,7 @@ class Extension:
                     kwargs[param.name] = P.from_body(param, body)
                 else:
                     kwargs[param.name] = P.from_query(param, request.query_params.getlist(param.key))
-            result = await self._run(method, **kwargs)
+            result = await self._run(getattr(self.journal, op.name), **kwargs)
             if op.method != "GET":
                 self.note_write()
             return json_response(op.result.encode(result), op.status)
@@ -342,7 +346,7 @@ class Extension:
             "journal": self.journal.location,
             "started_at": int(self.started_at * 1_000_000),
             "boot": self.feed.boot,
-            "operations": sorted(op.name for op in P.OPS if callable(getattr(self.journal, op.name, None))),
+            "operations": sorted(op.name for op in P.OPS if callable(getattr(JournalAPI, op.name, None))),
             **self.extra_info,
         })
 
