@@ -12,7 +12,6 @@ writes by the journal's ``change_token`` within :data:`WATCH_INTERVAL`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
@@ -32,6 +31,7 @@ from starlette.routing import Route
 from ..journal.api import JournalAPI, TimelineAPI
 from ..journal.errors import InvalidEvent, JournalError
 from ..remote import protocol as P
+from .state import ANY
 
 TIMELINE_CACHE = 32  # built timelines kept (session, branch, kind filter)
 WATCH_INTERVAL = 0.1  # seconds between looks at the journal's change token (a stat, no file opened)
@@ -72,11 +72,15 @@ class TimelineCache:
     more than it does. Each entry has a lock: a timeline is not safe to page and refresh at once.
     """
 
-    def __init__(self, size: int = TIMELINE_CACHE) -> None:
-        self.journal: JournalAPI = None  # type: ignore[assignment]  # set by Extension.startup
+    def __init__(self, owner: Any, size: int = TIMELINE_CACHE) -> None:
+        self._owner = owner  # has .journal (the server's, once open)
         self.size = size
         self._entries: OrderedDict[tuple[str, str, tuple[str, ...] | None], _Entry] = OrderedDict()
         self._lock = threading.Lock()
+
+    @property
+    def journal(self) -> JournalAPI:
+        return self._owner.journal
 
     def _put(self, timeline: TimelineAPI) -> _Entry:
         key = (timeline.session_id, timeline.branch_id, timeline.kinds)
@@ -137,63 +141,46 @@ def timeline_meta(timeline: TimelineAPI) -> dict[str, Any]:
 
 
 class ChangeFeed:
-    """A version number that grows with every write to the journal, and the streams that follow it."""
+    """The journal's changes as a stream, on the server's commit bell.
 
-    def __init__(self, interval: float = WATCH_INTERVAL) -> None:
-        self.journal: JournalAPI = None  # type: ignore[assignment]  # set by Extension.startup
-        self.interval = interval
+    The bell rings (key ``ANY``) after every commit of the server's committer; writes it does not see
+    (this extension's own, another process's while the server was idle) ring it through a thread that
+    compares the journal's change token (two ``stat`` calls, no file opened) every :data:`WATCH_INTERVAL`.
+    The token followers get is ``BOOT-VERSION``: a restarted server never repeats an old one.
+    """
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
         self.boot = secrets.token_hex(4)
-        self.version = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._changed: asyncio.Condition | None = None
-        self._closing: asyncio.Event | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._watching = False
+        self._lock = threading.Lock()
+
+    @property
+    def bell(self) -> Any:
+        return self.state.bell
 
     @property
     def token(self) -> str:
-        return f"{self.boot}-{self.version}"
-
-    def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._changed = asyncio.Condition()
-        self._closing = asyncio.Event()
-        self._thread = threading.Thread(target=self._watch, name="lago-tui-change-watch", daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        """End every open stream now (from any thread): a server that is stopping must not wait for
-        followers, which never leave by themselves."""
-        self._stop.set()
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._close_streams)
-
-    def _close_streams(self) -> None:
-        if self._closing is not None:
-            self._closing.set()
-            asyncio.ensure_future(self._notify())
+        return f"{self.boot}-{self.bell.version(ANY)}"
 
     def note_write(self) -> None:
-        """A write just committed (from any thread): tell followers now, not at the next look."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._bump)
+        """A write just committed (from any thread): followers hear of it now."""
+        self.bell.ring_threadsafe([])
 
-    def _bump(self) -> None:
-        self.version += 1
-        asyncio.ensure_future(self._notify())
-
-    async def _notify(self) -> None:
-        if self._changed is not None:
-            async with self._changed:
-                self._changed.notify_all()
+    def _start_watching(self) -> None:
+        with self._lock:
+            if self._watching:
+                return
+            self._watching = True
+        threading.Thread(target=self._watch, name="lago-tui-change-watch", daemon=True).start()
 
     def _watch(self) -> None:
-        last = self.journal.change_token()
-        while not self._stop.wait(self.interval):
+        journal = self.state.journal
+        last = journal.change_token()
+        while not self.state.shutting_down and not self.bell.closed:
+            time.sleep(WATCH_INTERVAL)
             try:
-                token = self.journal.change_token()
+                token = journal.change_token()
             except Exception:  # a stat that failed is no change
                 continue
             if token != last:
@@ -201,18 +188,16 @@ class ChangeFeed:
                 self.note_write()
 
     async def follow(self) -> AsyncIterator[bytes]:
-        """The SSE frames of one follower: the current token, then one frame per change, pings between."""
-        assert self._changed is not None and self._closing is not None
+        """The SSE frames of one follower: the current token, then one frame per change, pings between;
+        it ends when the server starts to stop."""
+        self._start_watching()
         sent = -1
-        while not self._closing.is_set():
-            if self.version != sent:
-                sent = self.version
+        while not self.state.shutting_down:
+            version = self.bell.version(ANY)
+            if version != sent:
+                sent = version
                 yield f"event: change\nid: {sent}\ndata: {json.dumps({'token': self.token})}\n\n".encode()
-                continue
-            try:
-                async with self._changed:
-                    await asyncio.wait_for(self._changed.wait(), PING_INTERVAL)
-            except asyncio.TimeoutError:
+            elif not await self.bell.wait(ANY, sent, PING_INTERVAL):
                 yield b": ping\n\n"
 
 
@@ -244,32 +229,25 @@ def _str(request: Request, name: str) -> str:
 
 
 class Extension:
-    """The extension routes over one journal (the server's own JournalAPI object).
+    """The extension routes over the server's journal (``state.journal``, opened by the server).
 
-    The app factory mounts :meth:`routes`; its lifespan calls :meth:`startup` with the journal once it is
-    open and :meth:`shutdown` at the end; :meth:`close_streams` as soon as the server starts to stop.
+    ``lago_tui.server.app.create_app(settings, extensions=[extension_routes])`` mounts them under
+    ``/lago-tui/v1``, behind the same middleware (token, access log) as Lago's routes.
     """
 
-    def __init__(self, journal: JournalAPI | None = None, *, info: dict[str, Any] | None = None) -> None:
-        self.journal: JournalAPI = journal  # type: ignore[assignment]
-        self.timelines = TimelineCache()
-        self.feed = ChangeFeed()
+    def __init__(self, state: Any, *, info: dict[str, Any] | None = None) -> None:
+        self.state = state
+        self.timelines = TimelineCache(self)
+        self.feed = ChangeFeed(state)
         self.started_at = time.time()
         self.extra_info = dict(info or {})
 
-    async def startup(self, journal: JournalAPI | None = None) -> None:
-        if journal is not None:
-            self.journal = journal
-        self.timelines.journal = self.feed.journal = self.journal
-        self.feed.start()
-
-    async def shutdown(self) -> None:
-        self.close_streams()
-        self.timelines.clear()
-
-    def close_streams(self) -> None:
-        """Call as soon as the server starts to stop (thread-safe): open change streams end."""
-        self.feed.close()
+    @property
+    def journal(self) -> JournalAPI:
+        journal = self.state.journal
+        if journal is None:
+            raise JournalError("the journal is not open yet")
+        return journal
 
     def note_write(self) -> None:
         self.feed.note_write()
@@ -292,20 +270,22 @@ class Extension:
         return endpoint
 
     def routes(self) -> list[Route]:
+        """The routes, relative to the prefix they are mounted under."""
         h = self._handler
-        routes = [
-            Route(P.INFO, h(self.info), methods=["GET"]),
-            Route(P.CHANGES, self.changes, methods=["GET"]),
-            Route(P.TIMELINE, h(self.timeline), methods=["GET"]),
-            Route(P.TIMELINE_WINDOW, h(self.window), methods=["GET"]),
-            Route(P.TIMELINE_FIND, h(self.find), methods=["GET"]),
-            Route(P.TIMELINE_POSITION, h(self.position), methods=["GET"]),
-            Route(P.IMPORT, h(self.import_file), methods=["POST"]),
-            Route(P.EXPORT, h(self.export), methods=["GET"]),
+        handmade = [
+            (P.INFO, h(self.info), "GET"),
+            (P.CHANGES, h(self.changes), "GET"),
+            (P.TIMELINE, h(self.timeline), "GET"),
+            (P.TIMELINE_WINDOW, h(self.window), "GET"),
+            (P.TIMELINE_FIND, h(self.find), "GET"),
+            (P.TIMELINE_POSITION, h(self.position), "GET"),
+            (P.IMPORT, h(self.import_file), "POST"),
+            (P.EXPORT, h(self.export), "GET"),
         ]
+        routes = [Route(path.removeprefix(P.PREFIX), endpoint, methods=[method]) for path, endpoint, method in handmade]
         for op in P.OPS:
             if callable(getattr(JournalAPI, op.name, None)):  # an entry for an operation not merged yet waits
-                routes.append(Route(op.route, h(self._op_endpoint(op)), methods=[op.method]))
+                routes.append(Route(op.path, h(self._op_endpoint(op)), methods=[op.method]))
         return routes
 
     def _op_endpoint(self, op: P.Op) -> Callable[[Request], Any]:
@@ -351,9 +331,23 @@ class Extension:
         })
 
     async def changes(self, request: Request) -> Response:
+        state = self.state
+        if state.shutting_down:
+            return error_response(503, "unavailable", "the server is stopping")
+        if state.open_streams >= state.settings.max_streams:
+            return error_response(503, "unavailable",
+                                  f"too many open streams (the limit is {state.settings.max_streams})")
+
+        async def frames() -> AsyncIterator[bytes]:
+            state.open_streams += 1
+            try:
+                async for frame in self.feed.follow():
+                    yield frame
+            finally:
+                state.open_streams -= 1
+
         return StreamingResponse(
-            self.feed.follow(), media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            frames(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
     # ------------------------------------------------------------------ timelines
@@ -453,3 +447,8 @@ def _unlink(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def extension_routes(state: Any) -> list[Route]:
+    """For ``create_app(settings, extensions=[extension_routes])``."""
+    return Extension(state).routes()
