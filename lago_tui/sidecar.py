@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 SUFFIX = ".serve.json"
 
@@ -100,3 +105,31 @@ def process_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def local_url(url: str) -> str:
+    """The URL a process on this machine should use: a wildcard listen address becomes loopback."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if host in ("0.0.0.0", "::", ""):
+        loop = "127.0.0.1" if host != "::" else "[::1]"
+        return urlunsplit((parts.scheme, f"{loop}:{parts.port}" if parts.port else loop, parts.path, "", ""))
+    return url
+
+
+@contextmanager
+def serving_sidecar(journal: str | os.PathLike[str], url: str, token: str | None) -> Iterator[Path | None]:
+    """Keep the sidecar beside ``journal`` while the body runs (the server serves), then remove it."""
+    journal = Path(journal).resolve()
+    sidecar = Sidecar(local_url(url), os.getpid(), token, str(journal), time.time_ns() // 1000)
+    try:
+        written: Path | None = write_sidecar(journal, sidecar)
+    except OSError as exc:  # a read-only directory: serving works, local clients just won't find it
+        print(f"lago-tui serve: cannot write {sidecar_path(journal)} ({exc.strerror or exc}); local commands on "
+              f"the file will not go through this server", file=sys.stderr, flush=True)
+        written = None
+    try:
+        yield written
+    finally:
+        if written is not None:
+            remove_sidecar(journal, os.getpid())
