@@ -157,6 +157,14 @@ def views(name: str) -> Codec:
                  lambda vs: [_from_json(_view_class(name), v) for v in vs])
 
 
+def _branch_to_json(b: Any) -> dict[str, Any]:
+    return {"session_id": b.session_id, **b.to_json()}
+
+
+BRANCHES = Codec("[BranchInfo]", lambda bs: [_branch_to_json(b) for b in bs],
+                 lambda bs: [_view_class("BranchInfo").from_json(b, b["session_id"]) for b in bs])
+
+
 # ---------------------------------------------------------------------------------------------- operations
 
 
@@ -206,11 +214,19 @@ OPS: tuple[Op, ...] = (
         doc="case-insensitive substring search over payload text, in one session or all"),
     _op("create_session", "POST", "/sessions", Param("spec", "json", "body"), Param("now_us", "int", "body", None),
         status=201, doc="create a session (`spec`: name, model, params); answers its id"),
-    _op("append", "POST", "/append", Param("events", "json", "body"), result=view("IngestResult"),
+    _op("append", "POST", "/append", Param("events", "json", "body"), result=view("AppendResult"),
         doc="append EventEnvelopes (`events`, any sessions) in one transaction, all or nothing"),
     _op("create_branch", "POST", "/branches", Param("session", "str", "body"), Param("spec", "json", "body"),
         Param("now_us", "int", "body", None), status=201,
         doc="fork a branch (`spec`: name, parent, fork_point_seq); answers its id"),
+    _op("merge_branch", "POST", "/merge", Param("session", "str", "body"), Param("source", "str", "body"),
+        Param("target", "str", "body"), Param("now_us", "int", "body", None), result=view("MergeResult"),
+        doc="fast-forward `target` with `source`'s own events, then a BranchMerged marker (409 if not possible)"),
+    _op("list_branches", "GET", "/branches", Param("session", "str", default=None), result=BRANCHES,
+        doc="the branches of one session, or of every session, main first"),
+    _op("read_events", "GET", "/events", Param("session", "str"), Param("branch", "str", default="main"),
+        Param("after_seq", "int", default=0), Param("limit", "int", default=None), result=views("TimelineEvent"),
+        doc="a branch's own events with seq > `after_seq`, by seq"),
 )
 """The plain operations: a JournalAPI call in, its result out. Timelines, import, export and the change
 feed have routes of their own (stateful or streamed); see :mod:`lago_tui.server.extension`."""
@@ -237,6 +253,7 @@ def _error_table() -> tuple[tuple[type, str, int], ...]:
     return (
         (e.InvalidEvent, "invalid_event", 400),
         (e.InvalidSpec, "invalid_spec", 400),
+        *(((e.Conflict, "conflict", 409),) if hasattr(e, "Conflict") else ()),
         (e.NotFound, "not_found", 404),
         (e.JournalNotFound, "journal_not_found", 404),
         (e.JournalBusy, "journal_busy", 503),
