@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rebuild", action="store_true", help="rebuild the cached synthetic journal")
     ap.add_argument("--no-app", action="store_true", help="journal level only")
     ap.add_argument("--no-journal", action="store_true", help="app level only")
+    ap.add_argument("--serve", action="store_true",
+                    help="only the server's measures: a real lago-tui serve under load from another process")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--manifest", help=argparse.SUPPRESS)
@@ -61,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     params = QUICK if args.quick else FULL
     if args.runs is None:
         args.runs = 3 if args.quick else 5
+    if args.serve:
+        return _serve(args, log)
     t_all = time.perf_counter()
     load_before = os.getloadavg()[0]
     db, m, files, built = cached_journal(params, args.seed, Path(args.cache_dir), rebuild=args.rebuild, log=log)
@@ -85,6 +89,26 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps({"header": header, "journal": str(db), "manifest": asdict(m),
                                                "results": [r.to_json() for r in results]}, indent=1),
                                    encoding="utf-8")
+    return 0
+
+
+def _serve(args: argparse.Namespace, log) -> int:  # noqa: ANN001
+    from .serve import serve_level
+
+    t_all = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    scratch = Path(tempfile.mkdtemp(prefix="lago-bench-serve-"))
+    try:
+        results = serve_level(scratch, args.runs, args.quick, log)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    header = (f"lago-tui bench --serve: a lago-tui serve process and a load generator process on this machine; "
+              f"medians of {args.runs} runs; {os.cpu_count()} CPUs; {time.perf_counter() - t_all:.0f} s; load "
+              f"average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print_table(results, header)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"header": header, "results": [r.to_json() for r in results]},
+                                              indent=1), encoding="utf-8")
     return 0
 
 

@@ -11,10 +11,10 @@ import argparse
 import sys
 
 from ..journal import JournalError
-from . import reading, writing
+from . import reading, serving, writing
 from .output import PROG, error
 
-COMMAND_MODULES = (reading, writing)
+COMMAND_MODULES = (reading, writing, serving)
 
 
 class _Parser(argparse.ArgumentParser):

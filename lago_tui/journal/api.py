@@ -19,7 +19,15 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .views import SearchHit, SessionDetail, SessionSummary, TimelineEvent
+    from .views import (
+        AppendResult,
+        BranchInfo,
+        MergeResult,
+        SearchHit,
+        SessionDetail,
+        SessionSummary,
+        TimelineEvent,
+    )
 
 
 class TimelineAPI(ABC):
@@ -118,8 +126,12 @@ class JournalAPI(ABC):
     # ------------------------------------------------------------------ writing
 
     @abstractmethod
-    def append(self, events: Sequence[Any]) -> Any:
-        """Append EventEnvelopes (models or wire dicts) in one transaction, all or nothing."""
+    def append(self, events: Sequence[Any]) -> AppendResult:
+        """Append EventEnvelopes (models or wire dicts) in one transaction, all or nothing.
+
+        The result's ``seqs`` are the seqs assigned, in input order; an event whose event_id is already in
+        the journal (identical content) is not added again and answers its stored seq.
+        """
 
     @abstractmethod
     def create_session(self, spec: Any, *, now_us: int | None = None) -> str:
@@ -128,6 +140,12 @@ class JournalAPI(ABC):
     @abstractmethod
     def create_branch(self, session: str, spec: Any, *, now_us: int | None = None) -> str:
         """Fork a branch (BranchSpec or dict) with a BranchCreated event; returns its id."""
+
+    @abstractmethod
+    def merge_branch(self, session: str, source: str, target: str, *, now_us: int | None = None) -> MergeResult:
+        """Fast-forward ``target`` (the branch ``source`` forked from) with ``source``'s own events, then a
+        BranchMerged marker, in one transaction. :class:`~lago_tui.journal.errors.Conflict` when the target
+        has moved on since the fork (so also when merging twice)."""
 
     @abstractmethod
     def import_file(self, path: Any) -> Any:
@@ -182,6 +200,17 @@ class JournalAPI(ABC):
 
     @abstractmethod
     def search(self, text: str, *, session: str | None = None, limit: int = 100) -> list[SearchHit]: ...
+
+    @abstractmethod
+    def list_branches(self, session: str | None = None) -> list[BranchInfo]:
+        """The branches of one session, or of every session (grouped by session), main first."""
+
+    @abstractmethod
+    def read_events(
+        self, session: str, branch: str = "main", after_seq: int = 0, limit: int | None = None
+    ) -> list[TimelineEvent]:
+        """A branch's own events (none inherited) with seq > ``after_seq`` (exclusive), by seq, at most
+        ``limit``. Raises NotFound for an unknown session or branch."""
 
     def head_seq(self, session: str, branch: str = "main") -> int:
         from .errors import NotFound

@@ -217,6 +217,18 @@ class TimelineEvent:
             return {}
         return value if isinstance(value, dict) else {}
 
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any], position: int = 0, *, inherited: bool = False) -> TimelineEvent:
+        """Rebuild an event from :meth:`to_wire` output (for clients of a server)."""
+        payload = wire.get("payload") if isinstance(wire.get("payload"), dict) else {}
+        return cls(
+            position=position, event_id=wire["event_id"], session_id=wire["session_id"],
+            branch_id=wire.get("branch_id", "main"), seq=wire.get("seq", 0), ts=wire.get("timestamp", 0),
+            kind=str(payload.get("type", "")), run_id=wire.get("run_id"), parent_id=wire.get("parent_id"),
+            payload_json=json.dumps(payload, ensure_ascii=False), metadata_json=json.dumps(wire.get("metadata") or {}),
+            schema_version=wire.get("schema_version", 1), inherited=inherited,
+        )
+
     def to_wire(self) -> dict[str, Any]:
         """The event as Lago's EventEnvelope JSON object, with its assigned seq."""
         out: dict[str, Any] = {"event_id": self.event_id, "session_id": self.session_id, "branch_id": self.branch_id}
@@ -268,3 +280,60 @@ class SearchHit:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> SearchHit:
         return cls(d["session_id"], d["session_name"], d["branch_id"], d["seq"], d["event_id"], d["kind"], d["text"])
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What an append did: the seq of every event given, in input order (an event already in the journal
+    answers its stored seq), and how many events, sessions and branches it added."""
+
+    seqs: tuple[int, ...]
+    events_added: int
+    events_skipped: int
+    sessions_created: int
+    branches_created: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seqs": list(self.seqs),
+            "events_added": self.events_added,
+            "events_skipped": self.events_skipped,
+            "sessions_created": self.sessions_created,
+            "branches_created": self.branches_created,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AppendResult:
+        return cls(tuple(data["seqs"]), data["events_added"], data["events_skipped"], data["sessions_created"],
+                   data["branches_created"])
+
+
+@dataclass(frozen=True, slots=True)
+class MergeResult:
+    """A fast-forward merge: ``events_merged`` events of the source copied onto the target, then the
+    ``BranchMerged`` marker at ``marker_seq`` on the target (its ``merge_seq`` is the source's head)."""
+
+    session_id: str
+    source_branch_id: str
+    target_branch_id: str
+    events_merged: int
+    merge_seq: int
+    marker_seq: int
+    strategy: str = "fast-forward"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "merged": True,
+            "strategy": self.strategy,
+            "events_merged": self.events_merged,
+            "session_id": self.session_id,
+            "source_branch_id": self.source_branch_id,
+            "target_branch_id": self.target_branch_id,
+            "merge_seq": self.merge_seq,
+            "marker_seq": self.marker_seq,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MergeResult:
+        return cls(data["session_id"], data["source_branch_id"], data["target_branch_id"], data["events_merged"],
+                   data["merge_seq"], data["marker_seq"], data.get("strategy", "fast-forward"))
