@@ -12,6 +12,7 @@ writes by the journal's ``change_token`` within :data:`WATCH_INTERVAL`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -257,6 +258,16 @@ class Extension:
     async def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await run_in_threadpool(fn, *args, **kwargs)
 
+    async def _write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A write on the server's committer thread, in order with the appends of Lago's routes."""
+        committer = self.state.committer
+        if committer is None:
+            raise JournalError("the journal is not open yet")
+        try:
+            return await asyncio.wrap_future(committer.call(lambda: fn(*args, **kwargs)))
+        finally:
+            self.note_write()
+
     def _handler(self, fn: Callable[[Request], Any]) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             try:
@@ -305,9 +316,8 @@ class Extension:
                     kwargs[param.name] = P.from_body(param, body)
                 else:
                     kwargs[param.name] = P.from_query(param, request.query_params.getlist(param.key))
-            result = await self._run(getattr(self.journal, op.name), **kwargs)
-            if op.method != "GET":
-                self.note_write()
+            method = getattr(self.journal, op.name)
+            result = await (self._run(method, **kwargs) if op.method == "GET" else self._write(method, **kwargs))
             return json_response(op.result.encode(result), op.status)
 
         endpoint.__name__ = op.name
@@ -410,14 +420,13 @@ class Extension:
                     if chunk:
                         await self._run(fh.write, chunk)
             try:
-                result = await self._run(self.journal.import_file, tmp)
+                result = await self._write(self.journal.import_file, tmp)
             except InvalidEvent as exc:  # name the client's file, not ours
                 raise InvalidEvent(exc.location.replace(tmp, name), exc.problem) from None
             except JournalError as exc:
                 raise type(exc)(str(exc).replace(tmp, name)) from None
         finally:
             await self._run(_unlink, tmp)
-        self.note_write()
         data = P.view("ImportResult").encode(result)
         data["path"] = name
         return json_response(data)
