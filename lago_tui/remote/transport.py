@@ -189,10 +189,7 @@ class Transport:
                     continue
                 raise self.failure(exc, reading=True) from None
             except BaseException as exc:
-                connected = conn.sock is not None
-                conn.close()
-                if isinstance(exc, (OSError, http.client.HTTPException, ValueError)):
-                    raise self.failure(exc, reading=connected, timeout=timeout) from None
+                self._abandon(conn, exc, timeout)
                 raise
             if raw.will_close:
                 conn.close()
@@ -233,10 +230,7 @@ class Transport:
                 conn.request(method, target, body=body, headers=hdrs)
             raw = conn.getresponse()
         except BaseException as exc:
-            connected = conn.sock is not None
-            conn.close()
-            if isinstance(exc, (OSError, http.client.HTTPException, ValueError)):
-                raise self.failure(exc, reading=connected, timeout=timeout) from None
+            self._abandon(conn, exc, timeout)
             raise
         if raw.status >= 400:
             try:
@@ -260,6 +254,14 @@ class Transport:
             raise self.failure(exc, reading=True) from None
 
     # ------------------------------------------------------------------ failures
+
+    def _abandon(self, conn: http.client.HTTPConnection, exc: BaseException, timeout: float | None) -> None:
+        """Close a connection a request failed on; raise the one-line error if it was a network failure
+        (anything else, e.g. KeyboardInterrupt, the caller re-raises)."""
+        connected = conn.sock is not None
+        conn.close()
+        if isinstance(exc, (OSError, http.client.HTTPException, ValueError)):
+            raise self.failure(exc, reading=connected, timeout=timeout) from None
 
     def failure(self, exc: BaseException, *, reading: bool, timeout: float | None = None) -> RemoteError:
         """One clear line for a failure to talk to the server at all."""
