@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             from .remote import remote_level
 
             log("remote (the app through lago-tui serve) ...")
-            results += remote_level(db, m, args.runs, scratch, log, quick=args.quick)
+            results += remote_level(db, m, args.runs, scratch, log, quick=args.quick, local=results)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     header = (f"lago-tui bench: {m.sessions:,} sessions, {m.events:,} events, big session {m.big:,} events "

@@ -68,7 +68,10 @@ def _stop_server(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def remote_level(db: Path, m: synth.Manifest, runs: int, scratch: Path, log, *, quick: bool = False) -> list[Result]:  # noqa: ANN001
+def remote_level(db: Path, m: synth.Manifest, runs: int, scratch: Path, log, *, quick: bool = False,  # noqa: ANN001
+                 local: list[Result] | None = None) -> list[Result]:
+    """The remote rows; ``local``: this run's app rows, so each remote row notes its local figure."""
+    by_name = {r.name: r for r in local or ()}
     copy = scratch / "served.duckdb"
     shutil.copyfile(db, copy)
     manifest = Path(str(copy) + ".synth.json")
@@ -105,6 +108,7 @@ def remote_level(db: Path, m: synth.Manifest, runs: int, scratch: Path, log, *, 
             ("search", "remote: search first match (enter to painted match)", ""),
         ):
             r = Result("remote", label, "ms", target=target)
+            mine = by_name.get(label.removeprefix("remote: "))
             if res is None:
                 r.missing = f"child failed: {err}"
             elif key in res.get("missing", {}):
@@ -113,6 +117,8 @@ def remote_level(db: Path, m: synth.Manifest, runs: int, scratch: Path, log, *, 
                 r.values = res.get(key, [])
                 if not r.values:
                     r.missing = res.get("error") or "no sample"
+                elif mine is not None and mine.median:
+                    r.note = f"local {mine.median:,.1f} ms this run: {r.median / mine.median:.2f}x"
             out.append(r)
         log("  remote navigation done")
 

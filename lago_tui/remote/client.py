@@ -363,6 +363,8 @@ class RemoteTimeline(TimelineAPI):
             self._query(("text", text), ("start", str(start)), ("forward", "true" if forward else "false")),
             timeout=max(self.journal.transport.read_timeout, 120.0),
         )
+        if found is not None and int(found) >= self._length:  # past what this side knows: appended meanwhile
+            self.refresh()
         return None if found is None else int(found)
 
 

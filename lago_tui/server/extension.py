@@ -32,6 +32,7 @@ from starlette.routing import Route
 from ..journal.api import JournalAPI, TimelineAPI
 from ..journal.errors import InvalidEvent, JournalError
 from ..remote import protocol as P
+from .jsonio import read_json
 from .state import ANY
 
 TIMELINE_CACHE = 32  # built timelines kept (session, branch, kind filter)
@@ -39,6 +40,7 @@ WATCH_INTERVAL = 0.1  # seconds between looks at the journal's change token (a s
 PING_INTERVAL = 5.0  # seconds between keep-alive comments on the change stream
 EXPORT_CHUNK = 500  # events per chunk of an export stream
 MAX_FIND_TEXT = 10_000
+MAX_IMPORT = 4 * 1024 ** 3  # bytes: an import goes to a temporary file first, never to memory
 
 
 def json_response(value: Any, status: int = 200) -> Response:
@@ -304,11 +306,7 @@ class Extension:
             kwargs: dict[str, Any] = {}
             body: Any = None
             if any(p.where == "body" for p in op.params):
-                raw = await request.body()
-                try:
-                    body = json.loads(raw) if raw.strip() else {}
-                except ValueError:
-                    raise P.BadArgument("the body is not valid JSON") from None
+                body = await read_json(request, self.state.settings.max_body)  # 415, 413, 400 as Lago's routes
                 if not isinstance(body, dict):
                     raise P.BadArgument("the body must be a JSON object")
             for param in op.params:
@@ -413,10 +411,17 @@ class Extension:
     async def import_file(self, request: Request) -> Response:
         """The body is a JSON array or JSON Lines file: kept in a temporary file, then imported at once."""
         name = request.query_params.get("name") or "upload"
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_IMPORT:
+            return error_response(413, "payload_too_large", f"an import is limited to {MAX_IMPORT} bytes")
         fd, tmp = await self._run(tempfile.mkstemp, prefix="lago-tui-import-", suffix=".jsonl")
         try:
+            size = 0
             with os.fdopen(fd, "wb") as fh:
                 async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > MAX_IMPORT:
+                        return error_response(413, "payload_too_large", f"an import is limited to {MAX_IMPORT} bytes")
                     if chunk:
                         await self._run(fh.write, chunk)
             try:
