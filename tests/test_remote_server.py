@@ -344,6 +344,14 @@ def test_every_journal_operation_is_served() -> None:
     served_ops, missing = wired_operations()
     assert missing == [], f"JournalAPI methods without a route: {missing}"
     assert {"list_sessions", "session", "timeline", "search", "import_file", "export", "append"} <= set(served_ops)
+    import inspect
+
+    from lago_tui.journal import JournalAPI
+    from lago_tui.remote import protocol as P
+
+    for op in P.OPS:  # every argument of the journal method travels, and nothing else
+        names = [n for n in inspect.signature(getattr(JournalAPI, op.name)).parameters if n != "self"]
+        assert sorted(names) == sorted(p.name for p in op.params), op.name
 
 
 def test_readme_documents_every_extension_route() -> None:

@@ -159,6 +159,9 @@ class RemoteJournal(JournalAPI):
         if self.plain is not None:
             return getattr(self.plain, name)(**arguments)
         op = P.OPS_BY_NAME[name]
+        unknown = set(arguments) - {p.name for p in op.params}
+        if unknown:  # JournalAPI gained an argument the protocol entry does not carry yet
+            raise NeedsLagoTuiServe(f"{name}: {', '.join(sorted(unknown))} cannot be sent to a server yet")
         query: list[tuple[str, str]] = []
         body: dict[str, Any] = {}
         for param in op.params:
