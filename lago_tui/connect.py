@@ -6,6 +6,9 @@
   the URL and token the sidecar gives, so nobody here fights the server for the file's lock;
 - any other path: the DuckDB file itself (:class:`~lago_tui.journal.Journal`).
 
+A long-running user of a path (the TUI) asks with ``follow_server=True`` and gets a
+:class:`~lago_tui.remote.served_file.ServedFile`, which also switches when a server starts or stops later.
+
 Everything that decides between implementations lives here, so screens and commands only ever see a
 :class:`~lago_tui.journal.JournalAPI`.
 """
@@ -17,7 +20,7 @@ from pathlib import Path
 from .journal import Journal, JournalAPI
 
 
-def open_journal(target: str | None) -> JournalAPI:
+def open_journal(target: str | None, *, follow_server: bool = False) -> JournalAPI:
     """The journal ``target`` names (None: ``$LAGO_JOURNAL``, else the default file). A file is opened
     when first used; a URL is contacted when first used; a served file's sidecar is checked now."""
     import os
@@ -32,6 +35,10 @@ def open_journal(target: str | None) -> JournalAPI:
         return RemoteJournal(target)
     path = Path(target).expanduser() if target else default_journal()
     served = _served(path)
+    if follow_server:
+        from .remote.served_file import ServedFile
+
+        return ServedFile(path, served)
     if served is not None:
         return served
     return Journal(path)

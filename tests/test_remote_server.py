@@ -369,3 +369,37 @@ def test_client_imports_no_server_or_textual() -> None:
             "print(sorted(m for m in ('textual', 'starlette', 'uvicorn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+# ---------------------------------------------------------------------------- the TUI's file follows a server
+
+
+def test_a_file_follows_a_server_that_starts_and_stops(demo_journal: Journal, journal_path: Path) -> None:
+    """The TUI's journal (open_journal(..., follow_server=True)): direct while no server owns the file,
+    through the server from the moment one does, direct again once it stops; timelines follow."""
+    from lago_tui.remote.served_file import ServedFile
+
+    demo_journal.close()
+    journal = open_journal(str(journal_path), follow_server=True)
+    assert isinstance(journal, ServedFile) and not journal.via_server
+    timeline = journal.timeline("migrate-billing-to-pydantic-v2")
+    first = [e.event_id for e in timeline.window(370, 10)]
+    token = journal.change_token()
+    served = serve(journal_path)
+    try:
+        assert journal.change_token() != token  # the sidecar appeared: screens reload, and switch
+        deadline = time.monotonic() + 5
+        while not journal.via_server:
+            assert time.monotonic() < deadline
+            journal.list_sessions(limit=1)
+            time.sleep(0.1)
+        assert journal.location == f"{journal_path} via {served.url}"
+        assert not journal._local.holds_connection  # the file is the server's now
+        assert [e.event_id for e in timeline.window(370, 10)] == first  # rebuilt through the server
+        session_id = journal.create_session({"name": "while-served"})
+        served.stop()
+        assert journal.session(session_id).summary.name == "while-served"  # the file again, directly
+        assert not journal.via_server and [e.event_id for e in timeline.window(370, 10)] == first
+    finally:
+        journal.close()
+        served.close()

@@ -40,7 +40,7 @@ def run(argv: list[str]) -> int:
     from ..connect import open_journal
 
     try:
-        journal = open_journal(args.journal)
+        journal = open_journal(args.journal, follow_server=args.command is None)  # the TUI follows a server
     except JournalError as exc:
         error(str(exc))
         return 2

@@ -250,7 +250,7 @@ class SessionListScreen(Screen[None]):
         return self.app.journal  # type: ignore[attr-defined,no-any-return]
 
     def on_mount(self) -> None:
-        self.query_one("#sl-path", Static).update(safe_content(display_path(self.journal.location), single_line=True, width=200))
+        self._show_location()
         self._apply_layout(self.app.size.width, self.app.size.height)
         self.table.sort = Sort(self.sort_key, self.descending)
         self.table.set_source(self._source())
@@ -447,8 +447,12 @@ class SessionListScreen(Screen[None]):
         if self.table.source is not None:
             self.refresh_list()
 
+    def _show_location(self) -> None:
+        self.query_one("#sl-path", Static).update(safe_content(display_path(self.journal.location), single_line=True, width=200))
+
     def refresh_list(self) -> None:
         """Reload the rows, counts and preview, keeping the highlighted session and the filter."""
+        self._show_location()  # a file's server may have started or stopped (then it says "via URL")
         if self.table.source is None:
             self.table.set_source(self._source())
         else:
