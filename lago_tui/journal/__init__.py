@@ -14,6 +14,7 @@ from .analysis_views import (
 )
 from .api import JournalAPI, TimelineAPI
 from .errors import (
+    Conflict,
     InvalidEvent,
     InvalidSpec,
     JournalBusy,
@@ -27,15 +28,7 @@ from .errors import (
 )
 from .store import ChangeToken, ImportResult, Journal
 from .timeline import Timeline
-from .views import (
-    BranchInfo,
-    SearchHit,
-    SessionDetail,
-    SessionSummary,
-    SessionTotals,
-    TimelineEvent,
-    ToolOutcome,
-)
+from .views import AppendResult, BranchInfo, MergeResult, SearchHit, SessionDetail, SessionSummary, SessionTotals, TimelineEvent, ToolOutcome
 
 # The pydantic models (and what needs them) are only for writing: building them costs ~100 ms at start-up,
 # so readers such as the TUI's first screen don't pay for them until something writes.
@@ -57,7 +50,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "Comparison", "ComparisonRow", "ComparisonSide", "ComparisonTotals", "FileState", "MessageState", "Problem",
     "RunState", "StateAt", "ToolCallState",
-    "BatchingWriter", "BranchInfo", "BranchSpec", "ChangeToken", "EventEnvelope", "ImportResult", "InvalidEvent",
+    "AppendResult", "BatchingWriter", "BranchInfo", "Conflict", "MergeResult", "BranchSpec", "ChangeToken", "EventEnvelope", "ImportResult", "InvalidEvent",
     "InvalidSpec", "Journal", "JournalAPI", "JournalBusy", "JournalCorrupt", "JournalError", "JournalNotFound",
     "JournalPermission", "JournalTooNew", "KNOWN_KINDS", "NotAJournal", "NotFound", "SearchHit", "SessionDetail",
     "SessionSpec", "SessionSummary", "SessionTotals", "Timeline", "TimelineAPI", "TimelineEvent", "ToolOutcome",
