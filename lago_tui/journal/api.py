@@ -25,13 +25,14 @@ if TYPE_CHECKING:
 class TimelineAPI(ABC):
     """A branch's timeline (inherited events first), addressed by position 0..length-1.
 
-    ``kinds`` is the kind filter it was built with (None: every kind). Positions are stable until
-    :meth:`refresh` picks up appends (which only add positions at the end).
+    ``kinds`` is the kind filter it was built with (None: every kind), ``query`` its hiding query. Positions
+    are stable until :meth:`refresh` picks up appends (which only add positions at the end).
     """
 
     session_id: str
     branch_id: str
     kinds: tuple[str, ...] | None
+    query: Any  # the hiding query it was built with (a parsed Query; ``.text`` is what was typed)
 
     @property
     @abstractmethod
@@ -60,8 +61,21 @@ class TimelineAPI(ABC):
         """Events at positions [start, start + count) (fewer at the end), tool requests paired."""
 
     @abstractmethod
-    def find(self, text: str, start: int, *, forward: bool = True) -> int | None:
-        """The next (previous) position at or after (before) ``start`` whose text matches, or None."""
+    def find(self, query: str, start: int, *, forward: bool = True) -> int | None:
+        """The next (previous) position at or after (before) ``start`` matching ``query``, or None.
+
+        ``query`` is plain text or the timeline query language (:mod:`lago_tui.journal.query`); free text
+        matches the payload's text and what the row shows (kind label, role, tool, outcome, summary).
+        An empty query finds nothing; a bad one raises QueryError (with ``start``/``end`` offsets).
+        """
+
+    @abstractmethod
+    def count_matches(self, query: str) -> int:
+        """How many positions match ``query`` (0 for an empty query)."""
+
+    @abstractmethod
+    def match_positions(self, query: str, start: int, count: int) -> list[int]:
+        """Positions in [start, start + count) matching ``query``, ascending (to highlight a window)."""
 
 
 class JournalAPI(ABC):
@@ -131,12 +145,13 @@ class JournalAPI(ABC):
     # ------------------------------------------------------------------ reading
 
     @abstractmethod
-    def count_sessions(self, filter_text: str | None = None) -> int: ...
+    def count_sessions(self, query: str | None = None) -> int:
+        """Sessions matching ``query``: the list's query language (plain text matches name, id and model)."""
 
     @abstractmethod
     def list_sessions(
         self,
-        filter_text: str | None = None,
+        query: str | None = None,
         *,
         sort: str = "last_activity",
         descending: bool = True,
@@ -146,7 +161,7 @@ class JournalAPI(ABC):
 
     @abstractmethod
     def session_index(
-        self, session_id: str, filter_text: str | None = None, *, sort: str = "last_activity", descending: bool = True
+        self, session_id: str, query: str | None = None, *, sort: str = "last_activity", descending: bool = True
     ) -> int | None:
         """Position of a session in the filtered, sorted list (to keep a highlight across reloads)."""
 
@@ -167,9 +182,13 @@ class JournalAPI(ABC):
     @abstractmethod
     def timeline(
         self, session: str, branch: str = "main", kinds: Iterable[str] | None = None,
-        *, detail: SessionDetail | None = None,
+        *, query: str | None = None, detail: SessionDetail | None = None,
     ) -> TimelineAPI:
-        """A branch's timeline; pass the session's ``detail`` if you already have it."""
+        """A branch's timeline; pass the session's ``detail`` if you already have it.
+
+        ``kinds`` (kinds, families such as ``tool``, roles such as ``assistant``) and ``query`` (the timeline
+        query language) hide non-matching events. Unknown kinds and bad queries raise QueryError.
+        """
 
     @abstractmethod
     def search(self, text: str, *, session: str | None = None, limit: int = 100) -> list[SearchHit]: ...

@@ -17,6 +17,7 @@ from . import ids
 from .api import JournalAPI
 from .connection import Connector, check_file
 from .errors import InvalidEvent, InvalidSpec, JournalError, NotFound
+from .query import Query, list_predicate
 if TYPE_CHECKING:  # the write path (pydantic models, ingest SQL) is imported on first write
     from .ingest import IngestResult
     from .models import BranchSpec, EventEnvelope, SessionSpec
@@ -286,14 +287,13 @@ class Journal(JournalAPI):
 
     # ------------------------------------------------------------------ sessions
 
-    def _filter_sql(self, text: str | None) -> tuple[str, list[Any]]:
-        if not text:
-            return "", []
-        pat = like_pattern(text)
-        return " WHERE (name ILIKE ? ESCAPE '\\' OR session_id ILIKE ? ESCAPE '\\' OR model ILIKE ? ESCAPE '\\')", [pat, pat, pat]
+    def _filter_sql(self, query: str | Query | None) -> tuple[str, list[Any]]:
+        compiled = list_predicate(query)
+        return ("", []) if compiled is None else (f" WHERE {compiled[0]}", compiled[1])
 
-    def count_sessions(self, filter_text: str | None = None) -> int:
-        where, params = self._filter_sql(filter_text)
+    def count_sessions(self, query: str | Query | None = None) -> int:
+        """How many sessions match ``query`` (the list's query language; plain text matches name, id, model)."""
+        where, params = self._filter_sql(query)
         with self._conn.reader() as con:
             if con is None:
                 return 0
@@ -301,17 +301,17 @@ class Journal(JournalAPI):
 
     def list_sessions(
         self,
-        filter_text: str | None = None,
+        query: str | Query | None = None,
         *,
         sort: str = "last_activity",
         descending: bool = True,
         limit: int | None = None,
         offset: int = 0,
     ) -> list[SessionSummary]:
-        """Sessions with their aggregates, filtered (name, id, model; case-insensitive) and sorted."""
+        """Sessions with their aggregates, filtered by ``query`` (see :mod:`.query`) and sorted."""
         if sort not in SORT_COLUMNS:
             raise JournalError(f"cannot sort by {sort!r}; choose one of {', '.join(SORT_COLUMNS)}")
-        where, params = self._filter_sql(filter_text)
+        where, params = self._filter_sql(query)
         direction = "DESC" if descending else "ASC"
         sql = f"SELECT {_SESSION_COLS} FROM sessions{where} ORDER BY {SORT_COLUMNS[sort]} {direction}, session_id {direction}"
         if limit is not None:
@@ -323,12 +323,12 @@ class Journal(JournalAPI):
             return [_session(r) for r in con.execute(sql, params).fetchall()]
 
     def session_index(
-        self, session_id: str, filter_text: str | None = None, *, sort: str = "last_activity", descending: bool = True
+        self, session_id: str, query: str | Query | None = None, *, sort: str = "last_activity", descending: bool = True
     ) -> int | None:
         """Position of a session in the filtered, sorted list (to keep a highlight across reloads)."""
         if sort not in SORT_COLUMNS:
             raise JournalError(f"cannot sort by {sort!r}; choose one of {', '.join(SORT_COLUMNS)}")
-        where, params = self._filter_sql(filter_text)
+        where, params = self._filter_sql(query)
         direction = "DESC" if descending else "ASC"
         sql = (
             f"SELECT pos FROM (SELECT session_id, row_number() OVER (ORDER BY {SORT_COLUMNS[sort]} {direction}, "
@@ -422,14 +422,25 @@ class Journal(JournalAPI):
 
     def timeline(
         self, session: str, branch: str = "main", kinds: Iterable[str] | None = None,
-        *, detail: SessionDetail | None = None,
+        *, query: str | Query | None = None, detail: SessionDetail | None = None,
     ) -> Timeline:
-        """A branch's timeline; pass the session's ``detail`` if you already have it (saves a query)."""
+        """A branch's timeline; pass the session's ``detail`` if you already have it (saves a query).
+
+        ``kinds`` (kinds, families or roles) and ``query`` (the timeline query language) hide what does not
+        match. An unknown kind or a bad query raises QueryError.
+        """
         detail = detail if detail is not None and session in (detail.summary.session_id,) else self.session(session)
         info = detail.branch(branch)
         if info is None:
             raise NotFound(f"no branch {branch!r} in session {detail.summary.name}")
-        return Timeline(self, detail, info.branch_id, tuple(sorted(set(kinds))) if kinds else None)
+        return Timeline(self, detail, info.branch_id, tuple(sorted(set(kinds))) if kinds else None, query)
+
+    def _kind_exists(self, session_id: str, kind: str) -> bool:
+        """Whether an event of ``kind`` occurs in the session (for kinds the vocabulary does not know)."""
+        with self._conn.reader() as con:
+            return con is not None and con.execute(
+                "SELECT 1 FROM events WHERE session_id = ? AND kind = ? LIMIT 1", [session_id, kind]
+            ).fetchone() is not None
 
     def search(self, text: str, *, session: str | None = None, limit: int = 100) -> list[SearchHit]:
         """Case-insensitive literal substring search over payload text, in one session or all."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from .api import TimelineAPI
+from .query import Query, TimelineContext, kinds_predicate, parse_timeline, timeline_predicate
 from .views import SessionDetail, TimelineEvent, ToolOutcome
 
 if TYPE_CHECKING:
@@ -25,6 +26,10 @@ _EVENT_COLS = (
 
 # How far past a ToolCallRequested (in seqs of its branch) its completion is looked for.
 _PAIRING_LOOKAHEAD = 2000
+# find() reads a segment in seq chunks, first small then doubling, so a near match is found without
+# scanning the whole branch and a far one costs a few more queries than one scan.
+_FIND_FIRST_CHUNK = 4096
+_FIND_MAX_CHUNK = 65536
 
 
 def _event(row: Sequence[Any], position: int, *, inherited: bool, outcome: ToolOutcome | None = None) -> TimelineEvent:
@@ -53,7 +58,10 @@ class Timeline(TimelineAPI):
     With a kind filter the matching seqs of each segment are kept (8 bytes each) to map positions.
     """
 
-    def __init__(self, journal: Journal, detail: SessionDetail, branch_id: str, kinds: tuple[str, ...] | None):
+    def __init__(
+        self, journal: Journal, detail: SessionDetail, branch_id: str, kinds: tuple[str, ...] | None,
+        query: str | Query | None = None,
+    ):
         self.journal = journal
         self.session_id = detail.summary.session_id
         self.branch_id = branch_id
@@ -63,14 +71,37 @@ class Timeline(TimelineAPI):
         for i, b in enumerate(chain):
             last = chain[i + 1].fork_point_seq if i + 1 < len(chain) else b.head_seq
             self.segments.append(Segment(b.branch_id, last))
-        if kinds is not None:
+        refs = {b.name: b.branch_id for b in detail.branches}
+        refs.update({b.branch_id: b.branch_id for b in detail.branches})
+        self.context = TimelineContext(self.session_id, refs, lambda kind: journal._kind_exists(self.session_id, kind))
+        self.query = parse_timeline(query) if not isinstance(query, Query) else query
+        self._filter = self._compile_filter()
+        if self._filter[0]:
             self._load_filtered(0)
         self._offsets = self._compute_offsets()
 
+    def _compile_filter(self) -> tuple[str, list[Any]]:
+        """The hiding filter (kinds, then the query) as an SQL suffix ``AND ...`` and its parameters."""
+        sql, params = "", []
+        if self.kinds is not None:
+            sql = f" AND ({kinds_predicate(self.kinds, self.context.kind_exists, params)})"
+        compiled = timeline_predicate(self.query, self.context)
+        if compiled is not None:
+            sql += f" AND ({compiled[0]})"
+            params += compiled[1]
+        return sql, params
+
     def _kind_sql(self) -> tuple[str, list[Any]]:
-        if self.kinds is None:
-            return "", []
-        return f" AND kind IN ({', '.join('?' * len(self.kinds))})", list(self.kinds)
+        return self._filter[0], list(self._filter[1])
+
+    def _match_sql(self, query: str | Query | None) -> tuple[str, list[Any]] | None:
+        """The hiding filter and ``query`` (a search) as one ``AND ...`` suffix; None for an empty search."""
+        q = query if isinstance(query, Query) else parse_timeline(query)
+        compiled = timeline_predicate(q, self.context)
+        if compiled is None:
+            return None
+        sql, params = self._kind_sql()
+        return f"{sql} AND ({compiled[0]})", params + compiled[1]
 
     def _load_filtered(self, from_segment: int) -> None:
         ksql, kparams = self._kind_sql()
@@ -114,7 +145,7 @@ class Timeline(TimelineAPI):
             ).fetchone()
         if row is not None and row[0] != self.segments[-1].last_seq:
             self.segments[-1].last_seq = row[0]
-            if self.kinds is not None:
+            if self._filter[0]:
                 self._load_filtered(len(self.segments) - 1)
             self._offsets = self._compute_offsets()
         return self._length
@@ -145,7 +176,6 @@ class Timeline(TimelineAPI):
         start = max(0, start)
         if start >= end:
             return []
-        ksql, kparams = self._kind_sql()
         out: list[TimelineEvent] = []
         with self.journal._read() as con:
             if con is None:
@@ -156,10 +186,13 @@ class Timeline(TimelineAPI):
                 seg = self.segments[i]
                 seg_end = min(end, self._offsets[i] + seg.length)
                 _, last_seq = self.locate(seg_end - 1)
+                # Filtered: the positions' seqs are known, so the filter is not evaluated again.
+                wanted = [] if seg.seqs is None else list(seg.seqs[pos - self._offsets[i]:seg_end - self._offsets[i]])
+                only = f" AND seq IN ({', '.join('?' * len(wanted))})" if wanted else ""
                 rows = con.execute(
                     f"SELECT {_EVENT_COLS} FROM events WHERE session_id = ? AND branch_id = ? "
-                    f"AND seq BETWEEN ? AND ?{ksql} ORDER BY seq",
-                    [self.session_id, seg.branch_id, first_seq, last_seq, *kparams],
+                    f"AND seq BETWEEN ? AND ?{only} ORDER BY seq",
+                    [self.session_id, seg.branch_id, first_seq, last_seq, *wanted],
                 ).fetchall()
                 inherited = seg.branch_id != self.branch_id
                 for n, row in enumerate(rows):
@@ -211,16 +244,23 @@ class Timeline(TimelineAPI):
             result.append(ev)
         return result
 
-    def find(self, text: str, start: int, *, forward: bool = True) -> int | None:
-        """The position of the next (or previous) event at or after (before) ``start`` whose text matches."""
-        if not text or self._length == 0:
+    def find(self, query: str | Query, start: int, *, forward: bool = True) -> int | None:
+        """The position of the next (or previous) event at or after (before) ``start`` matching ``query``.
+
+        ``query`` is plain text or a query in the timeline language (see :mod:`.query`); free text matches
+        the payload's text and what the row shows. Raises QueryError for a query that cannot be read.
+        """
+        match = self._match_sql(query)
+        if match is None or self._length == 0 or (forward and start >= self._length) or (not forward and start < 0):
             return None
-        if (forward and start >= self._length) or (not forward and start < 0):
-            return None
-        ksql, kparams = self._kind_sql()
+        msql, mparams = match
         start = min(max(start, 0), self._length - 1)
         first_seg, first_seq = self.locate(start)
         order = range(first_seg, len(self.segments)) if forward else range(first_seg, -1, -1)
+        agg = "min" if forward else "max"
+        sql = (
+            f"SELECT {agg}(seq) FROM events WHERE session_id = ? AND branch_id = ? AND seq BETWEEN ? AND ?{msql}"
+        )
         with self.journal._read() as con:
             if con is None:
                 return None
@@ -231,15 +271,64 @@ class Timeline(TimelineAPI):
                 lo, hi = 1, seg.last_seq
                 if i == first_seg:
                     lo, hi = (first_seq, hi) if forward else (lo, first_seq)
-                agg = "min" if forward else "max"
-                row = con.execute(
-                    f"SELECT {agg}(seq) FROM events WHERE session_id = ? AND branch_id = ? AND seq BETWEEN ? AND ?"
-                    f"{ksql} AND contains(lower(text), ?)",
-                    [self.session_id, seg.branch_id, lo, hi, *kparams, text.lower()],
-                ).fetchone()
-                if row and row[0] is not None:
-                    seq = row[0]
-                    if seg.seqs is not None:
-                        return self._offsets[i] + bisect_left(seg.seqs, seq)
-                    return self._offsets[i] + seq - 1
+                chunk = _FIND_FIRST_CHUNK
+                while lo <= hi:
+                    a, b = (lo, min(hi, lo + chunk - 1)) if forward else (max(lo, hi - chunk + 1), hi)
+                    row = con.execute(sql, [self.session_id, seg.branch_id, a, b, *mparams]).fetchone()
+                    if row and row[0] is not None:
+                        seq = row[0]
+                        if seg.seqs is not None:
+                            return self._offsets[i] + bisect_left(seg.seqs, seq)
+                        return self._offsets[i] + seq - 1
+                    lo, hi = (b + 1, hi) if forward else (lo, a - 1)
+                    chunk = min(chunk * 2, _FIND_MAX_CHUNK)
         return None
+
+    def count_matches(self, query: str | Query) -> int:
+        """How many positions of this timeline match ``query``."""
+        match = self._match_sql(query)
+        if match is None:
+            return 0
+        msql, mparams = match
+        total = 0
+        with self.journal._read() as con:
+            if con is None:
+                return 0
+            for seg in self.segments:
+                if seg.length == 0:
+                    continue
+                total += con.execute(
+                    f"SELECT count(*) FROM events WHERE session_id = ? AND branch_id = ? AND seq BETWEEN 1 AND ?{msql}",
+                    [self.session_id, seg.branch_id, seg.last_seq, *mparams],
+                ).fetchone()[0]
+        return total
+
+    def match_positions(self, query: str | Query, start: int, count: int) -> list[int]:
+        """The positions in [start, start + count) that match ``query`` (to highlight a window's matches)."""
+        end = min(self._length, start + count)
+        start = max(0, start)
+        if start >= end:
+            return []
+        match = self._match_sql(query)
+        if match is None:
+            return []
+        msql, mparams = match
+        out: list[int] = []
+        with self.journal._read() as con:
+            if con is None:
+                return []
+            pos = start
+            while pos < end:
+                i, first_seq = self.locate(pos)
+                seg = self.segments[i]
+                seg_end = min(end, self._offsets[i] + seg.length)
+                _, last_seq = self.locate(seg_end - 1)
+                rows = con.execute(
+                    f"SELECT seq FROM events WHERE session_id = ? AND branch_id = ? AND seq BETWEEN ? AND ?{msql} "
+                    f"ORDER BY seq",
+                    [self.session_id, seg.branch_id, first_seq, last_seq, *mparams],
+                ).fetchall()
+                for (seq,) in rows:
+                    out.append(self._offsets[i] + (bisect_left(seg.seqs, seq) if seg.seqs is not None else seq - 1))
+                pos = seg_end
+        return out
