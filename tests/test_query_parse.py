@@ -25,10 +25,10 @@ def fields(q) -> list[tuple[str, object, bool]]:
 def test_free_text_words_phrases_and_negation() -> None:
     q = parse_timeline('Deploy  "Connection refused" -flaky -"two words" - lone')
     assert fields(q) == [
-        ("text", "deploy", False), ("text", "connection refused", False), ("text", "flaky", True),
+        ("text", "Deploy", False), ("text", "Connection refused", False), ("text", "flaky", True),
         ("text", "two words", True), ("text", "-", False), ("text", "lone", False),
     ]
-    assert q.free_text == ("deploy", "connection refused", "-", "lone")
+    assert q.free_text == ("Deploy", "Connection refused", "-", "lone")
     assert [q.text[t.start:t.end] for t in q.terms] == [
         "Deploy", '"Connection refused"', "-flaky", '-"two words"', "-", "lone",
     ]
@@ -37,12 +37,12 @@ def test_free_text_words_phrases_and_negation() -> None:
 
 def test_quotes_escape_only_quote_and_backslash() -> None:
     q = parse_timeline(r'"say \"hi\"" "C:\temp\\x" tool:"web search"')
-    assert fields(q) == [("text", 'say "hi"', False), ("text", "c:\\temp\\x", False), ("tool", ("web search",), False)]
+    assert fields(q) == [("text", 'say "hi"', False), ("text", "C:\\temp\\x", False), ("tool", ("web search",), False)]
 
 
 def test_unknown_word_colon_is_text_but_a_misspelt_field_is_an_error() -> None:
     assert fields(parse_timeline("Error: http://x 12:30")) == [
-        ("text", "error:", False), ("text", "http://x", False), ("text", "12:30", False),
+        ("text", "Error:", False), ("text", "http://x", False), ("text", "12:30", False),
     ]
     with pytest.raises(QueryError) as err:
         parse_timeline("deploy knd:tool")
@@ -57,7 +57,7 @@ def test_unknown_word_colon_is_text_but_a_misspelt_field_is_an_error() -> None:
         ("kind:ToolCallFailed", "kind", ("ToolCallFailed",)),
         ("kind:tool", "kind", ("tool",)),
         ("kind:assistant,RunErrored", "kind", ("assistant", "RunErrored")),
-        ("tool:Bash", "tool", ("bash",)),
+        ("tool:Bash", "tool", ("Bash",)),
         ("role:assistant", "role", ("assistant",)),
         ("seq:>120", "seq", Range(121, None)),
         ("seq:>=120", "seq", Range(120, None)),
@@ -85,7 +85,7 @@ def test_timeline_terms(text: str, field: str, value: object) -> None:
 @pytest.mark.parametrize(
     ("text", "field", "value"),
     [
-        ("model:GPT-4.1", "model", ("gpt-4.1",)),
+        ("model:GPT-4.1", "model", ("GPT-4.1",)),
         ("state:open", "state", ("open",)),
         ("state:closed,open", "state", ("closed", "open")),
         ("tokens:>10k", "tokens", Range(10_001, None)),

@@ -19,7 +19,7 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .views import SearchHit, SessionDetail, SessionSummary, TimelineEvent
+    from .views import RunFigures, SearchHit, SessionDetail, SessionSummary, TimelineEvent
 
 
 class TimelineAPI(ABC):
@@ -192,6 +192,32 @@ class JournalAPI(ABC):
 
     @abstractmethod
     def search(self, text: str, *, session: str | None = None, limit: int = 100) -> list[SearchHit]: ...
+
+    # ------------------------------------------------------------------ session management
+
+    @abstractmethod
+    def close_session(self, session: str, reason: str | None = None, *, now_us: int | None = None) -> str:
+        """Append SessionClosed to the session's main branch; returns its event id.
+
+        Raises InvalidSpec if the session is closed already."""
+
+    @abstractmethod
+    def rename_session(self, session: str, name: str, *, now_us: int | None = None) -> str:
+        """Rename a session (an event records it, so export/import carry it); returns the event id."""
+
+    @abstractmethod
+    def rename_branch(self, session: str, branch: str, name: str, *, now_us: int | None = None) -> str:
+        """Rename a branch (not main; names stay unique in the session); returns the event id."""
+
+    @abstractmethod
+    def delete_session(self, session: str) -> dict[str, Any]:
+        """Delete a session, its branches and events in one transaction.
+
+        Returns ``{session_id, name, events, branches}`` (what was deleted)."""
+
+    @abstractmethod
+    def runs(self, session: str, branch: str = "main") -> list[RunFigures]:
+        """Per-run and per-step figures (tokens in/out, tool calls, failures, wall time) of a branch's timeline."""
 
     def head_seq(self, session: str, branch: str = "main") -> int:
         from .errors import NotFound

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from .errors import JournalError
 from .kinds import FAMILIES, KNOWN_KINDS, ROLES, canonical_kind, describe_valid_kinds
-from .shown import OUTCOME_DURATION_SQL, OUTCOME_SHOWN_SQL, OUTCOMES_FROM, SHOWN_SQL
+from .shown import OUTCOME_DURATION_SQL, OUTCOME_SHOWN_SQL, OUTCOMES_FROM, PIECES, label_kinds, outcome_fragment
 
 Scope = Literal["list", "timeline"]
 
@@ -168,7 +168,7 @@ class _Parser:
             if text[i] == '"':
                 value, i = self._quoted(i)
                 if value:
-                    terms.append(Term("text", value.lower(), negated, start, i))
+                    terms.append(Term("text", value, negated, start, i))
                 continue
             m = _FIELD_RE.match(text, i)
             name = m.group(1).lower() if m else ""
@@ -192,7 +192,7 @@ class _Parser:
                 close = difflib.get_close_matches(name, list(self.fields), n=1, cutoff=0.8)
                 if close:
                     raise self.error(f"unknown filter {name}:; did you mean {close[0]}:?", start, m.end())
-            terms.append(Term("text", word.lower(), negated, start, i))
+            terms.append(Term("text", word, negated, start, i))
         return Query(self.text, self.scope, tuple(terms))
 
     def _bare(self, i: int) -> tuple[str, int]:
@@ -253,14 +253,11 @@ class _Parser:
         if name == "kind":
             return tuple(_kind_value(v) for v in values)
         if name == "state":
-            states = tuple(v.lower() for v in values)
-            for s in states:
-                if s not in ("open", "closed"):
+            for s in values:
+                if s.lower() not in ("open", "closed"):
                     raise bad(f"state: is open or closed, not {s!r}")
-            return states
-        if name in ("role", "status", "tool", "model", "name"):
-            return tuple(v.lower() for v in values)
-        return values  # run, id (prefixes), branch (names or ids)
+            return values
+        return values  # compared case-insensitively in SQL (DuckDB's lower() on both sides); branch exactly
 
 
 _ALL_FIELDS = set(TIMELINE_FIELDS) | set(LIST_FIELDS)
@@ -418,22 +415,23 @@ def _in(expr: str, values: Sequence[Any], params: list[Any]) -> str:
 
 
 def _text_match(expr: str, values: Sequence[str], exact: bool, params: list[Any]) -> str:
-    """Case-insensitive: contains any of ``values`` (or equals one, when exact). Values are lower case."""
-    if exact:
-        return _in(f"lower({expr})", values, params)
+    """Case-insensitive: contains any of ``values`` (or equals one, when exact)."""
     params.extend(values)
-    return "(" + " OR ".join(f"contains(lower({expr}), ?)" for _ in values) + ")"
+    test = "lower({e}) = lower(?)" if exact else "contains(lower({e}), lower(?))"
+    return "(" + " OR ".join(test.format(e=expr) for _ in values) + ")"
 
 
 def _combine(terms: Sequence[Term], compile_term: Callable[[Term, list[Any]], str]) -> tuple[str, list[Any]] | None:
-    """AND of every term; a term whose value is unknown (NULL) counts as false, so negation is exact."""
+    """AND of every term. A negated term whose value is unknown (NULL) counts as not matching, so ``-x`` is
+    exactly the complement of ``x``; positive terms stay bare (a WHERE drops NULL as false, and DuckDB
+    skips the rest of an AND/OR chain for rows already decided)."""
     if not terms:
         return None
     params: list[Any] = []
     parts = []
     for term in terms:
-        sql = f"coalesce(({compile_term(term, params)}), false)"
-        parts.append(f"NOT {sql}" if term.negated else sql)
+        sql = compile_term(term, params)
+        parts.append(f"(({sql}) IS NOT TRUE)" if term.negated else f"({sql})")
     return " AND ".join(parts), params
 
 
@@ -458,15 +456,15 @@ def list_predicate(query: Query | str | None, *, now_us: int | None = None) -> t
     def compile_term(t: Term, params: list[Any]) -> str:
         f = t.field
         if f == "text":
-            params.extend([t.value] * len(_LIST_TEXT))
-            return " OR ".join(f"contains(lower({col}), ?)" for col in _LIST_TEXT)
+            params.extend([_like_contains(t.value)] * len(_LIST_TEXT))
+            return " OR ".join(f"{col} ILIKE ? ESCAPE '\\'" for col in _LIST_TEXT)
         if f in ("model", "name"):
             return _text_match(f, t.value, t.exact, params)
         if f == "id":
             params.extend(_like_prefix(v) for v in t.value)
             return " OR ".join("session_id ILIKE ? ESCAPE '\\'" for _ in t.value)
         if f == "state":
-            states = set(t.value)
+            states = {v.lower() for v in t.value}
             return "true" if len(states) == 2 else ("closed" if "closed" in states else "NOT closed")
         if f == "since":
             params.append(t.value.resolve(now))
@@ -503,17 +501,53 @@ class TimelineContext:
     """What compiling a timeline query needs to know about its session.
 
     ``branches`` maps branch names and ids to ids (for ``branch:``); ``kind_exists`` says whether a kind
-    the vocabulary does not know occurs in the journal (None: such kinds are refused).
+    the vocabulary does not know occurs in the journal (None: such kinds are refused); ``outcome_calls``
+    evaluates conditions on tool outcomes ahead (None: they become subqueries).
     """
 
     session_id: str
     branches: Mapping[str, str] = field(default_factory=dict)
     kind_exists: Callable[[str], bool] | None = None
+    # (condition over outcome ``o`` and request ``r``, its parameters) -> call ids of the requests whose
+    # outcome meets it. With it, a query reads the outcomes once, not once per chunk a search reads.
+    outcome_calls: Callable[[str, list[Any]], list[str]] | None = None
 
 
 _ROLE_SQL = "lower(payload->>'$.role')"
 _TOOL_SQL = "payload->>'$.tool_name'"
-_OUTCOME_CALLS = f"kind = 'ToolCallRequested' AND call_id IN (SELECT o.call_id FROM {OUTCOMES_FROM} AND "
+
+
+def _outcome_calls(cond: str, cond_params: list[Any], context: TimelineContext, params: list[Any]) -> str:
+    """SQL: the row is a tool request whose outcome (``o``, request ``r``) meets ``cond``."""
+    if context.outcome_calls is not None:
+        params.append(context.outcome_calls(cond, cond_params))
+        return "kind = 'ToolCallRequested' AND call_id IN (SELECT unnest(?::VARCHAR[]))"
+    params.append(context.session_id)
+    params.extend(cond_params)
+    return f"kind = 'ToolCallRequested' AND call_id IN (SELECT o.call_id FROM {OUTCOMES_FROM} AND ({cond}))"
+
+
+def _free_text_sql(word: str, context: TimelineContext, params: list[Any]) -> str:
+    """The payload's text, or what the row shows (kind label, summary words, a request's outcome)."""
+    low = word.lower()
+    like = _like_contains(word)
+    params += [like, label_kinds(low, _LABELLED_KINDS)]
+    parts = ["text ILIKE ? ESCAPE '\\'", "list_contains(?::VARCHAR[], kind)"]
+    for kind, piece in PIECES:  # each computed only for its kind, and only if the word could be in it
+        params += [kind if piece.could_contain(low) else None, word]
+        parts.append(f"(kind IS NOT DISTINCT FROM ? AND contains(lower({piece.sql}), lower(?)))")
+    # The outcome's status and error are in its ``text``: a part of the word that must be in one of them
+    # narrows the outcomes whose payload is read (the duration and separators are the rest).
+    fragment = outcome_fragment(word)
+    cond = (
+        f"(o.kind = 'ToolCallFailed' OR ? OR o.text ILIKE ? ESCAPE '\\') AND contains(lower({OUTCOME_SHOWN_SQL}), lower(?))"
+    )
+    cond_params = [fragment is None, _like_contains(fragment or ""), word]
+    parts.append(f"({_outcome_calls(cond, cond_params, context, params)})")
+    return " OR ".join(parts)
+
+
+_LABELLED_KINDS = tuple(KNOWN_KINDS)
 
 
 def kinds_predicate(
@@ -558,15 +592,11 @@ def timeline_predicate(query: Query | str | None, context: TimelineContext) -> t
     def compile_term(t: Term, params: list[Any]) -> str:
         f = t.field
         if f == "text":
-            params += [t.value, t.value, context.session_id, t.value]
-            return (
-                f"contains(lower(text), ?) OR contains(lower({SHOWN_SQL}), ?) OR "
-                f"({_OUTCOME_CALLS}contains(lower({OUTCOME_SHOWN_SQL}), ?)))"
-            )
+            return _free_text_sql(t.value, context, params)
         if f == "kind":
             return _kind_sql(t.value, context.kind_exists, params, q.text, t.start, t.end)
         if f == "role":
-            return f"kind = 'Message' AND {_in(_ROLE_SQL, t.value, params)}"
+            return f"kind = 'Message' AND {_in(_ROLE_SQL, [v.lower() for v in t.value], params)}"
         if f == "tool":
             return _text_match(_TOOL_SQL, t.value, t.exact, params)
         if f == "seq":
@@ -587,34 +617,34 @@ def timeline_predicate(query: Query | str | None, context: TimelineContext) -> t
                 ids.append(branch_id)
             return _in("branch_id", ids, params)
         if f == "status":
-            return " OR ".join(_status_sql(v, context.session_id, params) for v in t.value)
+            return " OR ".join(_status_sql(v, context, params) for v in t.value)
         if f == "dur":
             own = _range_sql("TRY_CAST(payload->>'$.duration_ms' AS BIGINT)", t.value, params)
-            params.append(context.session_id)
-            paired = _range_sql(OUTCOME_DURATION_SQL, t.value, params)
-            return f"(kind = 'ToolCallCompleted' AND {own}) OR ({_OUTCOME_CALLS}{paired}))"
+            cond_params: list[Any] = []
+            paired = _range_sql(OUTCOME_DURATION_SQL, t.value, cond_params)
+            return f"(kind = 'ToolCallCompleted' AND {own}) OR ({_outcome_calls(paired, cond_params, context, params)})"
         raise AssertionError(f)  # pragma: no cover
 
     return _combine(q.terms, compile_term)
 
 
-def _status_sql(value: str, session_id: str, params: list[Any]) -> str:
-    if value in _STATUS_ERROR:
-        params.append(session_id)
-        return f"failure OR ({_OUTCOME_CALLS}o.failure))"
-    if value in _STATUS_OK:
-        params.append(session_id)
-        return f"(kind = 'ToolCallCompleted' AND NOT failure) OR ({_OUTCOME_CALLS}NOT o.failure))"
-    if value == "pending":
-        params.append(session_id)
+def _status_sql(value: str, context: TimelineContext, params: list[Any]) -> str:
+    low = value.lower()
+    if low in _STATUS_ERROR:
+        return f"failure OR ({_outcome_calls('o.failure', [], context, params)})"
+    if low in _STATUS_OK:
+        return f"(kind = 'ToolCallCompleted' AND NOT failure) OR ({_outcome_calls('NOT o.failure', [], context, params)})"
+    if low == "pending":
+        params.append(context.session_id)
         return (
             "kind = 'ToolCallRequested' AND call_id IS NOT NULL AND call_id NOT IN "
             f"(SELECT o.call_id FROM {OUTCOMES_FROM})"
         )
-    params += [value, value, session_id, value]
+    params += [value, value]
+    cond = "lower(o.payload->>'$.status') = lower(?)"
     return (
-        "lower(payload->>'$.status') = ? OR lower(payload->>'$.decision') = ? OR "
-        f"({_OUTCOME_CALLS}lower(o.payload->>'$.status') = ?))"
+        "lower(payload->>'$.status') = lower(?) OR lower(payload->>'$.decision') = lower(?) OR "
+        f"({_outcome_calls(cond, [value], context, params)})"
     )
 
 

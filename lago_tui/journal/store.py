@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the write path (pydantic models, ingest SQL) is imported on
 from .views import (
     BranchInfo,
     Merge,
+    RunFigures,
     SearchHit,
     SessionDetail,
     SessionSummary,
@@ -459,6 +460,38 @@ class Journal(JournalAPI):
                 params + [limit],
             ).fetchall()
         return [SearchHit(*r) for r in rows]
+
+    # ------------------------------------------------------------------ session management (manage.py)
+
+    def close_session(self, session: str, reason: str | None = None, *, now_us: int | None = None) -> str:
+        """Append SessionClosed on main; returns its event id. A closed session cannot be closed again."""
+        from . import manage
+
+        return manage.close_session(self, session, reason, now_us)
+
+    def rename_session(self, session: str, name: str, *, now_us: int | None = None) -> str:
+        """Rename a session (recorded as an event, see renames.py); returns the event id."""
+        from . import manage
+
+        return manage.rename_session(self, session, name, now_us)
+
+    def rename_branch(self, session: str, branch: str, name: str, *, now_us: int | None = None) -> str:
+        """Rename a branch other than main (recorded as an event on it); returns the event id."""
+        from . import manage
+
+        return manage.rename_branch(self, session, branch, name, now_us)
+
+    def delete_session(self, session: str) -> dict[str, Any]:
+        """Delete a session with all its branches and events, in one transaction."""
+        from . import manage
+
+        return manage.delete_session(self, session)
+
+    def runs(self, session: str, branch: str = "main") -> list[RunFigures]:
+        """Per-run and per-step figures of a branch's timeline, runs in order of their first event."""
+        from . import manage
+
+        return manage.runs(self, session, branch)
 
     # used by Timeline
     def _read(self) -> Any:

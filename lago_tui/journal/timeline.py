@@ -15,6 +15,7 @@ import duckdb
 
 from .api import TimelineAPI
 from .query import Query, TimelineContext, kinds_predicate, parse_timeline, timeline_predicate
+from .shown import OUTCOMES_FROM
 from .views import SessionDetail, TimelineEvent, ToolOutcome
 
 if TYPE_CHECKING:
@@ -71,9 +72,12 @@ class Timeline(TimelineAPI):
         for i, b in enumerate(chain):
             last = chain[i + 1].fork_point_seq if i + 1 < len(chain) else b.head_seq
             self.segments.append(Segment(b.branch_id, last))
+        self._outcomes: dict[tuple[Any, ...], list[str]] = {}
         refs = {b.name: b.branch_id for b in detail.branches}
         refs.update({b.branch_id: b.branch_id for b in detail.branches})
-        self.context = TimelineContext(self.session_id, refs, lambda kind: journal._kind_exists(self.session_id, kind))
+        self.context = TimelineContext(
+            self.session_id, refs, lambda kind: journal._kind_exists(self.session_id, kind), self._outcome_calls,
+        )
         self.query = parse_timeline(query) if not isinstance(query, Query) else query
         self._filter = self._compile_filter()
         if self._filter[0]:
@@ -90,6 +94,23 @@ class Timeline(TimelineAPI):
             sql += f" AND ({compiled[0]})"
             params += compiled[1]
         return sql, params
+
+    def _outcome_calls(self, cond: str, params: list[Any]) -> list[str]:
+        """Call ids of the session's tool requests whose outcome meets ``cond`` (see query.TimelineContext).
+
+        Kept per timeline until :meth:`refresh` sees new events: ``n``/``N`` and highlighting ask again."""
+        key = (cond, tuple(params))
+        cached = self._outcomes.get(key)
+        if cached is not None:
+            return cached
+        with self.journal._read() as con:
+            rows = [] if con is None else con.execute(
+                f"SELECT DISTINCT o.call_id FROM {OUTCOMES_FROM} AND ({cond})", [self.session_id, *params]
+            ).fetchall()
+        if len(self._outcomes) >= 32:
+            self._outcomes.pop(next(iter(self._outcomes)))
+        self._outcomes[key] = calls = [r[0] for r in rows]
+        return calls
 
     def _kind_sql(self) -> tuple[str, list[Any]]:
         return self._filter[0], list(self._filter[1])
@@ -145,7 +166,9 @@ class Timeline(TimelineAPI):
             ).fetchone()
         if row is not None and row[0] != self.segments[-1].last_seq:
             self.segments[-1].last_seq = row[0]
+            self._outcomes.clear()
             if self._filter[0]:
+                self._filter = self._compile_filter()  # outcomes of new tool calls may now match
                 self._load_filtered(len(self.segments) - 1)
             self._offsets = self._compute_offsets()
         return self._length
@@ -261,6 +284,7 @@ class Timeline(TimelineAPI):
         sql = (
             f"SELECT {agg}(seq) FROM events WHERE session_id = ? AND branch_id = ? AND seq BETWEEN ? AND ?{msql}"
         )
+        chunk = _FIND_FIRST_CHUNK  # grows across segments too: each query has a fixed cost
         with self.journal._read() as con:
             if con is None:
                 return None
@@ -271,7 +295,6 @@ class Timeline(TimelineAPI):
                 lo, hi = 1, seg.last_seq
                 if i == first_seg:
                     lo, hi = (first_seq, hi) if forward else (lo, first_seq)
-                chunk = _FIND_FIRST_CHUNK
                 while lo <= hi:
                     a, b = (lo, min(hi, lo + chunk - 1)) if forward else (max(lo, hi - chunk + 1), hi)
                     row = con.execute(sql, [self.session_id, seg.branch_id, a, b, *mparams]).fetchone()

@@ -208,3 +208,85 @@ class SearchHit:
     event_id: str
     kind: str
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepFigures:
+    """One step of a run (StepStarted .. StepFinished): what it cost and did."""
+
+    index: int
+    branch_id: str  # where the step starts (its StepStarted), for TimelineAPI.position_of
+    seq: int
+    started_ts: int
+    ended_ts: int
+    events: int
+    tokens_in: int
+    tokens_out: int
+    tool_calls: int
+    failures: int
+    finished: bool  # a StepFinished was seen
+    stop_reason: str | None = None
+
+    @property
+    def wall_time_us(self) -> int:
+        return self.ended_ts - self.started_ts
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index, "branch_id": self.branch_id, "seq": self.seq, "started_ts": self.started_ts,
+            "ended_ts": self.ended_ts, "wall_time_us": self.wall_time_us, "events": self.events,
+            "tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "tool_calls": self.tool_calls,
+            "failures": self.failures, "finished": self.finished, "stop_reason": self.stop_reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StepFigures:
+        return cls(
+            data["index"], data["branch_id"], data["seq"], data["started_ts"], data["ended_ts"], data["events"],
+            data["tokens_in"], data["tokens_out"], data["tool_calls"], data["failures"], data["finished"],
+            data.get("stop_reason"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunFigures:
+    """One run of a branch's timeline (events sharing a run_id): tokens, tool calls, failures, wall time.
+
+    Tokens follow the session totals' rule: the run's messages' token usage, or its RunFinished usage when
+    its messages reported none. ``status`` is finished, errored or open (no RunFinished/RunErrored yet).
+    """
+
+    run_id: str
+    branch_id: str  # where the run's first event is, for TimelineAPI.position_of
+    seq: int
+    started_ts: int
+    ended_ts: int
+    events: int
+    tokens_in: int
+    tokens_out: int
+    tool_calls: int
+    failures: int
+    status: str
+    reason: str | None
+    steps: tuple[StepFigures, ...] = ()
+
+    @property
+    def wall_time_us(self) -> int:
+        return self.ended_ts - self.started_ts
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "branch_id": self.branch_id, "seq": self.seq, "started_ts": self.started_ts,
+            "ended_ts": self.ended_ts, "wall_time_us": self.wall_time_us, "events": self.events,
+            "tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "tool_calls": self.tool_calls,
+            "failures": self.failures, "status": self.status, "reason": self.reason,
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunFigures:
+        return cls(
+            data["run_id"], data["branch_id"], data["seq"], data["started_ts"], data["ended_ts"], data["events"],
+            data["tokens_in"], data["tokens_out"], data["tool_calls"], data["failures"], data["status"],
+            data.get("reason"), tuple(StepFigures.from_json(s) for s in data.get("steps", ())),
+        )
