@@ -1,8 +1,8 @@
 """Per-run and per-step figures of a branch's timeline, computed in one query.
 
 A run is the events sharing a ``run_id`` (in timeline order, inherited segments included); a step is what
-lies between a StepStarted and its StepFinished within a run (events outside any step count for the run
-only). Tokens follow the session totals' rule (see ingest's aggregates): a run's messages' token usage,
+lies between a StepStarted and its StepFinished within a run (events outside any step, and the run's own
+start, finish and error, count for the run only). Tokens follow the session totals' rule (see ingest's aggregates): a run's messages' token usage,
 else its RunFinished usage; a step counts its messages' usage.
 """
 
@@ -31,7 +31,9 @@ marked AS (
     WINDOW w AS (PARTITION BY run_id ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
 stepped AS (
-    SELECT *, CASE WHEN step_no > 0 AND (open = 1 OR kind = 'StepFinished') THEN step_no END AS step FROM marked
+    SELECT *, CASE WHEN step_no > 0 AND (open = 1 OR kind = 'StepFinished')
+                        AND kind NOT IN ('RunStarted', 'RunFinished', 'RunErrored') THEN step_no END AS step
+    FROM marked
 )
 SELECT run_id, step, grouping(step) AS is_run, min(pos) AS first_pos,
        arg_min(branch_id, pos) AS branch_id, arg_min(seq, pos) AS seq, min(ts), max(ts), count(*),

@@ -55,6 +55,21 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _candidates(rows: Sequence[Sequence[Any]]) -> str:
+    """'ID (NAME, created 2026-11-20 10:34), ...' for an ambiguity error (rows: id, name, created, total)."""
+    from datetime import UTC, datetime
+
+    shown = []
+    for session_id, name, created, _ in rows[:5]:
+        try:
+            when = datetime.fromtimestamp(created / 1_000_000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+        except (OverflowError, OSError, ValueError):
+            when = str(created)
+        shown.append(f"{session_id} ({name}, created {when})")
+    more = rows[0][3] - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
 def _session(row: Sequence[Any]) -> SessionSummary:
     try:
         params = json.loads(row[3]) if row[3] else {}
@@ -352,25 +367,29 @@ class Journal(JournalAPI):
         return [r[0] for r in rows]
 
     def resolve_session(self, ref: str) -> str:
-        """A session id from an id, a unique id prefix or a unique name."""
+        """A session id from an id, a unique id prefix, a unique name or a unique name prefix.
+
+        An ambiguous reference raises NotFound naming the candidates (id, name, created) on one line."""
         with self._conn.reader() as con:
             if con is None:
                 raise NotFound(f"no session {ref!r} (the journal is empty)")
             row = con.execute("SELECT session_id FROM sessions WHERE session_id = ?", [ref]).fetchone()
             if row:
                 return row[0]
-            rows = con.execute(
-                "SELECT session_id FROM sessions WHERE starts_with(session_id, ?) LIMIT 2", [ref]
-            ).fetchall()
-            if len(rows) == 1:
-                return rows[0][0]
-            if len(rows) > 1:
-                raise NotFound(f"session id prefix {ref!r} is ambiguous")
-            rows = con.execute("SELECT session_id FROM sessions WHERE name = ? LIMIT 2", [ref]).fetchall()
-        if len(rows) == 1:
-            return rows[0][0]
-        if len(rows) > 1:
-            raise NotFound(f"session name {ref!r} is ambiguous; use its id")
+            cols = "session_id, name, created_at"
+            for what, where in (
+                ("session id prefix", "starts_with(session_id, ?)"),
+                ("session name", "name = ?"),
+                ("session name prefix", "starts_with(name, ?)"),
+            ):
+                rows = con.execute(
+                    f"SELECT {cols}, count(*) OVER () FROM sessions WHERE {where} ORDER BY created_at, session_id LIMIT 6",
+                    [ref],
+                ).fetchall()
+                if len(rows) == 1:
+                    return rows[0][0]
+                if rows:
+                    raise NotFound(f"{what} {ref!r} is ambiguous: {_candidates(rows)}; use an id")
         raise NotFound(f"no session {ref!r}")
 
     def session(self, ref: str) -> SessionDetail:
