@@ -207,6 +207,9 @@ class Oracle:
             return ev.branch_id in {self.branch_ids[v] for v in value}
         if field == "status":
             return any(self.status(v.lower(), ev, o) for v in value)
+        if field in ("since", "before"):
+            at = value.resolve(NOW)
+            return ev.ts >= at if field == "since" else ev.ts < at
         if field == "dur":
             ms = p.get("duration_ms") if k == "ToolCallCompleted" else (o["ms"] if o else None)
             return ms is not None and (value.lo is None or ms >= value.lo) and (value.hi is None or ms <= value.hi)
@@ -262,6 +265,7 @@ def _timeline_queries(rng: random.Random, branch_names: list[str], custom: list[
         lambda: "status:" + rng.choice(["error", "ok", "pending", "denied", "timeout", "approved", "failed,ok"]),
         lambda: "dur:" + rng.choice([">5s", "<1s", "1s..60s", ">=1h", "=1250ms", ">1m"]),
         lambda: "branch:" + rng.choice(branch_names),
+        lambda: rng.choice(["since:", "before:"]) + rng.choice(["2026-09-21T14:20Z", "2026-09-21T15:00Z", "2026-09-22"]),
     ]
     out = []
     for _ in range(32):

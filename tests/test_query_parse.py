@@ -111,6 +111,10 @@ def test_exact_match_with_equals() -> None:
     assert (term.exact, term.value) == (True, ("bash",))
     (term,) = parse_list("model:=gpt-4").terms
     assert (term.exact, term.value) == (True, ("gpt-4",))
+    (term,) = parse_list('name:="two, words"').terms
+    assert (term.exact, term.value) == (True, ("two, words",))
+    (term,) = parse_list('name:"=x"').terms
+    assert (term.exact, term.value) == (False, ("=x",))
 
 
 def test_times_relative_absolute_and_local() -> None:
@@ -139,7 +143,7 @@ def test_times_relative_absolute_and_local() -> None:
         ("timeline", "dur:>5", "dur: expects a duration with a unit (ms, s, m, h), not '5' (e.g. dur:>5s)", (0, 6)),
         ("timeline", "kind:tool,,x", "kind: has an empty value between commas", (0, 12)),
         ("timeline", "a model:gpt", "model: is not a filter of a timeline; use one of: kind:, tool:, role:, seq:, "
-                                     "run:, status:, dur:, branch:", (2, 8)),
+                                     "run:, status:, dur:, branch:, since:, before:", (2, 8)),
         ("list", "kind:tool", "kind: is not a filter of the session list; use one of: model:, state:, since:, "
                               "before:, tokens:, events:, branches:, failures:, param:, name:, id:", (0, 5)),
         ("list", "state:archived", "state: is open or closed, not 'archived'", (0, 14)),

@@ -65,6 +65,8 @@ TIMELINE_FIELDS: dict[str, str] = {
     "status": "status:error  status:ok  status:pending  status:denied  (tool call status, decision)",
     "dur": "dur:>5s  dur:100ms..2s  (tool call duration)",
     "branch": "branch:NAME  (only that branch's own events)",
+    "since": "since:10m  since:2026-11-20T09:00  (events at or after)",
+    "before": "before:2026-11-21  before:1h  (events before)",
 }
 LIST_FIELDS: dict[str, str] = {
     "model": "model:gpt-4.1  (model contains; model:=gpt-4.1 exact)",
@@ -76,7 +78,7 @@ LIST_FIELDS: dict[str, str] = {
     "branches": "branches:>1",
     "failures": "failures:>0",
     "param": "param:temperature=0.2  param:repo  (has the param)",
-    "name": "name:deploy  (name contains; name:=deploy exact)",
+    "name": 'name:deploy  (name contains; name:=deploy or name:="two words" exact)',
     "id": "id:01JD…  (session id prefix)",
 }
 _FIELDS: dict[Scope, dict[str, str]] = {"timeline": TIMELINE_FIELDS, "list": LIST_FIELDS}
@@ -180,12 +182,15 @@ class _Parser:
                         start, m.end(),
                     )
                 i = m.end()
+                exact = name in _EXACT_OK and text.startswith('="', i)  # name:="two words"
+                if exact:
+                    i += 1
                 quoted = i < n and text[i] == '"'
                 if quoted:
                     raw, i = self._quoted(i)
                 else:
                     raw, i = self._bare(i)
-                terms.append(self._term(name, raw, quoted, negated, start, i, m.end()))
+                terms.append(self._term(name, raw, quoted, negated, start, i, exact))
                 continue
             word, i = self._bare(i)
             if m:
@@ -220,12 +225,11 @@ class _Parser:
 
     # ---------------------------------------------------------------- values
 
-    def _term(self, name: str, raw: str, quoted: bool, negated: bool, start: int, end: int, vstart: int) -> Term:
+    def _term(self, name: str, raw: str, quoted: bool, negated: bool, start: int, end: int, exact: bool) -> Term:
         def bad(message: str) -> QueryError:
             return self.error(message, start, end)
 
-        exact = False
-        if name in ("tool", "model", "name") and raw.startswith("=") and not quoted:
+        if name in _EXACT_OK and raw.startswith("=") and not quoted:
             exact, raw = True, raw[1:]
         if raw == "":
             raise bad(f"{name}: needs a value, e.g. {self.fields[name].split()[0]}")
@@ -261,6 +265,7 @@ class _Parser:
 
 
 _ALL_FIELDS = set(TIMELINE_FIELDS) | set(LIST_FIELDS)
+_EXACT_OK = ("tool", "model", "name")  # field:=value (or field:="a value") is an exact match
 
 
 @dataclass(frozen=True)
@@ -511,6 +516,7 @@ class TimelineContext:
     # (condition over outcome ``o`` and request ``r``, its parameters) -> call ids of the requests whose
     # outcome meets it. With it, a query reads the outcomes once, not once per chunk a search reads.
     outcome_calls: Callable[[str, list[Any]], list[str]] | None = None
+    now_us: int | None = None  # what ``since:2d`` counts back from (None: the clock)
 
 
 _ROLE_SQL = "lower(payload->>'$.role')"
@@ -601,6 +607,9 @@ def timeline_predicate(query: Query | str | None, context: TimelineContext) -> t
             return _text_match(_TOOL_SQL, t.value, t.exact, params)
         if f == "seq":
             return _range_sql("seq", t.value, params)
+        if f in ("since", "before"):
+            params.append(t.value.resolve(context.now_us if context.now_us is not None else time.time_ns() // 1000))
+            return "ts >= ?" if f == "since" else "ts < ?"
         if f == "run":
             params.extend(v.lower() for v in t.value)
             return " OR ".join("starts_with(lower(run_id), ?)" for _ in t.value)
