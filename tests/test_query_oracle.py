@@ -18,7 +18,7 @@ import pytest
 
 from lago_tui.journal import Journal
 from lago_tui.journal.ingest import TEXT_FIELDS
-from lago_tui.journal.kinds import FAMILIES, KNOWN_KINDS, ROLES
+from lago_tui.journal.kinds import FAMILIES, KNOWN_KINDS, ROLES, TOOL_KINDS
 from lago_tui.journal.query import parse_list, parse_timeline
 from lago_tui.summary import role_label, summarize
 
@@ -197,7 +197,8 @@ class Oracle:
         if field == "role":
             return k == "Message" and str(p.get("role")).lower() in {v.lower() for v in value}
         if field == "tool":
-            name = str(p.get("tool_name", "")).lower() if "tool_name" in p else None
+            named = k in TOOL_KINDS or k not in KNOWN_KINDS
+            name = str(p.get("tool_name", "")).lower() if "tool_name" in p and named else None
             return name is not None and any((name == v.lower()) if exact else (v.lower() in name) for v in value)
         if field == "seq":
             return (value.lo is None or ev.seq >= value.lo) and (value.hi is None or ev.seq <= value.hi)

@@ -210,3 +210,14 @@ def test_sql_depends_only_on_the_shape() -> None:
     b = list_predicate("tokens:>999999 since:2026-01-01 -bar", now_us=NOW)
     assert a is not None and b is not None and a[0] == b[0] and a[1] != b[1]
     assert list_predicate("", now_us=NOW) is None and timeline_predicate("  ", TimelineContext("S")) is None
+
+
+def test_the_vocabulary_matches_the_models_and_the_write_path() -> None:
+    from lago_tui.journal.ingest import TEXT_FIELDS
+    from lago_tui.journal.kinds import KNOWN_KINDS, TOOL_KINDS
+    from lago_tui.journal.models import KNOWN_KINDS as MODEL_KINDS
+    from lago_tui.journal.shown import DISPLAY
+
+    assert sorted(KNOWN_KINDS) == sorted(MODEL_KINDS)
+    assert all("tool_name" in TEXT_FIELDS[k] for k in TOOL_KINDS)
+    assert set(DISPLAY) <= set(KNOWN_KINDS)

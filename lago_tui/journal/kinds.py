@@ -27,6 +27,11 @@ _FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kin
 # importing pydantic).
 KNOWN_KINDS: tuple[str, ...] = tuple(kind for kinds in FAMILIES.values() for kind in kinds)
 
+# Kinds whose payload names a tool (``tool_name``); the query language's ``tool:`` looks at these.
+TOOL_KINDS: tuple[str, ...] = (
+    "ToolCallRequested", "ToolCallStarted", "ToolCallCompleted", "ToolCallFailed", "PolicyEvaluated", "ApprovalRequested",
+)
+
 # Message roles the timeline shows as the row's kind label. "tool" is also a family; as a kind name it
 # means the family (use ``role:tool`` for tool messages).
 ROLES: tuple[str, ...] = ("user", "assistant", "system", "tool")

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from .errors import JournalError
-from .kinds import FAMILIES, KNOWN_KINDS, ROLES, canonical_kind, describe_valid_kinds
+from .kinds import FAMILIES, KNOWN_KINDS, ROLES, TOOL_KINDS, canonical_kind, describe_valid_kinds
 from .shown import OUTCOME_DURATION_SQL, OUTCOME_SHOWN_SQL, OUTCOMES_FROM, PIECES, label_kinds, outcome_fragment
 
 Scope = Literal["list", "timeline"]
@@ -58,7 +58,7 @@ class QueryError(JournalError):
 
 TIMELINE_FIELDS: dict[str, str] = {
     "kind": "kind:ToolCallFailed  kind:tool (a family)  kind:assistant (a role); commas for any of several",
-    "tool": "tool:bash  (tool name contains; tool:=bash exact)",
+    "tool": "tool:bash  (tool calls, policy and approvals by tool name, contains; tool:=bash exact)",
     "role": "role:assistant  (messages by role)",
     "seq": "seq:>120  seq:100..200",
     "run": "run:01JD…  (run id prefix)",
@@ -604,7 +604,15 @@ def timeline_predicate(query: Query | str | None, context: TimelineContext) -> t
         if f == "role":
             return f"kind = 'Message' AND {_in(_ROLE_SQL, [v.lower() for v in t.value], params)}"
         if f == "tool":
-            return _text_match(_TOOL_SQL, t.value, t.exact, params)
+            # Kinds with a tool name (and kinds nobody knows) keep it in ``text`` too: a cheap first test
+            # keeps the other rows' payloads unread.
+            params += [list(TOOL_KINDS), list(KNOWN_KINDS)]
+            params.extend(_like_contains(v) for v in t.value)
+            prefilter = " OR ".join("text ILIKE ? ESCAPE '\\'" for _ in t.value)
+            return (
+                f"(list_contains(?::VARCHAR[], kind) OR NOT list_contains(?::VARCHAR[], kind)) AND ({prefilter}) "
+                f"AND {_text_match(_TOOL_SQL, t.value, t.exact, params)}"
+            )
         if f == "seq":
             return _range_sql("seq", t.value, params)
         if f in ("since", "before"):
