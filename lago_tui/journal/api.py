@@ -74,8 +74,8 @@ class TimelineAPI(ABC):
         """How many positions match ``query`` (0 for an empty query)."""
 
     @abstractmethod
-    def match_positions(self, query: str, start: int, count: int) -> list[int]:
-        """Positions in [start, start + count) matching ``query``, ascending (to highlight a window)."""
+    def match_positions(self, query: str, start: int = 0, count: int | None = None) -> list[int]:
+        """Positions in [start, start + count) (to the end without a count) matching ``query``, ascending."""
 
 
 class JournalAPI(ABC):

@@ -368,9 +368,7 @@ def ingest(
         """,
     )
     # Renames (Custom events, see renames.py): well-formed, and branch names unique at every point.
-    con.execute(renames.STAGE_SQL)
-    _fail(con, locate, renames.BAD_RENAME_SQL)
-    _fail(con, locate, renames.BRANCH_NAMES_SQL)
+    renames.check(con, lambda sql: _fail(con, locate, sql), new_branches=True)
     # Every event must be on a branch that exists (in the journal, or created earlier in this batch).
     _fail(
         con,
@@ -437,8 +435,7 @@ def ingest(
         [base],
     )
     _refresh_aggregates(con)
-    for sql in renames.APPLY_SQL:
-        con.execute(sql)
+    renames.apply(con)
     return IngestResult(sessions_created, added, total - added, branches_created)
 
 

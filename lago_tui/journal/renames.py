@@ -16,11 +16,14 @@ The write path (:mod:`.ingest`) applies them: the last rename of a session or br
 names it. Branch names stay unique within a session at every point of the history, so a branch can be
 renamed and its old name given to a new branch, and an export of that history imports again.
 
-This module holds the SQL; :func:`lago_tui.journal.ingest.ingest` runs it inside the write transaction,
-over the batch's new events (``_new``) and branches (``_new_branches``).
+The write path calls :func:`check` once the batch's new events (``_new``) and branches
+(``_new_branches``) are known, and :func:`apply` once they are inserted, inside its transaction.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 SESSION_RENAMED = "lago-tui.session.renamed"
 BRANCH_RENAMED = "lago-tui.branch.renamed"
@@ -50,10 +53,10 @@ BAD_RENAME_SQL = "SELECT idx, problem FROM _renames WHERE problem IS NOT NULL OR
 # BranchCreated, a branch rename) is refused while another branch holds it. A branch holds the name of its
 # latest assignment before the claim (journal branches count as assigned before the batch).
 BRANCH_NAMES_SQL = """
-WITH assign AS (
+WITH nb AS ({new_branches}), assign AS (
     SELECT session_id, branch_id, name, -1 AS idx FROM branches
-    WHERE session_id IN (SELECT session_id FROM _new_branches UNION SELECT session_id FROM _renames)
-    UNION ALL SELECT session_id, branch_id, name, created_idx FROM _new_branches
+    WHERE session_id IN (SELECT session_id FROM nb UNION SELECT session_id FROM _renames)
+    UNION ALL SELECT session_id, branch_id, name, created_idx FROM nb
     UNION ALL SELECT session_id, branch_id, name, idx FROM _renames WHERE scope = 'branch'
 ), held AS (
     SELECT c.idx AS claim_idx, c.session_id, c.name AS claimed, a.branch_id,
@@ -68,6 +71,32 @@ SELECT claim_idx,
        || session_id
 FROM held WHERE name = claimed ORDER BY claim_idx LIMIT 1
 """
+
+_NO_BRANCHES = (
+    "SELECT NULL::VARCHAR AS session_id, NULL::VARCHAR AS branch_id, NULL::VARCHAR AS name, "
+    "NULL::BIGINT AS created_idx WHERE false"
+)
+
+
+def check(con: Any, fail: Callable[[str], None], *, new_branches: bool) -> None:
+    """Refuse (through ``fail``, which raises for the first bad row a query returns) malformed renames and
+    any branch name claimed while another branch holds it. ``new_branches``: ``_new_branches`` holds this
+    batch's BranchCreated (else there are none)."""
+    con.execute(STAGE_SQL)
+    renamed = con.execute("SELECT count(*) FROM _renames").fetchone()[0]
+    if not renamed and not new_branches:
+        return
+    fail(BAD_RENAME_SQL)
+    source = "SELECT session_id, branch_id, name, created_idx FROM _new_branches" if new_branches else _NO_BRANCHES
+    fail(BRANCH_NAMES_SQL.format(new_branches=source))
+
+
+def apply(con: Any) -> None:
+    """After the batch's rows are inserted: the last rename of each session and branch names it."""
+    if con.execute("SELECT count(*) FROM _renames").fetchone()[0]:
+        for sql in APPLY_SQL:
+            con.execute(sql)
+
 
 # After the batch's rows are inserted: the last rename wins.
 APPLY_SQL = (

@@ -326,9 +326,9 @@ class Timeline(TimelineAPI):
                 ).fetchone()[0]
         return total
 
-    def match_positions(self, query: str | Query, start: int, count: int) -> list[int]:
-        """The positions in [start, start + count) that match ``query`` (to highlight a window's matches)."""
-        end = min(self._length, start + count)
+    def match_positions(self, query: str | Query, start: int = 0, count: int | None = None) -> list[int]:
+        """The positions in [start, start + count) (to the end without a count) that match ``query``."""
+        end = self._length if count is None else min(self._length, start + count)
         start = max(0, start)
         if start >= end:
             return []
