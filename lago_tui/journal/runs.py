@@ -69,8 +69,8 @@ def runs(con: Any, detail: SessionDetail, branch_id: str) -> list[RunFigures]:
             heads.append((first_pos, row))
             continue
         steps.setdefault(run_id, []).append(StepFigures(
-            index if index is not None else step - 1, b_id, seq, t0, t1, n, msg_in, msg_out, calls, fails,
-            bool(step_finished), stop_reason,
+            b_id, seq, t0, t1, n, msg_in, msg_out, calls, fails,
+            index=index if index is not None else step - 1, finished=bool(step_finished), stop_reason=stop_reason,
         ))
     out = []
     for _, row in sorted(heads, key=lambda h: h[0]):
@@ -79,7 +79,7 @@ def runs(con: Any, detail: SessionDetail, branch_id: str) -> list[RunFigures]:
         use_messages = msg_in + msg_out > 0
         status = "errored" if errored else "finished" if finished else "open"
         out.append(RunFigures(
-            run_id, b_id, seq, t0, t1, n, msg_in if use_messages else fin_in, msg_out if use_messages else fin_out,
-            calls, fails, status, reason, tuple(steps.get(run_id, ())),
+            b_id, seq, t0, t1, n, msg_in if use_messages else fin_in, msg_out if use_messages else fin_out,
+            calls, fails, run_id=run_id, status=status, reason=reason, steps=tuple(steps.get(run_id, ())),
         ))
     return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -203,12 +203,7 @@ class Timeline(TimelineAPI):
         with self.journal._read() as con:
             if con is None:
                 return []
-            pos = start
-            while pos < end:
-                i, first_seq = self.locate(pos)
-                seg = self.segments[i]
-                seg_end = min(end, self._offsets[i] + seg.length)
-                _, last_seq = self.locate(seg_end - 1)
+            for i, seg, pos, seg_end, first_seq, last_seq in self._spans(start, end):
                 # Filtered: the positions' seqs are known, so the filter is not evaluated again.
                 wanted = [] if seg.seqs is None else list(seg.seqs[pos - self._offsets[i]:seg_end - self._offsets[i]])
                 only = f" AND seq IN ({', '.join('?' * len(wanted))})" if wanted else ""
@@ -220,8 +215,19 @@ class Timeline(TimelineAPI):
                 inherited = seg.branch_id != self.branch_id
                 for n, row in enumerate(rows):
                     out.append(_event(row, pos + n, inherited=inherited))
-                pos = seg_end
             return self._pair_tools(con, out)
+
+    def _spans(self, start: int, end: int) -> Iterator[tuple[int, Segment, int, int, int, int]]:
+        """Positions [start, end) cut at segment bounds: (segment index, segment, first position, end
+        position, first seq, last seq) per piece."""
+        pos = start
+        while pos < end:
+            i, first_seq = self.locate(pos)
+            seg = self.segments[i]
+            seg_end = min(end, self._offsets[i] + seg.length)
+            _, last_seq = self.locate(seg_end - 1)
+            yield i, seg, pos, seg_end, first_seq, last_seq
+            pos = seg_end
 
     def _pair_tools(self, con: duckdb.DuckDBPyConnection, rows: list[TimelineEvent]) -> list[TimelineEvent]:
         """Attach each ToolCallRequested's completion or failure (by call_id) so its duration shows."""
@@ -340,12 +346,7 @@ class Timeline(TimelineAPI):
         with self.journal._read() as con:
             if con is None:
                 return []
-            pos = start
-            while pos < end:
-                i, first_seq = self.locate(pos)
-                seg = self.segments[i]
-                seg_end = min(end, self._offsets[i] + seg.length)
-                _, last_seq = self.locate(seg_end - 1)
+            for i, seg, _pos, _end, first_seq, last_seq in self._spans(start, end):
                 rows = con.execute(
                     f"SELECT seq FROM events WHERE session_id = ? AND branch_id = ? AND seq BETWEEN ? AND ?{msql} "
                     f"ORDER BY seq",
@@ -353,5 +354,4 @@ class Timeline(TimelineAPI):
                 ).fetchall()
                 for (seq,) in rows:
                     out.append(self._offsets[i] + (bisect_left(seg.seqs, seq) if seg.seqs is not None else seq - 1))
-                pos = seg_end
         return out

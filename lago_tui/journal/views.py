@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -211,11 +211,10 @@ class SearchHit:
 
 
 @dataclass(frozen=True, slots=True)
-class StepFigures:
-    """One step of a run (StepStarted .. StepFinished): what it cost and did."""
+class Figures:
+    """What a run or a step cost and did; ``branch_id``/``seq``: where it starts (for position_of)."""
 
-    index: int
-    branch_id: str  # where the step starts (its StepStarted), for TimelineAPI.position_of
+    branch_id: str
     seq: int
     started_ts: int
     ended_ts: int
@@ -224,69 +223,46 @@ class StepFigures:
     tokens_out: int
     tool_calls: int
     failures: int
-    finished: bool  # a StepFinished was seen
-    stop_reason: str | None = None
 
     @property
     def wall_time_us(self) -> int:
         return self.ended_ts - self.started_ts
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "index": self.index, "branch_id": self.branch_id, "seq": self.seq, "started_ts": self.started_ts,
-            "ended_ts": self.ended_ts, "wall_time_us": self.wall_time_us, "events": self.events,
-            "tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "tool_calls": self.tool_calls,
-            "failures": self.failures, "finished": self.finished, "stop_reason": self.stop_reason,
-        }
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = [v.to_json() for v in value] if f.name == "steps" else value
+            if f.name == "ended_ts":
+                out["wall_time_us"] = self.wall_time_us
+        return out
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> StepFigures:
-        return cls(
-            data["index"], data["branch_id"], data["seq"], data["started_ts"], data["ended_ts"], data["events"],
-            data["tokens_in"], data["tokens_out"], data["tool_calls"], data["failures"], data["finished"],
-            data.get("stop_reason"),
-        )
+    def from_json(cls, data: dict[str, Any]) -> Any:
+        values = {f.name: data.get(f.name) for f in fields(cls)}
+        if "steps" in values:
+            values["steps"] = tuple(StepFigures.from_json(s) for s in data.get("steps") or ())
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)
-class RunFigures:
+class StepFigures(Figures):
+    """One step of a run (StepStarted .. StepFinished)."""
+
+    index: int = 0
+    finished: bool = False  # a StepFinished was seen
+    stop_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunFigures(Figures):
     """One run of a branch's timeline (events sharing a run_id): tokens, tool calls, failures, wall time.
 
     Tokens follow the session totals' rule: the run's messages' token usage, or its RunFinished usage when
     its messages reported none. ``status`` is finished, errored or open (no RunFinished/RunErrored yet).
     """
 
-    run_id: str
-    branch_id: str  # where the run's first event is, for TimelineAPI.position_of
-    seq: int
-    started_ts: int
-    ended_ts: int
-    events: int
-    tokens_in: int
-    tokens_out: int
-    tool_calls: int
-    failures: int
-    status: str
-    reason: str | None
+    run_id: str = ""
+    status: str = "open"
+    reason: str | None = None
     steps: tuple[StepFigures, ...] = ()
-
-    @property
-    def wall_time_us(self) -> int:
-        return self.ended_ts - self.started_ts
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id, "branch_id": self.branch_id, "seq": self.seq, "started_ts": self.started_ts,
-            "ended_ts": self.ended_ts, "wall_time_us": self.wall_time_us, "events": self.events,
-            "tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "tool_calls": self.tool_calls,
-            "failures": self.failures, "status": self.status, "reason": self.reason,
-            "steps": [s.to_json() for s in self.steps],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunFigures:
-        return cls(
-            data["run_id"], data["branch_id"], data["seq"], data["started_ts"], data["ended_ts"], data["events"],
-            data["tokens_in"], data["tokens_out"], data["tool_calls"], data["failures"], data["status"],
-            data.get("reason"), tuple(StepFigures.from_json(s) for s in data.get("steps", ())),
-        )
