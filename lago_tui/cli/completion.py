@@ -215,9 +215,9 @@ def _sessions(journal_path: str | None, current: str) -> list[str]:
     seen: set[str] = set()
     for s in sessions:
         name = s.name if _typeable(s.name) else s.session_id
-        if name not in seen and name.startswith(current):
+        if name not in seen and name.startswith(current) and _typeable(name):
             seen.add(name)
             out.append(name)
     if current and not out:  # an id typed by hand
-        out = [s.session_id for s in sessions if s.session_id.startswith(current)]
+        out = [s.session_id for s in sessions if s.session_id.startswith(current) and _typeable(s.session_id)]
     return out

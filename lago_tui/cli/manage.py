@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
 
 
 def _label(name: str, session_id: str) -> str:
-    return f"{clean(name)} ({session_id})"
+    return f"{clean(name)} ({clean(session_id)})"
 
 
 def cmd_close(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:

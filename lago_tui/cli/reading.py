@@ -161,7 +161,7 @@ def cmd_sessions(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> 
         return 0
     rows = [
         [
-            s.session_id,
+            clean(s.session_id),
             clean(s.name)[:48],
             clean(s.model)[:24],
             str(s.branch_count),
@@ -192,7 +192,7 @@ def cmd_show(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
         return 0
     s, t = detail.summary, detail.totals
     names = {b.branch_id: b.name for b in detail.branches}
-    out.write(f"{clean(s.name)}  ({s.session_id})\n")
+    out.write(f"{clean(s.name)}  ({clean(s.session_id)})\n")
     out.write(f"  model    {clean(s.model) or '-'}\n")
     for key, value in s.params.items():
         out.write(f"  param    {clean(key)}={clean(value)}\n")
@@ -205,7 +205,7 @@ def cmd_show(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
     for b in detail.branches:
         merged = ", ".join(f"{clean(names.get(m.target_branch_id, m.target_branch_id))}@{m.at_seq}" for m in b.merges)
         rows.append([
-            clean(b.name), b.branch_id, clean(names.get(b.parent_branch_id, b.parent_branch_id or "")) or "-",
+            clean(b.name), clean(b.branch_id), clean(names.get(b.parent_branch_id, b.parent_branch_id or "")) or "-",
             str(b.fork_point_seq) if b.parent_branch_id else "-", str(b.head_seq), str(b.event_count), merged or "-",
         ])
     table(rows, ["BRANCH", "ID", "PARENT", "FORK", "HEAD", "EVENTS", "MERGED INTO"], {3, 4, 5}, out)
