@@ -12,8 +12,9 @@ ISO dates and times (``2026-11-01``, ``2026-11-01T09:30``; local time unless a z
 Comma-separated values of a text field are alternatives (``kind:ToolCallFailed,RunErrored``).
 
 Nothing a person types ever becomes SQL text: every value is a bound parameter, and the SQL of a query
-depends only on its shape (which fields, how many values). Mistakes raise :class:`QueryError` with the
-character offsets of the offending term, for UIs to underline where the user types.
+depends only on its shape (which fields, how many values, which built-in summary pieces the characters of
+a word could match). Mistakes raise :class:`QueryError` with the character offsets of the offending term,
+for UIs to underline where the user types.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any, Literal
 
 from .errors import JournalError
 from .kinds import FAMILIES, KNOWN_KINDS, ROLES, TOOL_KINDS, canonical_kind, describe_valid_kinds
-from .shown import OUTCOME_DURATION_SQL, OUTCOME_SHOWN_SQL, OUTCOMES_FROM, PIECES, label_kinds, outcome_fragment
+from .shown import OUTCOME_DURATION_SQL, OUTCOME_SHOWN_SQL, PIECES, label_kinds, outcome_calls_sql, outcome_fragment
 
 Scope = Literal["list", "timeline"]
 
@@ -523,14 +524,21 @@ _ROLE_SQL = "lower(payload->>'$.role')"
 _TOOL_SQL = "payload->>'$.tool_name'"
 
 
+_MAX_LISTED_CALLS = 100_000  # beyond this, binding the list costs more than reading the outcomes again
+
+
 def _outcome_calls(cond: str, cond_params: list[Any], context: TimelineContext, params: list[Any]) -> str:
     """SQL: the row is a tool request whose outcome (``o``, request ``r``) meets ``cond``."""
     if context.outcome_calls is not None:
-        params.append(context.outcome_calls(cond, cond_params))
-        return "kind = 'ToolCallRequested' AND call_id IN (SELECT unnest(?::VARCHAR[]))"
-    params.append(context.session_id)
-    params.extend(cond_params)
-    return f"kind = 'ToolCallRequested' AND call_id IN (SELECT o.call_id FROM {OUTCOMES_FROM} AND ({cond}))"
+        calls = context.outcome_calls(cond, cond_params)
+        if not calls:
+            return "false"
+        if len(calls) <= _MAX_LISTED_CALLS:
+            params.append(calls)
+            return "kind = 'ToolCallRequested' AND call_id IN (SELECT unnest(?::VARCHAR[]))"
+    sql, sql_params = outcome_calls_sql(cond, cond_params, context.session_id)
+    params.extend(sql_params)
+    return f"kind = 'ToolCallRequested' AND call_id IN ({sql})"
 
 
 def _free_text_sql(word: str, context: TimelineContext, params: list[Any]) -> str:
@@ -539,14 +547,22 @@ def _free_text_sql(word: str, context: TimelineContext, params: list[Any]) -> st
     like = _like_contains(word)
     params += [like, label_kinds(low, _LABELLED_KINDS)]
     parts = ["text ILIKE ? ESCAPE '\\'", "list_contains(?::VARCHAR[], kind)"]
-    for kind, piece in PIECES:  # each computed only for its kind, and only if the word could be in it
-        params += [kind if piece.could_contain(low) else None, word]
-        parts.append(f"(kind IS NOT DISTINCT FROM ? AND contains(lower({piece.sql}), lower(?)))")
+    # Each piece is computed only for rows of its kind, and only if the word's characters fit it (which
+    # pieces are in the SQL depends on the kind of characters typed, never on the text itself).
+    by_kind: dict[str, list[str]] = {}
+    for kind, piece in PIECES:
+        if piece.could_contain(low):
+            by_kind.setdefault(kind, []).append(piece.sql)
+    if by_kind:
+        whens = " ".join(f"WHEN '{kind}' THEN {' || chr(10) || '.join(sqls)}" for kind, sqls in by_kind.items())
+        params.append(word)
+        parts.append(f"contains(lower(CASE kind {whens} ELSE '' END), lower(?))")
     # The outcome's status and error are in its ``text``: a part of the word that must be in one of them
     # narrows the outcomes whose payload is read (the duration and separators are the rest).
     fragment = outcome_fragment(word)
     cond = (
-        f"(o.kind = 'ToolCallFailed' OR ? OR o.text ILIKE ? ESCAPE '\\') AND contains(lower({OUTCOME_SHOWN_SQL}), lower(?))"
+        f"(o.kind = 'ToolCallFailed' OR ? OR left(o.text, 300) ILIKE ? ESCAPE '\\') "
+        f"AND contains(lower({OUTCOME_SHOWN_SQL}), lower(?))"
     )
     cond_params = [fragment is None, _like_contains(fragment or ""), word]
     parts.append(f"({_outcome_calls(cond, cond_params, context, params)})")
@@ -652,11 +668,9 @@ def _status_sql(value: str, context: TimelineContext, params: list[Any]) -> str:
     if low in _STATUS_OK:
         return f"(kind = 'ToolCallCompleted' AND NOT failure) OR ({_outcome_calls('NOT o.failure', [], context, params)})"
     if low == "pending":
-        params.append(context.session_id)
-        return (
-            "kind = 'ToolCallRequested' AND call_id IS NOT NULL AND call_id NOT IN "
-            f"(SELECT o.call_id FROM {OUTCOMES_FROM})"
-        )
+        sql, sql_params = outcome_calls_sql("true", [], context.session_id)
+        params.extend(sql_params)
+        return f"kind = 'ToolCallRequested' AND call_id IS NOT NULL AND call_id NOT IN ({sql})"
     params += [value, value]
     cond = "lower(o.payload->>'$.status') = lower(?)"
     return (

@@ -123,9 +123,11 @@ def label_kinds(word: str, kinds: tuple[str, ...]) -> list[str]:
 
 
 # What a tool request's row shows of its outcome ("→ failed 2.0s: denied · "), over an outcome row ``o``
-# (ToolCallCompleted or ToolCallFailed) joined to its request ``r``.
+# (ToolCallCompleted or ToolCallFailed). ``R_TS`` stands for its request's timestamp (a failure's duration
+# is the time between them), which :func:`outcome_calls_sql` provides.
+R_TS = "{request_ts}"
 OUTCOME_DURATION_SQL = (
-    "coalesce(TRY_CAST(o.payload->>'$.duration_ms' AS BIGINT), greatest(0, (o.ts - r.ts) // 1000))"
+    f"coalesce(TRY_CAST(o.payload->>'$.duration_ms' AS BIGINT), greatest(0, (o.ts - {R_TS}) // 1000))"
 )
 OUTCOME_SHOWN_SQL = (
     "'→ ' || coalesce(nullif(o.payload->>'$.status', ''), CASE WHEN o.kind = 'ToolCallFailed' THEN 'failed' ELSE '?' END)"
@@ -142,10 +144,28 @@ def outcome_fragment(word: str) -> str | None:
     parts = [p for p in _OUTCOME_SEPARATORS.split(word) if p and not set(p.lower()) <= set(_DURATION_CHARS + "?")]
     return max(parts, key=len) if parts else None
 
-# Outcomes of a session's tool requests: ``o`` and ``r`` for the expressions above (one bound parameter,
-# the session id). Requests and outcomes are paired by call_id within the session.
-OUTCOMES_FROM = (
-    "events o JOIN events r ON r.session_id = o.session_id AND r.call_id = o.call_id "
-    "AND r.kind = 'ToolCallRequested' "
-    "WHERE o.session_id = ? AND o.kind IN ('ToolCallCompleted', 'ToolCallFailed') AND o.call_id IS NOT NULL"
-)
+
+def outcome_calls_sql(cond: str, cond_params: list, session_id: str, branches: list[str] | None = None) -> tuple[str, list]:
+    """SELECT of the call ids whose outcome ``o`` meets ``cond`` (and whose request is on ``branches``).
+
+    Completions carry their duration, so only failures are joined to their request (reading the
+    session's requests again costs more than everything else a search does)."""
+    sql_parts, params = [], []
+    for kind, request_ts in (("ToolCallCompleted", "o.ts"), ("ToolCallFailed", "r.ts")):
+        part = cond.replace(R_TS, request_ts)
+        on = "o" if kind == "ToolCallCompleted" else "r"
+        where = f" AND {on}.branch_id IN ({', '.join('?' * len(branches))})" if branches else ""
+        if kind == "ToolCallCompleted":
+            sql_parts.append(
+                f"SELECT o.call_id FROM events o WHERE o.session_id = ? AND o.kind = '{kind}' "
+                f"AND o.call_id IS NOT NULL{where} AND ({part})"
+            )
+            params += [session_id, *(branches or ()), *cond_params]
+        else:
+            sql_parts.append(
+                "SELECT o.call_id FROM events o JOIN events r ON r.call_id = o.call_id AND r.session_id = o.session_id "
+                f"WHERE o.session_id = ? AND r.session_id = ? AND r.kind = 'ToolCallRequested' AND o.kind = '{kind}' "
+                f"AND o.call_id IS NOT NULL{where} AND ({part})"
+            )
+            params += [session_id, session_id, *(branches or ()), *cond_params]
+    return " UNION ".join(sql_parts), params

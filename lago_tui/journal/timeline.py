@@ -15,7 +15,7 @@ import duckdb
 
 from .api import TimelineAPI
 from .query import Query, TimelineContext, kinds_predicate, parse_timeline, timeline_predicate
-from .shown import OUTCOMES_FROM
+from .shown import outcome_calls_sql
 from .views import SessionDetail, TimelineEvent, ToolOutcome
 
 if TYPE_CHECKING:
@@ -27,10 +27,31 @@ _EVENT_COLS = (
 
 # How far past a ToolCallRequested (in seqs of its branch) its completion is looked for.
 _PAIRING_LOOKAHEAD = 2000
-# find() reads a segment in seq chunks, first small then doubling, so a near match is found without
-# scanning the whole branch and a far one costs a few more queries than one scan.
-_FIND_FIRST_CHUNK = 4096
-_FIND_MAX_CHUNK = 65536
+# find() reads seq chunks, first small then growing, so a near match is found without reading the whole
+# timeline and a far one costs a few statements more than one read.
+_FIND_FIRST_CHUNK = 8192
+_FIND_GROWTH = 4
+
+
+def _take(left: list[tuple[int, int, int]], count: int, forward: bool) -> tuple[list, list]:
+    """Split ``count`` seqs off the front of ``left`` (regions in reading order: forward from each region's
+    first seq, backward from its last)."""
+    take: list[tuple[int, int, int]] = []
+    rest = list(left)
+    while rest and count > 0:
+        i, lo, hi = rest.pop(0)
+        if hi - lo + 1 <= count:
+            take.append((i, lo, hi))
+            count -= hi - lo + 1
+        elif forward:
+            take.append((i, lo, lo + count - 1))
+            rest.insert(0, (i, lo + count, hi))
+            count = 0
+        else:
+            take.append((i, hi - count + 1, hi))
+            rest.insert(0, (i, lo, hi - count))
+            count = 0
+    return take, rest
 
 
 def _event(row: Sequence[Any], position: int, *, inherited: bool, outcome: ToolOutcome | None = None) -> TimelineEvent:
@@ -103,10 +124,10 @@ class Timeline(TimelineAPI):
         cached = self._outcomes.get(key)
         if cached is not None:
             return cached
+        # Only requests this timeline can show: on its lineage's branches.
+        sql, sql_params = outcome_calls_sql(cond, params, self.session_id, [seg.branch_id for seg in self.segments])
         with self.journal._read() as con:
-            rows = [] if con is None else con.execute(
-                f"SELECT DISTINCT o.call_id FROM {OUTCOMES_FROM} AND ({cond})", [self.session_id, *params]
-            ).fetchall()
+            rows = [] if con is None else con.execute(sql, sql_params).fetchall()
         if len(self._outcomes) >= 32:
             self._outcomes.pop(next(iter(self._outcomes)))
         self._outcomes[key] = calls = [r[0] for r in rows]
@@ -126,16 +147,33 @@ class Timeline(TimelineAPI):
 
     def _load_filtered(self, from_segment: int) -> None:
         ksql, kparams = self._kind_sql()
+        regions = []
+        for i in range(from_segment, len(self.segments)):
+            seg = self.segments[i]
+            if seg.seqs is None:
+                seg.seqs = array("q")
+            start = seg.seqs[-1] + 1 if seg.seqs else 1
+            if start <= seg.last_seq:
+                regions.append((i, start, seg.last_seq))
+        if not regions:
+            return
+        where, wparams = self._regions_sql(regions)
         with self.journal._read() as con:
-            for seg in self.segments[from_segment:]:
-                start = seg.seqs[-1] if seg.seqs else 0
-                rows = [] if con is None else con.execute(
-                    f"SELECT seq FROM events WHERE session_id = ? AND branch_id = ? AND seq > ? AND seq <= ?{ksql} ORDER BY seq",
-                    [self.session_id, seg.branch_id, start, seg.last_seq, *kparams],
-                ).fetchall()
-                if seg.seqs is None:
-                    seg.seqs = array("q")
-                seg.seqs.extend(r[0] for r in rows)
+            rows = [] if con is None else con.execute(
+                f"SELECT branch_id, seq FROM events WHERE session_id = ? AND {where}{ksql} ORDER BY branch_id, seq",
+                [self.session_id, *wparams, *kparams],
+            ).fetchall()
+        index = {self.segments[i].branch_id: i for i, _, _ in regions}
+        for branch_id, seq in rows:
+            self.segments[index[branch_id]].seqs.extend((seq,))  # type: ignore[union-attr]
+
+    def _regions_sql(self, regions: Sequence[tuple[int, int, int]]) -> tuple[str, list[Any]]:
+        """SQL for seq ranges of segments, (segment index, first seq, last seq) each, read in one statement
+        (a statement's fixed cost is what a search pays most for)."""
+        params: list[Any] = []
+        for i, lo, hi in regions:
+            params += [self.segments[i].branch_id, lo, hi]
+        return "(" + " OR ".join("(branch_id = ? AND seq BETWEEN ? AND ?)" for _ in regions) + ")", params
 
     def _compute_offsets(self) -> list[int]:
         offsets, total = [], 0
@@ -278,6 +316,8 @@ class Timeline(TimelineAPI):
 
         ``query`` is plain text or a query in the timeline language (see :mod:`.query`); free text matches
         the payload's text and what the row shows. Raises QueryError for a query that cannot be read.
+        The timeline is read in chunks of seqs (across segments) that grow, so a near match costs a small
+        read and a far one a few statements.
         """
         match = self._match_sql(query)
         if match is None or self._length == 0 or (forward and start >= self._length) or (not forward and start < 0):
@@ -285,32 +325,32 @@ class Timeline(TimelineAPI):
         msql, mparams = match
         start = min(max(start, 0), self._length - 1)
         first_seg, first_seq = self.locate(start)
-        order = range(first_seg, len(self.segments)) if forward else range(first_seg, -1, -1)
+        # What is left to read, in reading order: (segment index, first seq, last seq).
+        left: list[tuple[int, int, int]] = []
+        for i in (range(first_seg, len(self.segments)) if forward else range(first_seg, -1, -1)):
+            lo, hi = 1, self.segments[i].last_seq
+            if i == first_seg:
+                lo, hi = (first_seq, hi) if forward else (lo, first_seq)
+            if self.segments[i].length and lo <= hi:
+                left.append((i, lo, hi))
         agg = "min" if forward else "max"
-        sql = (
-            f"SELECT {agg}(seq) FROM events WHERE session_id = ? AND branch_id = ? AND seq BETWEEN ? AND ?{msql}"
-        )
-        chunk = _FIND_FIRST_CHUNK  # grows across segments too: each query has a fixed cost
+        chunk = _FIND_FIRST_CHUNK
         with self.journal._read() as con:
             if con is None:
                 return None
-            for i in order:
-                seg = self.segments[i]
-                if seg.length == 0:
-                    continue
-                lo, hi = 1, seg.last_seq
-                if i == first_seg:
-                    lo, hi = (first_seq, hi) if forward else (lo, first_seq)
-                while lo <= hi:
-                    a, b = (lo, min(hi, lo + chunk - 1)) if forward else (max(lo, hi - chunk + 1), hi)
-                    row = con.execute(sql, [self.session_id, seg.branch_id, a, b, *mparams]).fetchone()
-                    if row and row[0] is not None:
-                        seq = row[0]
-                        if seg.seqs is not None:
-                            return self._offsets[i] + bisect_left(seg.seqs, seq)
-                        return self._offsets[i] + seq - 1
-                    lo, hi = (b + 1, hi) if forward else (lo, a - 1)
-                    chunk = min(chunk * 2, _FIND_MAX_CHUNK)
+            while left:
+                take, left = _take(left, chunk, forward)
+                where, wparams = self._regions_sql(take)
+                rows = con.execute(
+                    f"SELECT branch_id, {agg}(seq) FROM events WHERE session_id = ? AND {where}{msql} GROUP BY branch_id",
+                    [self.session_id, *wparams, *mparams],
+                ).fetchall()
+                if rows:
+                    found = dict(rows)
+                    i = next(i for i, _, _ in take if self.segments[i].branch_id in found)
+                    seg, seq = self.segments[i], found[self.segments[i].branch_id]
+                    return self._offsets[i] + (bisect_left(seg.seqs, seq) if seg.seqs is not None else seq - 1)
+                chunk *= _FIND_GROWTH
         return None
 
     def count_matches(self, query: str | Query) -> int:
@@ -319,18 +359,16 @@ class Timeline(TimelineAPI):
         if match is None:
             return 0
         msql, mparams = match
-        total = 0
+        regions = [(i, 1, seg.last_seq) for i, seg in enumerate(self.segments) if seg.length]
+        if not regions:
+            return 0
+        where, wparams = self._regions_sql(regions)
         with self.journal._read() as con:
             if con is None:
                 return 0
-            for seg in self.segments:
-                if seg.length == 0:
-                    continue
-                total += con.execute(
-                    f"SELECT count(*) FROM events WHERE session_id = ? AND branch_id = ? AND seq BETWEEN 1 AND ?{msql}",
-                    [self.session_id, seg.branch_id, seg.last_seq, *mparams],
-                ).fetchone()[0]
-        return total
+            return con.execute(
+                f"SELECT count(*) FROM events WHERE session_id = ? AND {where}{msql}", [self.session_id, *wparams, *mparams]
+            ).fetchone()[0]
 
     def match_positions(self, query: str | Query, start: int = 0, count: int | None = None) -> list[int]:
         """The positions in [start, start + count) (to the end without a count) that match ``query``."""
@@ -342,16 +380,17 @@ class Timeline(TimelineAPI):
         if match is None:
             return []
         msql, mparams = match
-        out: list[int] = []
+        regions = [(i, first_seq, last_seq) for i, _, _, _, first_seq, last_seq in self._spans(start, end)]
+        where, wparams = self._regions_sql(regions)
         with self.journal._read() as con:
-            if con is None:
-                return []
-            for i, seg, _pos, _end, first_seq, last_seq in self._spans(start, end):
-                rows = con.execute(
-                    f"SELECT seq FROM events WHERE session_id = ? AND branch_id = ? AND seq BETWEEN ? AND ?{msql} "
-                    f"ORDER BY seq",
-                    [self.session_id, seg.branch_id, first_seq, last_seq, *mparams],
-                ).fetchall()
-                for (seq,) in rows:
-                    out.append(self._offsets[i] + (bisect_left(seg.seqs, seq) if seg.seqs is not None else seq - 1))
-        return out
+            rows = [] if con is None else con.execute(
+                f"SELECT branch_id, seq FROM events WHERE session_id = ? AND {where}{msql}",
+                [self.session_id, *wparams, *mparams],
+            ).fetchall()
+        index = {self.segments[i].branch_id: i for i, _, _ in regions}
+        out = []
+        for branch_id, seq in rows:
+            i = index[branch_id]
+            seg = self.segments[i]
+            out.append(self._offsets[i] + (bisect_left(seg.seqs, seq) if seg.seqs is not None else seq - 1))
+        return sorted(out)
