@@ -58,11 +58,10 @@ def canonical_kind(name: str) -> str | None:
 _KIND_BY_LOWER = {kind.lower(): kind for kind in KNOWN_KINDS}
 
 
-def describe_valid_kinds(present: tuple[str, ...] | list[str] = ()) -> str:
-    """One line naming every accepted kind name: families, roles, known kinds, other kinds present."""
-    others = sorted(set(present) - set(KNOWN_KINDS))
-    text = (
+def describe_valid_kinds() -> str:
+    """One line naming every accepted kind name: families, roles and known kinds (a kind nobody knows is
+    accepted where the journal has it)."""
+    return (
         f"families: {', '.join(FAMILIES)}; roles: {', '.join(r for r in ROLES if r not in FAMILIES)}; "
         f"kinds: {', '.join(KNOWN_KINDS)}"
     )
-    return text + (f"; also in this journal: {', '.join(others)}" if others else "")

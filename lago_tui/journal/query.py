@@ -127,9 +127,6 @@ class Query:
         """The words and phrases to highlight (free text that is not negated)."""
         return tuple(t.value for t in self.terms if t.field == "text" and not t.negated)
 
-    def fields(self) -> set[str]:
-        return {t.field for t in self.terms}
-
 
 def parse_list(text: str | None) -> Query:
     """Parse a session-list query. Raises :class:`QueryError`."""

@@ -49,11 +49,6 @@ _SESSION_COLS = (
 )
 _TOTALS_COLS = "tool_calls, failures"  # kept by every write, so opening a session scans no events
 
-def like_pattern(text: str) -> str:
-    """An ILIKE pattern matching ``text`` as a literal substring (``%``, ``_`` and ``\\`` escaped)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
 
 def _candidates(rows: Sequence[Sequence[Any]]) -> str:
     """'ID (NAME, created 2026-11-20 10:34), ...' for an ambiguity error (rows: id, name, created, total)."""
