@@ -19,7 +19,7 @@ import pytest
 from lago_tui.journal import Journal
 from lago_tui.journal.ingest import TEXT_FIELDS
 from lago_tui.journal.kinds import FAMILIES, KNOWN_KINDS, ROLES, TOOL_KINDS
-from lago_tui.journal.query import parse_list, parse_timeline
+from lago_tui.journal.query import parse_list, parse_timeline, session_matches
 from lago_tui.summary import role_label, summarize
 
 T0 = 1_790_000_000_000_000
@@ -315,6 +315,9 @@ def test_every_word_shown_is_found(generated: Journal) -> None:
             assert positions <= found, (w, sorted(positions - found)[:5])
 
 
+FAILURES: dict[str, int] = {}
+
+
 def _list_oracle(s, q) -> bool:
     for t in q.terms:
         v = t.value
@@ -338,7 +341,7 @@ def _list_oracle(s, q) -> bool:
         else:
             x = {"tokens": s.tokens, "events": s.event_count, "branches": s.branch_count}.get(f)
             if f == "failures":
-                x = None
+                x = FAILURES[s.session_id]
             ok = x is not None and (v.lo is None or x >= v.lo) and (v.hi is None or x <= v.hi)
         if ok == t.negated:
             return False
@@ -350,11 +353,12 @@ def test_list_queries_match_the_oracle(generated: Journal, monkeypatch: pytest.M
 
     monkeypatch.setattr(query_module.time, "time_ns", lambda: NOW * 1000)
     everything = generated.list_sessions(sort="name", descending=False)
+    FAILURES.update({s.session_id: generated.session(s.session_id).totals.failures for s in everything})
     rng = random.Random(SEED + 2)
     pool = ["alpha", "BETA", "5", "gpt", "model:gpt-4.1", "model:=gpt-4.1", "model:claude,mini", "state:open",
             "state:closed", "tokens:>100", "tokens:0..50", "events:>40", "branches:>1", "branches:1",
             "param:temperature=0.2", "param:temperature", 'param:"repo/x~y=a/b"', "param:repo/x~y", "since:20d",
-            "since:2026-09-10", "before:2026-09-20T12:00", "before:30d", "name:alpha", "name:=alpha-0", "id:" +
+            "since:2026-09-10", "before:2026-09-20T12:00", "before:30d", "failures:>2", "failures:0", "name:alpha", "name:=alpha-0", "id:" +
             everything[0].session_id[:5], '"a-"', "50%", "delta_x", "_", "%"]
     nonempty = 0
     for _ in range(60):
@@ -363,6 +367,9 @@ def test_list_queries_match_the_oracle(generated: Journal, monkeypatch: pytest.M
         expected = [s.session_id for s in everything if _list_oracle(s, q)]
         got = [s.session_id for s in generated.list_sessions(text, sort="name", descending=False)]
         assert got == expected, text
+        in_python = [s.session_id for s in everything
+                     if session_matches(text, s, now_us=NOW, failures=FAILURES[s.session_id])]
+        assert in_python == expected, text  # the Python evaluation (journals without SQL) agrees
         assert generated.count_sessions(text) == len(expected), text
         for sid in expected[:2]:
             assert generated.session_index(sid, text, sort="name", descending=False) == expected.index(sid)

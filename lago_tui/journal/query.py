@@ -490,6 +490,39 @@ def list_predicate(query: Query | str | None, *, now_us: int | None = None) -> t
     return _combine(q.terms, compile_term)
 
 
+def session_matches(query: Query | str | None, session: Any, *, now_us: int | None = None,
+                    failures: int | None = None) -> bool:
+    """Whether a :class:`~.views.SessionSummary` matches a list query, evaluated in Python (for journals
+    without SQL, such as a plain Lago server). Same meaning as :func:`list_predicate` (case folding aside:
+    Python's ``lower`` here, DuckDB's there); ``failures:`` needs ``failures``, else it does not match."""
+    q = _as_query(query, "list")
+    now = now_us if now_us is not None else time.time_ns() // 1000
+
+    def term(t: Term) -> bool:
+        f, v = t.field, t.value
+        if f == "text":
+            return any(v.lower() in x.lower() for x in (session.name, session.session_id, session.model))
+        if f in ("model", "name"):
+            x = getattr(session, f).lower()
+            return any((x == a.lower()) if t.exact else (a.lower() in x) for a in v)
+        if f == "id":
+            return any(session.session_id.lower().startswith(a.lower()) for a in v)
+        if f == "state":
+            return ("closed" if session.closed else "open") in {a.lower() for a in v}
+        if f == "since":
+            return session.last_activity >= v.resolve(now)
+        if f == "before":
+            return session.created_at < v.resolve(now)
+        if f == "param":
+            key, value = v
+            return key in session.params and (value is None or session.params[key] == value)
+        x = {"tokens": session.tokens, "events": session.event_count, "branches": session.branch_count,
+             "failures": failures}[f]
+        return x is not None and (v.lo is None or x >= v.lo) and (v.hi is None or x <= v.hi)
+
+    return all(term(t) != t.negated for t in q.terms)
+
+
 _LIST_COLUMNS = {
     "tokens": "(tokens_in + tokens_out)", "events": "event_count", "branches": "branch_count",
     "failures": "failures",
@@ -684,5 +717,5 @@ def field_help(scope: Scope) -> dict[str, str]:
 __all__ = [
     "KNOWN_KINDS", "LIST_FIELDS", "TIMELINE_FIELDS", "Query", "QueryError", "Range", "Term", "TimeSpec",
     "TimelineContext", "field_help", "kinds_predicate", "list_predicate", "parse", "parse_list",
-    "parse_timeline", "timeline_predicate",
+    "parse_timeline", "session_matches", "timeline_predicate",
 ]
