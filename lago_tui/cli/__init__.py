@@ -17,10 +17,10 @@ import os
 import sys
 
 from ..journal import JournalError
-from . import reading, writing
+from . import analysis, completion, manage, reading, serving, writing
 from .output import PROG, Output, OutputError, OutputFileError, error, stdout
 
-COMMAND_MODULES = (reading, writing)
+COMMAND_MODULES = (reading, writing, analysis, manage, serving, completion)
 DEBUG_ENV = "LAGO_TUI_DEBUG"  # set: an unexpected error shows its traceback instead of one line
 
 
@@ -39,7 +39,7 @@ def _journal_path(text: str) -> str:
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     parser = _Parser(prog=PROG, description="Browse and create AI-agent sessions in a Lago event journal.")
     parser.add_argument("--journal", metavar="PATH", type=_journal_path,
-                        help="journal file (default: $LAGO_JOURNAL, else the user data dir)")
+                        help="journal file or server URL (default: $LAGO_JOURNAL, else the user data dir)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     handlers: dict = {}
     for module in COMMAND_MODULES:
@@ -57,14 +57,14 @@ def run(argv: list[str]) -> int:
 
 def _run(argv: list[str]) -> int:
     parser, handlers = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(reading.glue_option_values(argv))
     if args.command is not None and sys.stdout is None and not getattr(args, "output", None):
         error("standard output is closed; nothing was done")  # `new ... >&-` would make a session nobody sees
         return 2
     from ..connect import open_journal
 
     try:
-        journal = open_journal(args.journal)
+        journal = open_journal(args.journal, follow_server=args.command is None)  # the TUI follows a server
     except JournalError as exc:
         error(str(exc))
         return 2

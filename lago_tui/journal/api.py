@@ -19,19 +19,30 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .views import SearchHit, SessionDetail, SessionSummary, TimelineEvent
+    from .analysis_views import Comparison, Problem, StateAt
+    from .views import (
+        AppendResult,
+        BranchInfo,
+        MergeResult,
+        RunFigures,
+        SearchHit,
+        SessionDetail,
+        SessionSummary,
+        TimelineEvent,
+    )
 
 
 class TimelineAPI(ABC):
     """A branch's timeline (inherited events first), addressed by position 0..length-1.
 
-    ``kinds`` is the kind filter it was built with (None: every kind). Positions are stable until
-    :meth:`refresh` picks up appends (which only add positions at the end).
+    ``kinds`` is the kind filter it was built with (None: every kind), ``query`` its hiding query. Positions
+    are stable until :meth:`refresh` picks up appends (which only add positions at the end).
     """
 
     session_id: str
     branch_id: str
     kinds: tuple[str, ...] | None
+    query: Any  # the hiding query it was built with (a parsed Query; ``.text`` is what was typed)
 
     @property
     @abstractmethod
@@ -60,8 +71,21 @@ class TimelineAPI(ABC):
         """Events at positions [start, start + count) (fewer at the end), tool requests paired."""
 
     @abstractmethod
-    def find(self, text: str, start: int, *, forward: bool = True) -> int | None:
-        """The next (previous) position at or after (before) ``start`` whose text matches, or None."""
+    def find(self, query: str, start: int, *, forward: bool = True) -> int | None:
+        """The next (previous) position at or after (before) ``start`` matching ``query``, or None.
+
+        ``query`` is plain text or the timeline query language (:mod:`lago_tui.journal.query`); free text
+        matches the payload's text and what the row shows (kind label, role, tool, outcome, summary).
+        An empty query finds nothing; a bad one raises QueryError (with ``start``/``end`` offsets).
+        """
+
+    @abstractmethod
+    def count_matches(self, query: str) -> int:
+        """How many positions match ``query`` (0 for an empty query)."""
+
+    @abstractmethod
+    def match_positions(self, query: str, start: int = 0, count: int | None = None) -> list[int]:
+        """Positions in [start, start + count) (to the end without a count) matching ``query``, ascending."""
 
 
 class JournalAPI(ABC):
@@ -101,6 +125,15 @@ class JournalAPI(ABC):
     def change_token(self) -> Hashable:
         """Cheap and never blocking: equal tokens mean nothing was written in between."""
 
+    def status(self) -> str | None:
+        """A problem reaching the journal right now, in one line (a server that is down), or None.
+        Memory only, never blocks: the TUI shows it until it clears."""
+        return None
+
+    def limitations(self) -> str | None:
+        """What this journal cannot do, in one line, once known (a plain Lago server), or None."""
+        return None
+
     @property
     def idle_release(self) -> float:
         """Seconds a reader keeps its resources after the last call (a hint; 0 for implementations
@@ -114,8 +147,12 @@ class JournalAPI(ABC):
     # ------------------------------------------------------------------ writing
 
     @abstractmethod
-    def append(self, events: Sequence[Any]) -> Any:
-        """Append EventEnvelopes (models or wire dicts) in one transaction, all or nothing."""
+    def append(self, events: Sequence[Any]) -> AppendResult:
+        """Append EventEnvelopes (models or wire dicts) in one transaction, all or nothing.
+
+        The result's ``seqs`` are the seqs assigned, in input order; an event whose event_id is already in
+        the journal (identical content) is not added again and answers its stored seq.
+        """
 
     @abstractmethod
     def create_session(self, spec: Any, *, now_us: int | None = None) -> str:
@@ -126,22 +163,36 @@ class JournalAPI(ABC):
         """Fork a branch (BranchSpec or dict) with a BranchCreated event; returns its id."""
 
     @abstractmethod
+    def merge_branch(self, session: str, source: str, target: str, *, now_us: int | None = None) -> MergeResult:
+        """Fast-forward ``target`` (the branch ``source`` forked from) with ``source``'s own events, then a
+        BranchMerged marker, in one transaction. :class:`~lago_tui.journal.errors.Conflict` when the target
+        has moved on since the fork (so also when merging twice)."""
+
+    @abstractmethod
     def import_file(self, path: Any) -> Any:
         """Import a JSON array or JSON Lines file of EventEnvelopes, all or nothing."""
 
     @abstractmethod
-    def export(self, session: str) -> Iterator[dict[str, Any]]:
-        """Every event of a session (all branches) as wire objects, in write order."""
+    def export(
+        self, session: str, *, branch: str | None = None, from_seq: int | None = None, to_seq: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every event of a session (all branches) as wire objects, in write order.
+
+        With a ``branch``: that branch's timeline in order (inherited events included), optionally cut to
+        ``from_seq``..``to_seq``, seqs of the branch itself (no ``from_seq``: from the first inherited
+        event; a range without a branch is refused).
+        """
 
     # ------------------------------------------------------------------ reading
 
     @abstractmethod
-    def count_sessions(self, filter_text: str | None = None) -> int: ...
+    def count_sessions(self, query: str | None = None) -> int:
+        """Sessions matching ``query``: the list's query language (plain text matches name, id and model)."""
 
     @abstractmethod
     def list_sessions(
         self,
-        filter_text: str | None = None,
+        query: str | None = None,
         *,
         sort: str = "last_activity",
         descending: bool = True,
@@ -151,7 +202,7 @@ class JournalAPI(ABC):
 
     @abstractmethod
     def session_index(
-        self, session_id: str, filter_text: str | None = None, *, sort: str = "last_activity", descending: bool = True
+        self, session_id: str, query: str | None = None, *, sort: str = "last_activity", descending: bool = True
     ) -> int | None:
         """Position of a session in the filtered, sorted list (to keep a highlight across reloads)."""
 
@@ -172,12 +223,68 @@ class JournalAPI(ABC):
     @abstractmethod
     def timeline(
         self, session: str, branch: str = "main", kinds: Iterable[str] | None = None,
-        *, detail: SessionDetail | None = None,
+        *, query: str | None = None, detail: SessionDetail | None = None,
     ) -> TimelineAPI:
-        """A branch's timeline; pass the session's ``detail`` if you already have it."""
+        """A branch's timeline; pass the session's ``detail`` if you already have it.
+
+        ``kinds`` (kinds, families such as ``tool``, roles such as ``assistant``) and ``query`` (the timeline
+        query language) hide non-matching events. Unknown kinds and bad queries raise QueryError.
+        """
 
     @abstractmethod
     def search(self, text: str, *, session: str | None = None, limit: int = 100) -> list[SearchHit]: ...
+
+    # ------------------------------------------------------------------ analysis (issue 10)
+
+    @abstractmethod
+    def state_at(self, session: str, branch: str = "main", at_seq: int | None = None) -> StateAt:
+        """The state of ``branch`` as of its own event ``at_seq`` (default its head; 0: at its fork point):
+        messages, tool calls with status, runs, files, tokens, agent state. Past the head is InvalidSpec."""
+
+    @abstractmethod
+    def compare_branches(self, session: str, left: str, right: str) -> Comparison:
+        """Events of two branches after their common fork point, aligned side by side, with totals."""
+
+    @abstractmethod
+    def problems(self, session: str | None = None) -> list[Problem]:
+        """Integrity problems of one session (or of all sessions), each at its offending event."""
+
+    @abstractmethod
+    def list_branches(self, session: str | None = None) -> list[BranchInfo]:
+        """The branches of one session, or of every session (grouped by session), main first."""
+
+    @abstractmethod
+    def read_events(
+        self, session: str, branch: str = "main", after_seq: int = 0, limit: int | None = None
+    ) -> list[TimelineEvent]:
+        """A branch's own events (none inherited) with seq > ``after_seq`` (exclusive), by seq, at most
+        ``limit``. Raises NotFound for an unknown session or branch."""
+
+    # ------------------------------------------------------------------ session management
+
+    @abstractmethod
+    def close_session(self, session: str, reason: str | None = None, *, now_us: int | None = None) -> str:
+        """Append SessionClosed to the session's main branch; returns its event id.
+
+        Raises InvalidSpec if the session is closed already."""
+
+    @abstractmethod
+    def rename_session(self, session: str, name: str, *, now_us: int | None = None) -> str:
+        """Rename a session (an event records it, so export/import carry it); returns the event id."""
+
+    @abstractmethod
+    def rename_branch(self, session: str, branch: str, name: str, *, now_us: int | None = None) -> str:
+        """Rename a branch (not main; names stay unique in the session); returns the event id."""
+
+    @abstractmethod
+    def delete_session(self, session: str) -> dict[str, Any]:
+        """Delete a session, its branches and events in one transaction.
+
+        Returns ``{session_id, name, events, branches}`` (what was deleted)."""
+
+    @abstractmethod
+    def runs(self, session: str, branch: str = "main") -> list[RunFigures]:
+        """Per-run and per-step figures (tokens in/out, tool calls, failures, wall time) of a branch's timeline."""
 
     def head_seq(self, session: str, branch: str = "main") -> int:
         from .errors import NotFound

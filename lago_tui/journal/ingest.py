@@ -27,8 +27,10 @@ from typing import Any
 
 import duckdb
 
+from . import renames
 from .errors import InvalidEvent
 from .models import KNOWN_PAYLOADS
+from .views import AppendResult
 
 Locate = Callable[[int], str]
 _I64_MAX = 2**63 - 1
@@ -155,7 +157,8 @@ class Ingest:
     events of a session nobody created make it (imports), or are refused (API appends).
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, locate: Locate, *, implicit_sessions: bool) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, locate: Locate, *, implicit_sessions: bool,
+                 track_seqs: bool = False) -> None:
         self.con = con
         self.locate = locate
         self.implicit_sessions = implicit_sessions
@@ -165,6 +168,7 @@ class Ingest:
         self._implicit = 0  # sessions created implicitly so far (they may still meet their SessionCreated)
         self._touched: set[str] = set()  # sessions that got events: their aggregates are recomputed at the end
         self._skipped: set[int] = set()  # idx of the current chunk's rows that were already in the journal
+        self.seqs: dict[int, int] | None = {} if track_seqs else None  # idx -> assigned (or stored) seq
         con.execute("CREATE OR REPLACE TEMP TABLE _implicit (session_id VARCHAR)")
 
     def _fail(self, sql: str, params: list[Any] | None = None) -> None:
@@ -199,9 +203,14 @@ class Ingest:
         self._sessions()
         if forks or off_main:
             self._branches(forks)
+        # Renames (Custom events, see renames.py): well-formed, and branch names unique at every point.
+        renames.check(con, self._fail, new_branches=forks)
         self._insert(added, forks, first_rowid)
+        renames.apply(con)
         self._inserted_idx.extend(idx for idx, _, _ in rows if idx not in self._skipped)
         self._touched.update(sessions)
+        if self.seqs is not None:
+            self.seqs.update(con.execute("SELECT idx, seq FROM _seq_of").fetchall())
 
     def _skip_known(self) -> None:
         """Events whose id is known: identical ones are skipped, anything else is a conflict."""
@@ -242,7 +251,10 @@ class Ingest:
             if not (same_envelope and _same_json(n_p, x_p) and _same_json(n_m, x_m)):
                 raise InvalidEvent(self.locate(idx), f"event_id {event_id} is already in the journal with different "
                                    f"content ({where})", index=idx)
-        self._skipped = {row[0] for row in con.execute("SELECT idx FROM _known").fetchall()}
+        stored = con.execute("SELECT idx, x_seq FROM _known").fetchall()
+        self._skipped = {idx for idx, _ in stored}
+        if self.seqs is not None:
+            self.seqs.update(stored)  # an event already in the journal answers its stored seq
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _new_rows AS SELECT * FROM _ev WHERE idx NOT IN (SELECT idx FROM _known) ORDER BY idx"
         )
@@ -332,17 +344,12 @@ class Ingest:
                         WHEN nb.name IS NULL OR trim(nb.name) = '' THEN 'BranchCreated needs a name'
                         WHEN nb.branch_id = 'main' OR nb.name = 'main' THEN 'main is the session''s first branch; it cannot be created again'
                         WHEN b.branch_id IS NOT NULL THEN 'branch id ' || nb.branch_id || ' already exists in session ' || nb.session_id
-                        WHEN bn.name IS NOT NULL THEN 'branch name ' || nb.name || ' already exists in session ' || nb.session_id
                         WHEN count(*) OVER (PARTITION BY nb.session_id, nb.branch_id) > 1
                             AND nb.created_idx > min(nb.created_idx) OVER (PARTITION BY nb.session_id, nb.branch_id)
                             THEN 'branch id ' || nb.branch_id || ' is created twice'
-                        WHEN count(*) OVER (PARTITION BY nb.session_id, nb.name) > 1
-                            AND nb.created_idx > min(nb.created_idx) OVER (PARTITION BY nb.session_id, nb.name)
-                            THEN 'branch name ' || nb.name || ' is used twice in session ' || nb.session_id
                     END AS problem
                 FROM _new_branches nb
                 LEFT JOIN branches b ON b.session_id = nb.session_id AND b.branch_id = nb.branch_id
-                LEFT JOIN branches bn ON bn.session_id = nb.session_id AND bn.name = nb.name
             ) WHERE problem IS NOT NULL ORDER BY created_idx LIMIT 1
             """
         )
@@ -428,14 +435,6 @@ class Ingest:
         return IngestResult(self.sessions_created, self.added, self.total - self.added, self.branches_created)
 
 
-def ingest(con: duckdb.DuckDBPyConnection, locate: Locate, rows: list[Row], *,
-           implicit_sessions: bool) -> IngestResult:
-    """Validated rows in one chunk (API appends). ``con`` must be inside a transaction."""
-    job = Ingest(con, locate, implicit_sessions=implicit_sessions)
-    job.add(rows)
-    return job.finish()
-
-
 def _refresh_aggregates(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute the aggregates of the sessions the ingest touched (no drift, no double counting).
 
@@ -476,3 +475,31 @@ def _refresh_aggregates(con: duckdb.DuckDBPyConnection) -> None:
         WHERE s.session_id = a.session_id
         """
     )
+
+
+def append_rows(con: duckdb.DuckDBPyConnection, rows: Iterable[tuple[int, str]], locate: Locate) -> AppendResult:
+    """The API append inside the caller's transaction: check (idx, raw JSON) rows as an import checks its lines
+    (see :mod:`.validate`), ingest them as one chunk (a new session must start with its SessionCreated) and
+    say which seq each row got (an event already in the journal answers its stored seq)."""
+    from .validate import EventProblem, check_event
+
+    checked: list[Row] = []
+    seen: dict[str, int] = {}
+    for idx, raw in rows:
+        try:
+            event = check_event(raw)
+        except EventProblem as exc:
+            raise InvalidEvent(locate(idx), str(exc), index=idx) from None
+        first = seen.setdefault(event["event_id"], idx)
+        if first != idx:
+            raise InvalidEvent(locate(idx), f"duplicate event_id {event['event_id']} (also at {locate(first)})",
+                               index=idx)
+        checked.append((idx, raw, search_text(event)))
+    if not checked:
+        return AppendResult((), 0, 0, 0, 0)
+    job = Ingest(con, locate, implicit_sessions=False, track_seqs=True)
+    job.add(checked)
+    result = job.finish()
+    assert job.seqs is not None
+    return AppendResult(tuple(job.seqs[idx] for idx, _, _ in checked), result.events_added, result.events_skipped,
+                        result.sessions_created, result.branches_created)
