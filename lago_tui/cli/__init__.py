@@ -17,6 +17,7 @@ import os
 import sys
 
 from ..journal import JournalError
+from ..journal.connection import CommittedInterrupt
 from . import analysis, completion, manage, reading, serving, writing
 from .output import PROG, Output, OutputError, OutputFileError, error, stdout
 
@@ -86,8 +87,8 @@ def _run(argv: list[str]) -> int:
     except (JournalError, OutputFileError) as exc:
         error(str(exc))
         return _status(exc)
-    except KeyboardInterrupt:
-        error("interrupted; nothing was written")
+    except KeyboardInterrupt as exc:  # a write in progress is rolled back, unless its commit was under way
+        error(str(exc) if isinstance(exc, CommittedInterrupt) else "interrupted; nothing unfinished was written")
         return 130
     except Exception as exc:  # a defect: still one line (set LAGO_TUI_DEBUG=1 for the traceback)
         if os.environ.get(DEBUG_ENV):

@@ -145,6 +145,14 @@ class Output:
         if self._pending >= self._buffer_size:
             self.flush()
 
+    encoding = "utf-8"
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self._stream is not None and self._stream.isatty())
+        except (AttributeError, OSError, ValueError):
+            return False
+
     def writelines(self, lines: Iterable[str]) -> None:
         for line in lines:
             self.write(line)
@@ -196,6 +204,7 @@ class _TextSink:
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
+        self.isatty = getattr(stream, "isatty", lambda: False)
 
     def write(self, data: bytes) -> None:
         self._stream.write(data.decode("utf-8"))

@@ -23,6 +23,7 @@ import errno
 import os
 import weakref
 import random
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -159,6 +160,29 @@ def _creation_error(path: Path, exc: BaseException) -> JournalError:
     low = reason.lower()
     denied = code in (errno.EACCES, errno.EPERM, errno.EROFS) or "permission denied" in low or "read-only" in low
     return (JournalPermission if denied else JournalError)(f"cannot create a journal at {path}: {reason}")
+
+
+class CommittedInterrupt(KeyboardInterrupt):
+    """Ctrl-C arrived while a write was being committed; the commit finished first (the write is in)."""
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[list[int]]:
+    """Hold SIGINT back (main thread only) while a commit runs, so that it is never half-reported: the list
+    the block gets is non-empty afterwards if Ctrl-C was pressed meanwhile."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    except ValueError:  # not the main interpreter
+        yield received
+        return
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _quoted(identifier: str) -> str:
@@ -442,8 +466,15 @@ class Connector:
                         raise _translate(self.path, exc) from None
                     try:
                         yield con
-                        con.execute("COMMIT")
-                        committed = True
+                        with _interrupts_deferred() as deferred:
+                            con.execute("COMMIT")
+                            committed = True
+                            con.close()  # the checkpoint, still with Ctrl-C held back
+                        if deferred:
+                            # Ctrl-C came while committing: the write is in; say so, do not call it undone.
+                            raise CommittedInterrupt(f"interrupted after the write to {self.path} was committed")
+                    except CommittedInterrupt:
+                        raise
                     except BaseException as exc:
                         try:
                             con.execute("ROLLBACK")

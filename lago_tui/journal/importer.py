@@ -8,7 +8,7 @@ is one transaction: any failure, or Ctrl-C, leaves the journal as it was.
 What a path may be: a regular file, a pipe or FIFO (``<(generate)``; a FIFO nobody writes to reads as empty,
 so nothing waits forever), or a character device (``/dev/stdin``; ``/dev/zero`` is refused at once as not
 text). A directory or socket is refused. Memory stays bounded whatever the input: one chunk being checked,
-one being inserted, and no line or array element longer than :data:`~.validate.MAX_EVENT_BYTES`.
+one being inserted, and no line or array element longer than :data:`~.validate.MAX_TEXT_BYTES`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import duckdb
 
 from .errors import InvalidEvent, JournalError
 from .ingest import Ingest, IngestResult, Row, search_text
-from .validate import MAX_EVENT_BYTES, EventProblem, check_envelope, check_event, parse_event_at
+from .validate import MAX_TEXT_BYTES, EventProblem, check_envelope, check_event, parse_event_at
 
 # Each chunk costs ~20 ms of fixed work (statements planned, tables made), so chunks are as large as memory
 # allows: DuckDB needs ~20 times a chunk of large events to parse it, well inside the writer's 192 MB at 4 MB.
@@ -36,7 +36,7 @@ CHUNK_BYTES = 4 * 1024 * 1024
 CHUNK_EVENTS = 60_000
 FIRST_CHUNK_BYTES = 1024 * 1024  # smaller, so that inserting starts early; chunks then double up to CHUNK_BYTES
 READ_BLOCK = 1024 * 1024
-_MIB = MAX_EVENT_BYTES // (1024 * 1024)
+_MIB = MAX_TEXT_BYTES // (1024 * 1024)
 
 Rows = list[Row]
 
@@ -138,12 +138,12 @@ class ImportSource:
                 data = pending + block
                 cut = data.rfind(b"\n")
                 if cut < 0:
-                    if len(data) > MAX_EVENT_BYTES:
+                    if len(data) > MAX_TEXT_BYTES:
                         raise self._problem(line_no + 1, f"line longer than {_MIB} MiB (not an event of this journal)")
                     pending = data
                     continue
                 complete, pending = data[:cut], data[cut + 1:]
-                if len(pending) > MAX_EVENT_BYTES:
+                if len(pending) > MAX_TEXT_BYTES:
                     raise self._problem(line_no + complete.count(b"\n") + 2,
                                         f"line longer than {_MIB} MiB (not an event of this journal)")
             if b"\x00" in complete:
@@ -254,9 +254,9 @@ class ImportSource:
                     break
                 except json.JSONDecodeError as exc:
                     cut_off = exc.msg.startswith("Unterminated string") or exc.pos >= len(buf) - 8
-                    if cut_off and len(buf) - pos <= MAX_EVENT_BYTES and more():
+                    if cut_off and len(buf) - pos <= MAX_TEXT_BYTES and more():
                         continue
-                    if cut_off and len(buf) - pos > MAX_EVENT_BYTES:
+                    if cut_off and len(buf) - pos > MAX_TEXT_BYTES:
                         raise self._problem(start_line, f"event larger than {_MIB} MiB, or not valid JSON") from None
                     at = consumed_lines + buf.count("\n", 0, exc.pos) + 1
                     raise self._problem(at, f"not valid JSON ({exc.msg})") from None

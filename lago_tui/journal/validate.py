@@ -11,7 +11,8 @@ disagree on or cannot represent:
   lossy floats) and floats that overflow to infinity;
 - strings with lone UTF-16 surrogates (``"\\ud800"``: not Unicode, cannot be written as UTF-8);
 - nesting deeper than :data:`MAX_DEPTH` arrays/objects (readers recurse over payloads);
-- events larger than :data:`MAX_EVENT_BYTES` (a reader holds whole events in memory);
+- events larger than :data:`MAX_EVENT_BYTES` as stored (a reader holds whole events in memory), or whose
+  text is longer than :data:`MAX_TEXT_BYTES` (escapes such as ``\\u0301`` can make it several times larger);
 - token counts outside 0 .. 2^32-1 (Lago's ``TokenUsage`` fields are ``u32``), so that no session's totals
   can overflow a 64-bit column.
 
@@ -35,8 +36,11 @@ from .models import KNOWN_PAYLOADS, SessionConfig, TokenUsage
 MAX_DEPTH = 100
 """Most arrays/objects nested in one event, the envelope itself counting as 1 (serde_json allows 128)."""
 MAX_EVENT_BYTES = 4 * 1024 * 1024
-"""Largest event (its JSON text, UTF-8) accepted: 4 MiB. DuckDB needs some 30 times an event's size in memory to
-parse it on import, and a reader holds whole events; this keeps both within their memory limits."""
+"""Largest event accepted, as stored (compact JSON in UTF-8): 4 MiB. DuckDB needs some 20 times an event's size in
+memory to parse it on import, and a reader holds whole events; this keeps both within their memory limits."""
+MAX_TEXT_BYTES = 16 * 1024 * 1024
+"""Longest JSON text of one event (a line of a file) read at all: what escapes (``\\u0301`` is 6 bytes for a
+2-byte character) can make of a 4 MiB event."""
 
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 U64_MAX = 2**64 - 1
@@ -105,9 +109,21 @@ def _depth_exceeds(text: str, limit: int) -> bool:
     return False
 
 
+_TOO_LARGE = f"event is larger than {MAX_EVENT_BYTES // (1024 * 1024)} MiB"
+
+
 def _check_size(text: str) -> None:
+    """Before parsing: the text itself is not absurdly long."""
+    if len(text) > MAX_TEXT_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES:
+        raise EventProblem(_TOO_LARGE)
+
+
+def _check_stored_size(text: str, obj: Any) -> None:
+    """After parsing a long text: the event as it would be stored is within MAX_EVENT_BYTES."""
     if len(text) > MAX_EVENT_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_EVENT_BYTES:
-        raise EventProblem(f"event is larger than {MAX_EVENT_BYTES // (1024 * 1024)} MiB")
+        stored = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+        if len(stored) > MAX_EVENT_BYTES:
+            raise EventProblem(_TOO_LARGE)
 
 
 def _check_parsed(text: str, obj: Any) -> None:
@@ -132,6 +148,7 @@ def parse_event(text: str) -> Any:
     except RecursionError:
         raise EventProblem(f"nested deeper than {MAX_DEPTH} levels") from None
     _check_parsed(text, obj)
+    _check_stored_size(text, obj)
     return obj
 
 
@@ -148,6 +165,7 @@ def parse_event_at(text: str, pos: int) -> tuple[Any, int]:
     element = text[pos:end]
     _check_size(element)
     _check_parsed(element, obj)
+    _check_stored_size(element, obj)
     return obj, end
 
 
@@ -324,6 +342,8 @@ def check_event(text: str) -> dict[str, Any]:
         raise EventProblem(f"nested deeper than {MAX_DEPTH} levels") from None
     if text.count("{") + text.count("[") > MAX_DEPTH or ("\\u" in text and ("\\ud" in text or "\\uD" in text)):
         _check_parsed(text, obj)
+    if len(text) > _SIZE_SUSPECT:
+        _check_stored_size(text, obj)
     return check_envelope(obj)
 
 
