@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> dict:
                    help="let web pages from ORIGIN (e.g. http://localhost:3000) call the API (default: none)")
     p.add_argument("--max-streams", type=_count, default=DEFAULT_MAX_STREAMS, metavar="N",
                    help=f"open event streams at most (default: {DEFAULT_MAX_STREAMS}; more get 503)")
+    p.add_argument("--ping", type=float, default=15.0, help=argparse.SUPPRESS)  # keep-alive interval (tests)
+    p.add_argument("--idle-release", type=float, default=1.0, help=argparse.SUPPRESS)
+    p.add_argument("--header-timeout", type=float, default=None, help=argparse.SUPPRESS)
     return {"serve": cmd_serve}
 
 
@@ -81,7 +84,8 @@ def cmd_serve(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int
         raise JournalError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     try:
         settings = Settings(journal=Path(journal.location), token=token, cors_origin=args.cors,
-                            max_body=args.max_body, max_streams=args.max_streams)
+                            max_body=args.max_body, max_streams=args.max_streams, keep_alive_ping=args.ping,
+                            idle_release=args.idle_release)
         state = ServerState(settings)
         journal.close()
         state.open()  # a file that cannot be the journal: one line, exit 2, before anything listens
@@ -89,5 +93,6 @@ def cmd_serve(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int
     except BaseException:
         sock.close()
         raise
-    runner.run(app, state, sock, runner.url_of(args.host, sock))
+    extra = {"header_timeout": args.header_timeout} if args.header_timeout else {}
+    runner.run(app, state, sock, runner.url_of(args.host, sock), **extra)
     return 0

@@ -1,7 +1,7 @@
 """The ASGI app: Lago's routes, the middleware that keeps it safe, and a hook for lago-tui's own routes.
 
-Layers, outermost first: the access log, CORS (only with ``--cors``), the bearer token (only with a
-token), Starlette's error handling (every error as JSON), the routes.
+Layers, outermost first: the access log, the header size limit, CORS (only with ``--cors``), the bearer
+token (only with a token), Starlette's error handling (every error as JSON), the routes.
 
 Extensions: ``create_app(settings, extensions=[make_routes, ...])`` mounts each ``make_routes(state)``'s
 routes under :data:`LAGO_TUI_PREFIX` (``/lago-tui/v1``), beside Lago's own routes, which stay exactly Lago's.
@@ -23,7 +23,7 @@ from starlette.types import ASGIApp
 from . import lago_routes
 from .accesslog import AccessLog
 from .errors import EXCEPTION_HANDLERS
-from .security import BearerAuth, cors_middleware
+from .security import BearerAuth, HeaderLimit, cors_middleware
 from .state import ServerState, Settings
 
 LAGO_TUI_PREFIX = "/lago-tui/v1"
@@ -51,7 +51,7 @@ def create_app(
     extra = [route for make in extensions for route in make(state)]
     if extra:
         routes.append(Mount(LAGO_TUI_PREFIX, routes=extra))
-    middleware: list[Middleware] = []
+    middleware: list[Middleware] = [Middleware(HeaderLimit)]
     if settings.cors_origin:
         cls, options = cors_middleware(settings.cors_origin)
         middleware.append(Middleware(cls, **options))

@@ -12,7 +12,7 @@ import sys
 import traceback
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from ..journal.errors import (
@@ -113,6 +113,11 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, message, headers=dict(exc.headers or {}))
 
 
+async def on_disconnect(request: Request, exc: Exception) -> Response:
+    """The client left before sending its whole request: nobody reads this answer; the log says 400."""
+    return error_response(400, "the client disconnected before the request was complete")
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     """A bug: 500 with no details for the client; the traceback goes to the log (escaped there)."""
     from .accesslog import escape
@@ -126,5 +131,6 @@ EXCEPTION_HANDLERS = {
     ApiError: on_api_error,
     JournalError: on_journal_error,
     HTTPException: on_http_exception,
+    ClientDisconnect: on_disconnect,
     Exception: on_unexpected,
 }

@@ -360,23 +360,32 @@ class LagoRoutes:
         return JSONResponse({"status": "ok"})
 
 
+def route(path: str, **handlers: Callable[[Request], Any]) -> Route:
+    """One route per path with a handler per method, so a wrong method's 405 lists every allowed one."""
+    if len(handlers) == 1:
+        (method, endpoint), = handlers.items()
+        return Route(path, endpoint, methods=[method])
+
+    async def dispatch(request: Request) -> Response:
+        return await handlers[request.method if request.method != "HEAD" else "GET"](request)
+
+    return Route(path, dispatch, methods=list(handlers))
+
+
 def routes(state: ServerState) -> list[BaseRoute]:
     h = LagoRoutes(state)
     s = "/v1/sessions/{session_id}"
     return [
-        Route("/health", h.health, methods=["GET"]),
-        Route("/health/ready", h.ready, methods=["GET"]),
-        Route("/v1/health", h.health_v1, methods=["GET"]),
-        Route("/v1/sessions", h.create_session, methods=["POST"]),
-        Route("/v1/sessions", h.list_sessions, methods=["GET"]),
-        Route(s, h.get_session, methods=["GET"]),
-        Route(f"{s}/events", h.append_events, methods=["POST"]),
-        Route(f"{s}/events", h.stream, methods=["GET"]),
-        Route(f"{s}/events/read", h.read_events, methods=["GET"]),
-        Route(f"{s}/events/head", h.head, methods=["GET"]),
-        Route(f"{s}/branches", h.create_branch, methods=["POST"]),
-        Route(f"{s}/branches", h.list_branches, methods=["GET"]),
-        Route(f"{s}/branches/{{branch}}/merge", h.merge_branch, methods=["POST"]),
+        route("/health", GET=h.health),
+        route("/health/ready", GET=h.ready),
+        route("/v1/health", GET=h.health_v1),
+        route("/v1/sessions", GET=h.list_sessions, POST=h.create_session),
+        route(s, GET=h.get_session),
+        route(f"{s}/events", GET=h.stream, POST=h.append_events),
+        route(f"{s}/events/read", GET=h.read_events),
+        route(f"{s}/events/head", GET=h.head),
+        route(f"{s}/branches", GET=h.list_branches, POST=h.create_branch),
+        route(f"{s}/branches/{{branch}}/merge", POST=h.merge_branch),
     ]
 
 

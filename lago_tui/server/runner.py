@@ -50,7 +50,7 @@ def url_of(host: str, sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
-def _protocol_class(http: str) -> type[asyncio.Protocol]:
+def _protocol_class(http: str, header_timeout: float = HEADER_TIMEOUT) -> type[asyncio.Protocol]:
     """uvicorn's HTTP protocol plus a deadline for the request head: a connection that opens and sends a
     head slowly (or nothing) is closed after HEADER_TIMEOUT seconds instead of being held forever."""
     if http == "httptools":
@@ -65,7 +65,7 @@ def _protocol_class(http: str) -> type[asyncio.Protocol]:
         def _arm_head_timer(self) -> None:
             self._disarm_head_timer()
             self._waiting_cycle = self.cycle
-            self._head_timer = self.loop.call_later(HEADER_TIMEOUT, self._head_timeout)
+            self._head_timer = self.loop.call_later(header_timeout, self._head_timeout)
 
         def _disarm_head_timer(self) -> None:
             if self._head_timer is not None:
@@ -130,7 +130,8 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def run(app: Any, state: ServerState, sock: socket.socket, url: str, *, http: str = "h11") -> None:
+def run(app: Any, state: ServerState, sock: socket.socket, url: str, *, http: str = "h11",
+        header_timeout: float = HEADER_TIMEOUT) -> None:
     """Serve until SIGINT/SIGTERM. Prints one line with the URL once the server accepts requests."""
 
     def started() -> None:
@@ -138,7 +139,7 @@ def run(app: Any, state: ServerState, sock: socket.socket, url: str, *, http: st
         print(f"lago-tui serve: {url} (journal {journal}); Ctrl+C to stop", flush=True)
 
     config = uvicorn.Config(
-        app, http=_protocol_class(http), loop="asyncio", lifespan="on", log_config=configure_logging(),
+        app, http=_protocol_class(http, header_timeout), loop="asyncio", lifespan="on", log_config=configure_logging(),
         access_log=False, server_header=False, date_header=True, timeout_keep_alive=int(KEEP_ALIVE_TIMEOUT),
         timeout_graceful_shutdown=int(GRACEFUL_SECONDS), backlog=2048,
     )
