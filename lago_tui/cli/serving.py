@@ -54,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
     p.add_argument("--ping", type=float, default=15.0, help=argparse.SUPPRESS)  # keep-alive interval (tests)
     p.add_argument("--idle-release", type=float, default=1.0, help=argparse.SUPPRESS)
     p.add_argument("--header-timeout", type=float, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--http", choices=("h11", "httptools"), default=None, help=argparse.SUPPRESS)
     return {"serve": cmd_serve}
 
 
@@ -94,5 +95,7 @@ def cmd_serve(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int
         sock.close()
         raise
     extra = {"header_timeout": args.header_timeout} if args.header_timeout else {}
+    if args.http:
+        extra["http"] = args.http
     runner.run(app, state, sock, runner.url_of(args.host, sock), **extra)
     return 0

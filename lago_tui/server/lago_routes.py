@@ -340,11 +340,20 @@ class LagoRoutes:
     # ------------------------------------------------------------------ health
 
     async def health(self, request: Request) -> Response:
+        committer = self.state.committer
+        st = committer.stats if committer is not None else None
+        writes = {} if st is None else {
+            "writes": {"transactions": st.groups, "requests": st.requests, "events": st.events,
+                       "retried_groups": st.retries, "largest_group": st.largest_group,
+                       "commit_ms_avg": round(st.commit_seconds * 1000 / st.groups, 1) if st.groups else None,
+                       "queued": committer.pending, "open_streams": self.state.open_streams},
+        }
         return JSONResponse({
             "status": "ok" if self.state.ready else "starting", "service": "lago-tui", "version": __version__,
             "uptime_seconds": int(time.monotonic() - self.state.started_at),
             "subsystems": {"journal": "ok" if self.state.ready else "starting",
                            "auth": "active" if self.state.settings.token else "disabled"},
+            **writes,
         })
 
     async def ready(self, request: Request) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import sys
@@ -143,6 +144,9 @@ def run(app: Any, state: ServerState, sock: socket.socket, url: str, *, http: st
         access_log=False, server_header=False, date_header=True, timeout_keep_alive=int(KEEP_ALIVE_TIMEOUT),
         timeout_graceful_shutdown=int(GRACEFUL_SECONDS), backlog=2048,
     )
+    # The committer thread runs ~25 short DuckDB statements per transaction and needs the GIL back after
+    # each; with the event loop busy it waited up to the 5 ms default switch interval every time.
+    sys.setswitchinterval(float(os.environ.get("LAGO_TUI_SWITCH", "0.0005")))
     server = _Server(config, state, started)
     try:
         server.run(sockets=[sock])
