@@ -180,3 +180,55 @@ def test_committer_runs_calls_in_order_and_refuses_work_after_close(owned) -> No
     committer.close()
     with pytest.raises(ShuttingDown):
         committer.append([ev(sid)])
+
+
+def _asgi(app, method: str, path: str, body: bytes = b"") -> tuple[int, dict]:
+    """One request straight into an ASGI app (no network, no extra client library)."""
+    import asyncio
+    import json
+
+    async def run() -> tuple[int, dict]:
+        sent: list[dict] = []
+        delivered = False
+
+        async def receive() -> dict:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
+                 "headers": [(b"content-type", b"application/json")], "asgi": {"version": "3.0", "spec_version": "2.4"}}
+        await app(scope, receive, send)
+        return sent[0]["status"], json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+
+    return asyncio.run(run())
+
+
+def test_extension_routes_mount_under_the_lago_tui_prefix(tmp_path) -> None:
+    """Issue 9's hook: routes of an extension appear under /lago-tui/v1 beside Lago's, sharing the state."""
+    from starlette.routing import Route
+
+    from lago_tui.server.app import LAGO_TUI_PREFIX, create_app
+    from lago_tui.server.jsonio import JSONResponse
+    from lago_tui.server.state import Settings
+
+    def extension(state):
+        async def count(request):
+            return JSONResponse({"count": len(state.journal.list_sessions())})
+        return [Route("/sessions/count", count)]
+
+    app, state = create_app(Settings(journal=tmp_path / "ext.duckdb"), extensions=[extension])
+    state.open()
+    try:
+        assert _asgi(app, "POST", "/v1/sessions", b'{"name": "x"}')[0] == 201
+        assert _asgi(app, "GET", f"{LAGO_TUI_PREFIX}/sessions/count") == (200, {"count": 1})
+        assert _asgi(app, "GET", f"{LAGO_TUI_PREFIX}/nope")[1]["error"] == "not_found"
+    finally:
+        state.stop()
+    assert not state.owner.holds_connection

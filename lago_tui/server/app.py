@@ -3,9 +3,10 @@
 Layers, outermost first: the access log, the header size limit, CORS (only with ``--cors``), the bearer
 token (only with a token), Starlette's error handling (every error as JSON), the routes.
 
-Extensions: ``create_app(settings, extensions=[make_routes, ...])`` mounts each ``make_routes(state)``'s
-routes under :data:`LAGO_TUI_PREFIX` (``/lago-tui/v1``), beside Lago's own routes, which stay exactly Lago's.
-They share the state (journal, committer, commit bell) and all the middleware.
+Extensions: each ``make_routes(state)`` in ``extensions`` (default :data:`EXTENSIONS`, which ``lago-tui
+serve`` uses) has its routes mounted under :data:`LAGO_TUI_PREFIX` (``/lago-tui/v1``), beside Lago's own
+routes, which stay exactly Lago's. They share the state (journal, committer, commit bell: ``state.bell``
+wakes a waiter on any commit with ``state.ANY``) and all the middleware (token, CORS, limits, access log).
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ from .state import ServerState, Settings
 
 LAGO_TUI_PREFIX = "/lago-tui/v1"
 Extension = Callable[[ServerState], Sequence[BaseRoute]]
+EXTENSIONS: tuple[Extension, ...] = ()  # lago-tui's own routes (issue 9) are added here
 
 
 def create_app(
-    settings: Settings, *, state: ServerState | None = None, extensions: Iterable[Extension] = (),
+    settings: Settings, *, state: ServerState | None = None, extensions: Iterable[Extension] | None = None,
 ) -> tuple[ASGIApp, ServerState]:
     """The app and its state. The journal is opened by ``state.open()`` (the CLI does it first, so a bad
     file is one line and exit 2), else by the app's startup."""
@@ -48,7 +50,7 @@ def create_app(
             await run_in_threadpool(state.stop)
 
     routes: list[BaseRoute] = lago_routes.routes(state)
-    extra = [route for make in extensions for route in make(state)]
+    extra = [route for make in (EXTENSIONS if extensions is None else extensions) for route in make(state)]
     if extra:
         routes.append(Mount(LAGO_TUI_PREFIX, routes=extra))
     middleware: list[Middleware] = [Middleware(HeaderLimit)]

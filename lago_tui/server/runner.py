@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import socket
 import sys
@@ -146,7 +145,8 @@ def run(app: Any, state: ServerState, sock: socket.socket, url: str, *, http: st
     )
     # The committer thread runs ~25 short DuckDB statements per transaction and needs the GIL back after
     # each; with the event loop busy it waited up to the 5 ms default switch interval every time.
-    sys.setswitchinterval(float(os.environ.get("LAGO_TUI_SWITCH", "0.0005")))
+    # (A pure-Python busy thread made a 32-event group commit 50 -> 379 ms at 5 ms, 228 ms at 0.5 ms.)
+    sys.setswitchinterval(0.0005)
     server = _Server(config, state, started)
     try:
         server.run(sockets=[sock])
