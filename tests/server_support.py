@@ -190,6 +190,18 @@ class Stream:
             out.append(frame)
         return out
 
+    def events(self, count: int, timeout: float = 15) -> list[dict[str, str]]:
+        """The next ``count`` frames with data, skipping keep-alive comments."""
+        out: list[dict[str, str]] = []
+        deadline = time.monotonic() + timeout
+        while len(out) < count and time.monotonic() < deadline:
+            got = self.frames(1, timeout=max(0.1, deadline - time.monotonic()))
+            if not got:
+                break
+            if "data" in got[0]:
+                out.append(got[0])
+        return out
+
     def close(self) -> None:
         try:
             self.sock.shutdown(socket.SHUT_RDWR)  # the makefile() keeps the descriptor open otherwise

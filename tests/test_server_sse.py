@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from server_support import REPO, Server, Stream, message
+from server_support import REPO, Server, Stream, message, wait_until
 
 TOOL_ARGS = {"path": "/tmp/x", "lines": [1, 2]}
 
@@ -64,7 +64,7 @@ def test_lago_format_sends_every_envelope(server: Server, story) -> None:
     s = open_stream(server, sid)
     assert s.status == 200 and s.headers["content-type"].startswith("text/event-stream")
     assert s.headers["cache-control"] == "no-cache"
-    frames = s.frames(7)
+    frames = s.events(7)
     s.close()
     assert [f["event"] for f in frames] == ["event"] * 7
     assert [int(f["id"]) for f in frames] == [1, 2, 3, 4, 5, 6, 7]
@@ -75,7 +75,7 @@ def test_lago_format_sends_every_envelope(server: Server, story) -> None:
 def test_openai_format(server: Server, story) -> None:
     sid, _ = story
     s = open_stream(server, sid, "?format=openai&after_seq=1")
-    frames = s.frames(3)
+    frames = s.events(3)
     s.close()
     assert [f.get("id") for f in frames] == ["2", "3", "7"] and all("event" not in f for f in frames)
     msg, delta, run = (data(f) for f in frames)
@@ -91,7 +91,7 @@ def test_openai_format(server: Server, story) -> None:
 def test_anthropic_format(server: Server, story) -> None:
     sid, _ = story
     s = open_stream(server, sid, "?format=anthropic&after_seq=1")
-    frames = s.frames(6)
+    frames = s.events(6)
     s.close()
     assert [f["event"] for f in frames] == ["message_start", "content_block_start", "content_block_delta",
                                             "content_block_stop", "message_delta", "content_block_delta"]
@@ -110,7 +110,7 @@ def test_vercel_format(server: Server, story) -> None:
     sid, _ = story
     s = open_stream(server, sid, "?format=vercel&after_seq=1")
     assert s.headers["x-vercel-ai-ui-message-stream"] == "v1"
-    frames = s.frames(10)
+    frames = s.events(10)
     s.close()
     parts = [data(f) for f in frames]
     assert [p["type"] for p in parts] == ["start-step", "text-start", "text-delta", "text-end", "finish-step",
@@ -129,18 +129,18 @@ def test_follows_new_appends_and_resumes_from_last_event_id(server: Server) -> N
     c = server.client()
     sid = c.new_session("follow")
     s = open_stream(server, sid)
-    assert int(s.frames(1)[0]["id"]) == 1
+    assert int(s.events(1)[0]["id"]) == 1
     started = time.monotonic()
     assert c.append(sid, message("live")).json == {"seq": 2}
-    live = s.frames(1)[0]
+    live = s.events(1)[0]
     assert data(live)["payload"]["content"] == "live" and time.monotonic() - started < 5
     s.close()
     c.append(sid, message("while away 1"), message("while away 2"))  # 3, 4
     resumed = open_stream(server, sid, "?after_seq=0", **{"Last-Event-ID": "2"})  # the header wins
-    assert [int(f["id"]) for f in resumed.frames(2)] == [3, 4]
+    assert [int(f["id"]) for f in resumed.events(2)] == [3, 4]
     resumed.close()
     by_query = open_stream(server, sid, "?after_seq=3", **{"Last-Event-ID": "not-a-number"})
-    assert [int(f["id"]) for f in by_query.frames(1)] == [4]
+    assert [int(f["id"]) for f in by_query.events(1)] == [4]
     by_query.close()
     c.close()
 
@@ -150,13 +150,15 @@ def test_branch_streams_and_keep_alive_ping(server: Server) -> None:
     sid = c.new_session("branch-stream")
     branch = c.post(f"/v1/sessions/{sid}/branches", {"name": "side"}).json["branch_id"]
     s = open_stream(server, sid, "?branch=side")
-    c.append(sid, message("main only"))
-    c.append(sid, message("on side", branch_id=branch))
-    frame = s.frames(1)[0]
-    assert data(frame)["payload"]["content"] == "on side" and data(frame)["branch_id"] == branch
-    assert s.frames(1, timeout=5)[0] == {"comment": "ping"}  # --ping 0.5 in this module
-    s.close()
-    c.close()
+    try:
+        c.append(sid, message("main only"))
+        c.append(sid, message("on side", branch_id=branch))
+        frame = s.events(1)[0]
+        assert data(frame)["payload"]["content"] == "on side" and data(frame)["branch_id"] == branch
+        assert s.frames(1, timeout=5)[0] == {"comment": "ping"}  # --ping 0.5 in this module
+    finally:
+        s.close()
+        c.close()
 
 
 def test_stream_errors(server: Server, story) -> None:
@@ -172,11 +174,12 @@ def test_stream_errors(server: Server, story) -> None:
 
 def test_open_streams_are_capped_and_hold_no_file(server: Server, story) -> None:
     sid, _ = story
+    c = server.client()
+    assert wait_until(lambda: c.get("/health").json["writes"]["open_streams"] == 0)  # earlier tests' streams
     streams = [open_stream(server, sid) for _ in range(3)]
     assert all(s.status == 200 for s in streams)
     for s in streams:
-        s.frames(7)
-    c = server.client()
+        s.events(7)
     refused = c.get(f"/v1/sessions/{sid}/events")
     assert refused.status == 503 and refused.json["error"] == "unavailable"
     # Three idle streams, and another process reads the file: the server let go of it (--idle-release 0.3).
@@ -207,11 +210,11 @@ def test_shutdown_sends_each_format_its_done_frame(tmp_path) -> None:
             "anthropic": ("message_stop", '{"type":"message_stop"}'),
             "vercel": (None, '{"type":"finish","finishReason":"stop"}')}
     streams = {fmt: open_stream(srv, sid, f"?format={fmt}") for fmt in done}
-    streams["lago"].frames(1)
+    streams["lago"].events(1)
     started = time.monotonic()
     srv.send_signal(signal.SIGTERM)
     for fmt, (event, text) in done.items():
-        frames = streams[fmt].frames(1 if fmt != "lago" else 1, timeout=10)
+        frames = streams[fmt].events(1, timeout=10)
         assert frames and frames[-1].get("data") == text and frames[-1].get("event") == event, (fmt, frames)
         streams[fmt].close()
     assert srv.proc.wait(15) == 0
