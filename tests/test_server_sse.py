@@ -142,6 +142,10 @@ def test_follows_new_appends_and_resumes_from_last_event_id(server: Server) -> N
     by_query = open_stream(server, sid, "?after_seq=3", **{"Last-Event-ID": "not-a-number"})
     assert [int(f["id"]) for f in by_query.events(1)] == [4]
     by_query.close()
+    beyond = open_stream(server, sid, "?after_seq=1", **{"Last-Event-ID": str(2**64 - 1)})  # after everything
+    c.append(sid, message("after the huge id"))
+    assert beyond.status == 200 and beyond.frames(1, timeout=1.5) == [{"comment": "ping"}]
+    beyond.close()
     c.close()
 
 

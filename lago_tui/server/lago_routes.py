@@ -38,14 +38,25 @@ def session_type(name: str) -> str:
     return "default"
 
 
+U64_MAX = 2**64 - 1  # Lago's seqs and limits are u64/usize
+SEQ_MAX = 2**63 - 1  # the journal's seq column is a BIGINT: anything larger reads as "after everything"
+
+
+def _u64(raw: str | None) -> int | None:
+    if raw is None or not raw.isascii() or not raw.isdigit() or int(raw) > U64_MAX:
+        return None
+    return int(raw)
+
+
 def _query_int(request: Request, name: str, default: int | None) -> int | None:
     """A non-negative integer query parameter (Lago's u64/usize): 400 for anything else."""
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+    value = _u64(raw)
+    if value is None:
         raise ApiError(400, f"invalid query: {name} must be a non-negative integer")
-    return int(raw)
+    return min(value, SEQ_MAX)
 
 
 def _field(body: dict[str, Any], name: str, kinds: type | tuple[type, ...], *, required: bool = False,
@@ -250,11 +261,10 @@ class LagoRoutes:
         if fmt not in sse.FORMATS:
             raise ApiError(400, f"unknown format: {fmt}. Supported: openai, anthropic, vercel, lago")
         branch = request.query_params.get("branch", "main")
-        after = None
-        last_id = request.headers.get("last-event-id")
-        if last_id is not None and last_id.strip().isdigit():
-            after = int(last_id.strip())
-        if after is None:
+        after = _u64((request.headers.get("last-event-id") or "").strip())  # as Lago: used if it parses
+        if after is not None:
+            after = min(after, SEQ_MAX)
+        else:
             after = _query_int(request, "after_seq", 0) or 0
 
         def resolve() -> str:
