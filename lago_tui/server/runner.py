@@ -3,6 +3,12 @@ request-head timeout uvicorn lacks, and a graceful stop on SIGINT/SIGTERM.
 
 On a signal: streams send their done frame and end, requests in flight finish (at most
 :data:`GRACEFUL_SECONDS`), the committer commits what is queued, the file is released, exit 0.
+
+HTTP parsing is uvicorn's pure-Python h11. Measured here (32 keep-alive clients, load generator on the
+same 2 cores): a route without database work answers 2,600-3,800 req/s with h11 and 3,800-4,100 with
+httptools; appends reach a few hundred per second either way, bound by the commit (tens of ms per
+transaction), so httptools' compiled dependency buys nothing the targets need. ``--http httptools``
+(hidden) uses it when it is installed.
 """
 
 from __future__ import annotations
