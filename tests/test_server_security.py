@@ -3,11 +3,11 @@ kind (each a 4xx, after which the server keeps serving)."""
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from urllib.parse import quote
 
@@ -134,50 +134,73 @@ def _has_lone_surrogate(text: str) -> bool:
 
 def test_hostile_content_round_trips_exactly_as_escaped_json(plain: Server) -> None:
     c = plain.client()
-    for case in CORPUS:
-        text = case.text
-        if _has_lone_surrogate(text):  # not valid Unicode: refused as invalid JSON, as Lago does
-            sid = c.new_session(f"refused-{case.id}")
-            r = c.append(sid, message(text))
-            assert r.status == 400 and r.json["error"] == "bad_request", case.id
-            continue
-        small = len(text) < 100_000
-        name = text if small and text else f"case-{case.id}"
-        created = c.post("/v1/sessions", {"name": name, "params": {"p": text} if small else {}})
-        assert created.status == 201, (case.id, created)
-        sid = created.json["session_id"]
-        extra = {"metadata": {"m": text}} if small else {}
-        assert c.append(sid, message(text, **extra)).status == 200, case.id
-        if small:
-            assert c.append(sid, {"payload": {"type": "Weird", text: text, "n": [text]}}).status == 200, case.id
-        r = c.get(f"/v1/sessions/{sid}/events/read")
-        assert PRINTABLE.match(r.body) and b"\n" not in r.body, case.id
-        events = r.json
-        assert events[1]["payload"]["content"] == text, case.id
-        if small:
-            assert events[1]["metadata"] == {"m": text}
-            assert events[2]["payload"] == {"type": "Weird", text: text, "n": [text]}
-            got = c.get(f"/v1/sessions/{sid}").json
-            assert got["name"] == name and got["params"] == {"p": text}
-    c.close()
+    storable = [case for case in CORPUS if not _has_lone_surrogate(case.text)]
+    refused = [case for case in CORPUS if _has_lone_surrogate(case.text)]
+    small = [case for case in storable if len(case.text) < 100_000]
+    huge = [case for case in storable if len(case.text) >= 100_000]
+    assert refused and huge and len(small) > 50
+    sid = c.new_session("hostile")
+    events = []
+    for case in small:  # as message text, metadata value, key and value of an unknown payload kind
+        events.append(message(case.text, metadata={"m": case.text}))
+        events.append({"payload": {"type": "Weird", case.text: case.text, "n": [case.text]}})
+    assert c.append(sid, *events).status == 200
+    for case in huge:  # 1 MB each, one request each
+        assert c.append(sid, message(case.text)).status == 200, case.id
+    for case in refused:  # not valid Unicode: refused as invalid JSON, as Lago does
+        r = c.append(sid, message(case.text))
+        assert r.status == 400 and r.json["error"] == "bad_request", case.id
+    r = c.get(f"/v1/sessions/{sid}/events/read")
+    assert PRINTABLE.match(r.body) and b"\n" not in r.body
+    got = r.json[1:]
+    assert len(got) == 2 * len(small) + len(huge)
+    for k, case in enumerate(small):
+        assert got[2 * k]["payload"]["content"] == case.text, case.id
+        assert got[2 * k]["metadata"] == {"m": case.text}, case.id
+        assert got[2 * k + 1]["payload"] == {"type": "Weird", case.text: case.text, "n": [case.text]}, case.id
+    for k, case in enumerate(huge):
+        assert got[2 * len(small) + k]["payload"]["content"] == case.text, case.id
 
 
-def test_hostile_branch_names_and_streams(plain: Server) -> None:
+def test_hostile_session_and_branch_names(plain: Server) -> None:
+    names = [case.text for case in SMALL_CORPUS if not _has_lone_surrogate(case.text) and case.text.strip()]
+    created: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def create(chunk: list[str]) -> None:  # concurrent creates share the group commit's transactions
+        c = plain.client()
+        for name in chunk:
+            r = c.post("/v1/sessions", {"name": name, "params": {"p": name}})
+            assert r.status == 201, (name, r)
+            with lock:
+                created[name] = r.json["session_id"]
+        c.close()
+
+    threads = [threading.Thread(target=create, args=(names[k::16],)) for k in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     c = plain.client()
-    sid = c.new_session("hostile-branches")
-    for case in SMALL_CORPUS[:40]:
-        if _has_lone_surrogate(case.text) or not case.text.strip():
-            continue
-        r = c.post(f"/v1/sessions/{sid}/branches", {"name": case.text})
-        assert r.status == 201 and r.json["name"] == case.text, (case.id, r)
-    names = [b["name"] for b in c.get(f"/v1/sessions/{sid}/branches").json]
-    assert len(names) == len(set(names)) > 20
+    listed = c.get("/v1/sessions")
+    assert PRINTABLE.match(listed.body)
+    by_id = {s["session_id"]: s for s in listed.json}
+    assert all(by_id[sid]["name"] == name and by_id[sid]["params"] == {"p": name} for name, sid in created.items())
+    sid = created[names[0]]
+    for name in names[:6]:  # the branch route, a few
+        r = c.post(f"/v1/sessions/{sid}/branches", {"name": name})
+        assert r.status == 201 and r.json["name"] == name, (name, r)
+    forks = [{"payload": {"type": "BranchCreated", "new_branch_id": f"B{k}", "fork_point_seq": 1, "name": name}}
+             for k, name in enumerate(names[6:])]  # the rest as BranchCreated events, one transaction
+    assert c.append(sid, *forks).status == 200
+    listed = [b["name"] for b in c.get(f"/v1/sessions/{sid}/branches").json]
+    assert listed[:7] == ["main", *names[:6]] and sorted(listed[7:]) == sorted(names[6:])
     c.append(sid, message("\x1b]52;c;aGVsbG8=\x07\u202e\x00"))
     raw = socket.create_connection((plain.host, plain.port), timeout=10)
     raw.sendall(f"GET /v1/sessions/{sid}/events HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     body = b""
     deadline = time.monotonic() + 10
-    while body.count(b"\n\n") < 25 and time.monotonic() < deadline:
+    while b"aGVsbG8" not in body and time.monotonic() < deadline:
         body += raw.recv(65536)
     raw.close()
     stream_text = body.split(b"\r\n\r\n", 1)[1]
@@ -225,7 +248,7 @@ def test_bad_requests_of_every_kind_get_4xx_and_the_server_keeps_serving(plain: 
         (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n[[[[".encode(), 0),
     ]
     for data, status in cases:
-        reply = _raw(plain, data, wait=3)
+        reply = _raw(plain, data, wait=3 if status else 0.5)
         if status:
             assert reply.startswith(f"HTTP/1.1 {status}".encode()), (data[:40], reply[:80])
     bodies = [
@@ -263,15 +286,31 @@ def test_bad_requests_of_every_kind_get_4xx_and_the_server_keeps_serving(plain: 
 def test_cli_refusals_are_one_line(tmp_path, plain: Server) -> None:
     (tmp_path / "dir.duckdb").mkdir()
     (tmp_path / "text.duckdb").write_text("not a journal")
-    for args, words in [
+    cases = [
         (["--journal", str(tmp_path / "dir.duckdb"), "serve", "--port", "0"], "is a directory"),
         (["--journal", str(tmp_path / "text.duckdb"), "serve", "--port", "0"], "not a DuckDB file"),
         (["--journal", str(tmp_path / "j.duckdb"), "serve", "--port", str(plain.port)], "cannot listen on"),
-        (["--journal", str(tmp_path / "j.duckdb"), "serve", "--port", "70000"], "is not a port"),
-        (["--journal", str(tmp_path / "j.duckdb"), "serve", "--max-body", "lots"], "is not a size"),
         (["--journal", str(tmp_path / "j.duckdb"), "serve", "--cors", "*"], "expected an origin"),
-    ]:
-        r = cli(*args, timeout=30)
-        assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
-        assert r.stderr.strip().splitlines()[-1].startswith("lago-tui: error: ")
-    assert json.loads(json.dumps(True))  # keep json imported for readers of this module
+    ]
+    procs = [subprocess.Popen([sys.executable, "-m", "lago_tui", *args], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=str(REPO)) for args, _ in cases]
+    for (args, words), proc in zip(cases, procs):
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 2 and words in err and "Traceback" not in err, (args, err)
+        assert err.strip().splitlines()[-1].startswith("lago-tui: error: ")
+    assert not (tmp_path / "j.duckdb").exists()
+
+
+def test_option_values() -> None:
+    import argparse
+
+    from lago_tui.cli.serving import _port, _size
+
+    assert [_size(v) for v in ("1000", "16M", "16MiB", "2k", "1 G")] == [1000, 16 << 20, 16 << 20, 2048, 1 << 30]
+    assert [_port(v) for v in ("0", "8080", "65535")] == [0, 8080, 65535]
+    for bad in ("lots", "0", "-5", "1T", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            _size(bad)
+    for bad in ("70000", "-1", "http", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            _port(bad)
