@@ -232,3 +232,14 @@ def test_extension_routes_mount_under_the_lago_tui_prefix(tmp_path) -> None:
     finally:
         state.stop()
     assert not state.owner.holds_connection
+
+
+def test_a_large_batch_gets_the_memory_it_needs(owned) -> None:
+    """12 MB of events in one request: more than the owner's buffer pool allows by default, so its
+    transaction raises the limit for itself (this failed with DuckDB's Out of Memory before)."""
+    owner, journal, committer = owned
+    sid = journal.create_session({"name": "large"})
+    seqs = committer.append([ev(sid, "y" * 4000) for _ in range(3000)]).result(120)
+    assert seqs == tuple(range(2, 3002))
+    with owner.reader() as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0].startswith("152")  # ~160 MB

@@ -76,7 +76,7 @@ def event_status(exc: InvalidEvent) -> int:
 
 def journal_error(exc: JournalError) -> ApiError:
     """The answer for a journal refusal."""
-    from ..journal.owner import ShuttingDown
+    from ..journal.owner import ShuttingDown, TooLarge
 
     if isinstance(exc, NotFound):
         return ApiError(404, str(exc))
@@ -86,6 +86,8 @@ def journal_error(exc: JournalError) -> ApiError:
         return ApiError(event_status(exc), str(exc))
     if isinstance(exc, InvalidSpec):
         return ApiError(400, str(exc))
+    if isinstance(exc, TooLarge):
+        return ApiError(413, str(exc))
     if isinstance(exc, (JournalBusy, ShuttingDown)):
         return ApiError(503, str(exc), headers={"Retry-After": "1"})
     return ApiError(500, str(exc))
