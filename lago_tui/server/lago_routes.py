@@ -356,6 +356,7 @@ class LagoRoutes:
             "writes": {"transactions": st.groups, "requests": st.requests, "events": st.events,
                        "retried_groups": st.retries, "largest_group": st.largest_group,
                        "commit_ms_avg": round(st.commit_seconds * 1000 / st.groups, 1) if st.groups else None,
+                       "commit_ms_total": round(st.commit_seconds * 1000, 1),
                        "queued": committer.pending, "open_streams": self.state.open_streams},
         }
         return JSONResponse({
