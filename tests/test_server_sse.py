@@ -165,6 +165,27 @@ def test_branch_streams_and_keep_alive_ping(server: Server) -> None:
         c.close()
 
 
+def test_streams_see_writes_by_other_processes(server: Server) -> None:
+    """Another writer (here this test process, directly on the file) commits while the server is idle and
+    has let go of the file: the bell cannot know, the stream's stat of the file does."""
+    from lago_tui.journal import Journal
+
+    c = server.client()
+    sid = c.new_session("outside writer")
+    s = open_stream(server, sid)
+    try:
+        assert [int(f["id"]) for f in s.events(1)] == [1]
+        time.sleep(0.6)  # --idle-release 0.3
+        with Journal(server.journal, busy_timeout=10) as j:
+            j.append([{"event_id": "OUTSIDE-1", "session_id": sid, "timestamp": 1_700_000_000_000_000,
+                       "payload": {"type": "Message", "role": "user", "content": "from outside"}}])
+        frame = s.events(1, timeout=10)[0]
+        assert data(frame)["event_id"] == "OUTSIDE-1" and frame["id"] == "2"
+    finally:
+        s.close()
+        c.close()
+
+
 def test_stream_errors(server: Server, story) -> None:
     sid, _ = story
     c = server.client()
