@@ -318,6 +318,8 @@ class GroupCommitter:
         self.gather = gather
         self.on_commit = on_commit
         self.stats = CommitStats()
+        self._last_group = 1  # requests answered by the last transaction
+        self._last_commit = 0.0  # seconds it took
         self._queue: deque[_Append | _Call] = deque()
         self._cond = threading.Condition()
         self._closing = False
@@ -405,13 +407,34 @@ class GroupCommitter:
                     self._cond.wait()
                 if not self._queue:
                     return
-            if self.gather > 0 and not self._closing and len(self._queue) == 1:
-                time.sleep(self.gather)  # a few ms for the other clients' requests to join this group
+            self._gather()
             work = self._take()
             if isinstance(work[0], _Call):
                 self._run_call(work[0])
             else:
                 self._commit(work)
+
+    def _gather(self) -> None:
+        """Wait briefly for the requests that are on their way back.
+
+        A transaction costs nearly the same for 1 event or 500, so its size decides throughput. Clients
+        answered by the last commit send their next request a moment later; committing whatever is queued
+        at once would split them over two transactions. So wait until as many requests are queued as the
+        last group answered, at most ``gather`` seconds plus a quarter of the last commit's time (a lone
+        request on an idle server waits only ``gather``).
+        """
+        if self.gather <= 0:
+            return
+        extra = min(0.010, self._last_commit / 4) if self._last_group > 1 else 0.0
+        deadline = time.monotonic() + self.gather + extra
+        with self._cond:
+            target = max(2, self._last_group)
+            while (len(self._queue) < target and not self._closing
+                   and not isinstance(self._queue[0], _Call)):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
 
     def _run_call(self, call: _Call) -> None:
         try:
@@ -479,6 +502,7 @@ class GroupCommitter:
         st.events += len(seqs)
         st.commit_seconds += seconds
         st.largest_group = max(st.largest_group, len(group))
+        self._last_group, self._last_commit = len(group), seconds
         n = 0
         keys: set[tuple[str, str]] = set()
         for req in group:
