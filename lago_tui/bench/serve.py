@@ -211,6 +211,7 @@ def _sse_arrival(url: str, session: str, count: int, interval: float) -> dict:
     sock.sendall(f"GET /v1/sessions/{session}/events?format=lago HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     reader = sock.makefile("rb")
     arrived: dict[str, float] = {}
+    prefix = f"sse-{time.time_ns()}-"  # earlier runs' tags come back as history: never count them
     ready = threading.Event()
 
     def read() -> None:
@@ -224,7 +225,7 @@ def _sse_arrival(url: str, session: str, count: int, interval: float) -> dict:
                     content = json.loads(line[6:])["payload"].get("content", "")
                 except (ValueError, KeyError, AttributeError):
                     continue
-                if content.startswith("sse-"):
+                if content.startswith(prefix):
                     arrived[content] = time.perf_counter()
 
     thread = threading.Thread(target=read, daemon=True)
@@ -233,9 +234,8 @@ def _sse_arrival(url: str, session: str, count: int, interval: float) -> dict:
     _post(conn, f"/v1/sessions/{session}/events", {"event": _message("warm-up")})
     ready.wait(10)
     sent: dict[str, float] = {}
-    run = time.time_ns()  # tags of earlier runs on the same session come back as history: never match them
     for i in range(count):
-        tag = f"sse-{run}-{i}"
+        tag = f"{prefix}{i}"
         sent[tag] = time.perf_counter()
         _post(conn, f"/v1/sessions/{session}/events", {"event": _message(tag)})
         time.sleep(interval)
@@ -325,8 +325,8 @@ def serve_level(scratch: Path, runs: int, quick: bool, log) -> list[Result]:  # 
         for k in range(runs):
             res = _load({"kind": "sse", "url": server.url, "sessions": streamed, "count": 40, "interval": 0.05})
             r.values.append(res["p50_ms"] if res["p50_ms"] is not None else float("inf"))
-            log(f"  sse run {k + 1}: p50 {res['p50_ms']:.1f} ms, max {res['max_ms']:.1f} ms, "
-                f"{res['missing']} missing")
+            log(f"  sse run {k + 1}: p50 {res['p50_ms'] or float('nan'):.1f} ms, "
+                f"max {res['max_ms'] or float('nan'):.1f} ms, {res['missing']} missing")
         out.append(r)
 
         r = Result("serve", "CLI 'lago-tui sessions' while the server is idle but up", "ms", target="<= 1,500")
