@@ -51,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> dict:
                    help="let web pages from ORIGIN (e.g. http://localhost:3000) call the API (default: none)")
     p.add_argument("--max-streams", type=_count, default=DEFAULT_MAX_STREAMS, metavar="N",
                    help=f"open event streams at most (default: {DEFAULT_MAX_STREAMS}; more get 503)")
+    p.add_argument("--no-extension", action="store_true",
+                   help="serve Lago's routes only, like lagod (no /lago-tui/v1 routes: clients get fewer features)")
     p.add_argument("--ping", type=float, default=15.0, help=argparse.SUPPRESS)  # keep-alive interval (tests)
     p.add_argument("--idle-release", type=float, default=1.0, help=argparse.SUPPRESS)
     p.add_argument("--header-timeout", type=float, default=None, help=argparse.SUPPRESS)
@@ -64,6 +66,9 @@ def cmd_serve(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int
     from ..journal import Journal
 
     if not isinstance(journal, Journal):
+        served = getattr(journal, "served_file", None)
+        if served:
+            raise JournalError(f"{served} is already served by lago-tui serve at {journal.location}")
         raise JournalError(f"serve needs a journal file, not {journal.location}")
     token = args.token if args.token is not None else os.environ.get(ENV_TOKEN) or None
     if args.cors is not None and not _ORIGIN.match(args.cors.rstrip("/")):
@@ -90,12 +95,21 @@ def cmd_serve(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int
         state = ServerState(settings)
         journal.close()
         state.open()  # a file that cannot be the journal: one line, exit 2, before anything listens
-        app, _ = create_app(settings, state=state)
+        extensions = []
+        if not args.no_extension:
+            from ..server.extension import extension_routes
+
+            extensions.append(extension_routes)
+        app, _ = create_app(settings, state=state, extensions=extensions)
     except BaseException:
         sock.close()
         raise
     extra = {"header_timeout": args.header_timeout} if args.header_timeout else {}
     if args.http:
         extra["http"] = args.http
-    runner.run(app, state, sock, runner.url_of(args.host, sock), **extra)
+    url = runner.url_of(args.host, sock)
+    from ..sidecar import serving_sidecar
+
+    with serving_sidecar(settings.journal, url, token):
+        runner.run(app, state, sock, url, **extra)
     return 0

@@ -1,5 +1,18 @@
 """The journal: a Lago-compatible event store in one DuckDB file. Never imports textual."""
 
+from .analysis_views import (
+    Comparison,
+    ComparisonRow,
+    ComparisonSide,
+    ComparisonTotals,
+    FileState,
+    MessageState,
+    Problem,
+    RunState,
+    StateAt,
+    ToolCallState,
+)
+from .api import JournalAPI, TimelineAPI
 from .errors import (
     Conflict,
     InvalidEvent,
@@ -13,7 +26,6 @@ from .errors import (
     NotAJournal,
     NotFound,
 )
-from .api import JournalAPI, TimelineAPI
 from .store import ChangeToken, ImportResult, Journal
 from .timeline import Timeline
 from .views import AppendResult, BranchInfo, MergeResult, SearchHit, SessionDetail, SessionSummary, SessionTotals, TimelineEvent, ToolOutcome
@@ -36,6 +48,8 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "Comparison", "ComparisonRow", "ComparisonSide", "ComparisonTotals", "FileState", "MessageState", "Problem",
+    "RunState", "StateAt", "ToolCallState",
     "AppendResult", "BatchingWriter", "BranchInfo", "Conflict", "MergeResult", "BranchSpec", "ChangeToken", "EventEnvelope", "ImportResult", "InvalidEvent",
     "InvalidSpec", "Journal", "JournalAPI", "JournalBusy", "JournalCorrupt", "JournalError", "JournalNotFound",
     "JournalPermission", "JournalTooNew", "KNOWN_KINDS", "NotAJournal", "NotFound", "SearchHit", "SessionDetail",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -17,8 +18,12 @@ from . import ids
 from .api import JournalAPI
 from .connection import Connector, check_file
 from .errors import Conflict, InvalidEvent, InvalidSpec, JournalError, NotFound
+
 if TYPE_CHECKING:  # the write path (pydantic models, ingest SQL) is imported on first write
+    from .analysis_views import Comparison, Problem, StateAt
     from .models import BranchSpec, EventEnvelope, SessionSpec
+    from .replay import ReplayCache
+from .timeline import _EVENT_COLS, Timeline, _event
 from .views import (
     AppendResult,
     BranchInfo,
@@ -30,7 +35,6 @@ from .views import (
     SessionTotals,
     TimelineEvent,
 )
-from .timeline import _EVENT_COLS, Timeline, _event
 
 SORT_COLUMNS = {
     "name": "lower(name)",
@@ -98,6 +102,8 @@ class Journal(JournalAPI):
         self._conn = connector if connector is not None else Connector(
             self.path, busy_timeout=busy_timeout, idle_release=idle_release
         )
+        self._replay: ReplayCache | None = None  # timeline indexes of state_at, built on first use
+        self._analysis_lock = threading.Lock()
 
     @property
     def location(self) -> str:
@@ -275,8 +281,45 @@ class Journal(JournalAPI):
         return ImportResult(str(path), result.sessions_created, result.events_added, result.events_skipped,
                             result.branches_created)
 
-    def export(self, session: str) -> Iterator[dict[str, Any]]:
-        """Every event of a session (all branches) as wire objects, in write order, with assigned seqs."""
+    def export(
+        self, session: str, *, branch: str | None = None, from_seq: int | None = None, to_seq: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every event of a session (all branches) as wire objects, in write order, with assigned seqs.
+
+        With a ``branch``: its timeline in order (inherited events included), optionally cut to the range
+        ``from_seq``..``to_seq`` of the branch's own seqs (no ``from_seq``: from the first inherited event).
+        """
+        if branch is not None:
+            return self._export_branch(session, branch, from_seq, to_seq)
+        if from_seq is not None or to_seq is not None:
+            raise InvalidSpec("a seq range needs a branch")
+        return self._export_all(session)
+
+    def _export_branch(
+        self, session: str, branch: str, from_seq: int | None, to_seq: int | None
+    ) -> Iterator[dict[str, Any]]:
+        from .replay import export_ranges
+
+        ranges = export_ranges(self.session(session), branch, from_seq, to_seq)  # raises before any output
+        return self._export_ranges(ranges)
+
+    def _export_ranges(self, ranges: list[tuple[str, str, int, int]]) -> Iterator[dict[str, Any]]:
+        for session_id, branch_id, after, last in ranges:
+            while after < last:
+                with self._conn.reader() as con:
+                    assert con is not None
+                    rows = con.execute(
+                        f"SELECT {_EVENT_COLS} FROM events WHERE session_id = ? AND branch_id = ? AND seq > ? "
+                        "AND seq <= ? ORDER BY seq LIMIT 5000",
+                        [session_id, branch_id, after, last],
+                    ).fetchall()
+                if not rows:
+                    break
+                for row in rows:
+                    yield _event(row, 0, inherited=False).to_wire()
+                after = rows[-1][3]
+
+    def _export_all(self, session: str) -> Iterator[dict[str, Any]]:
         session_id = self.resolve_session(session)
         last = 0
         while True:
@@ -449,6 +492,30 @@ class Journal(JournalAPI):
             ).fetchall()
         return [SearchHit(*r) for r in rows]
 
+    # ------------------------------------------------------------------ analysis: state, compare, check
+
+    def state_at(self, session: str, branch: str = "main", at_seq: int | None = None) -> StateAt:
+        """The state of ``branch`` as of its event ``at_seq`` (default: its head; 0: at its fork point)."""
+        detail = self.session(session)
+        with self._analysis_lock:
+            if self._replay is None:
+                from .replay import ReplayCache
+
+                self._replay = ReplayCache()
+        return self._replay.state_at(self._read, detail, branch, at_seq)
+
+    def compare_branches(self, session: str, left: str, right: str) -> Comparison:
+        """The two branches' events after their common fork point, aligned (see ``journal.compare``)."""
+        from .compare import compare_branches
+
+        return compare_branches(self._read, self.session(session), left, right)
+
+    def problems(self, session: str | None = None) -> list[Problem]:
+        """Integrity problems of one session, or of every session (see ``journal.integrity``)."""
+        from .integrity import find_problems
+
+        return find_problems(self._read, None if session is None else self.resolve_session(session))
+
     def list_branches(self, session: str | None = None) -> list[BranchInfo]:
         """The branches of one session, or of every session (grouped by session id), main first."""
         where, params = "", []
@@ -543,6 +610,8 @@ class Journal(JournalAPI):
             rows.append((len(rows), json.dumps(marker, ensure_ascii=False)))
             result = append_rows(con, rows, lambda idx: f"merged event {idx + 1}")
         return MergeResult(session_id, src[0], dst[0], len(copies), src[4], result.seqs[-1])
+        self._replay: ReplayCache | None = None  # timeline indexes of state_at, built on first use
+        self._analysis_lock = threading.Lock()
 
     # used by Timeline
     def _read(self) -> Any:
