@@ -150,6 +150,17 @@ class JournalAPI(ABC):
     ) -> int | None:
         """Position of a session in the filtered, sorted list (to keep a highlight across reloads)."""
 
+    def match_sessions(self, text: str, *, limit: int = 50) -> list[SessionSummary]:
+        """Sessions whose name, id or model hold the characters of ``text`` in order (a fuzzy match, for
+        the palette), best first: names holding ``text`` as typed, then the most recently active.
+
+        Implementations should override this; the default only finds ``text`` as a substring."""
+        return self.list_sessions(text, limit=limit)
+
+    def sessions_named(self, name: str, *, limit: int = 20) -> list[SessionSummary]:
+        """Sessions whose name is exactly ``name`` (to warn about duplicates and list the candidates)."""
+        return [s for s in self.list_sessions(name, sort="created", limit=None) if s.name == name][:limit]
+
     @abstractmethod
     def models(self) -> list[str]:
         """Models already used in the journal, most used first."""
