@@ -97,6 +97,7 @@ async def loaded(pilot, rows: int = 12) -> None:
         and not table_of(app).is_loading
         and all(table_of(app).get_row(i) is not None for i in range(min(rows, 10))),
     )
+    await pilot.pause()  # the screen's Loaded handler (columns sized to the names) has run
 
 
 async def quiesce(pilot) -> None:
@@ -179,7 +180,7 @@ async def test_filter_narrows_shows_n_of_m_and_escape_clears(demo_journal: Journ
         await pilot.press("escape")
         await loaded(pilot)
         assert app.focused is table_of(app)
-        assert not screen_of(app).query_one("#sl-filter-bar").display
+        assert not screen_of(app).query_one("#sl-query").display
 
 
 @run_async
@@ -421,17 +422,15 @@ async def test_preview_layout_follows_terminal_size(demo_journal: Journal) -> No
         await loaded(pilot)
         screen = screen_of(app)
         preview = screen.query_one(SessionPreview)
-        assert screen.has_class("-nopreview") and not preview.display
-        assert [c.key for c in table_of(app).columns] == [
-            "name", "model", "branches", "events", "tokens", "last_activity"
-        ]
+        assert screen.has_class("-none") and not preview.display
+        assert [c.key for c in table_of(app).columns] == ["name", "model", "events", "tokens", "last_activity"]
         await pilot.resize_terminal(90, 40)
         await pilot.pause()
-        assert screen.has_class("-stacked") and preview.display
+        assert screen.has_class("-below") and preview.display
         assert preview.region.y > table_of(app).region.y
         await pilot.resize_terminal(160, 40)
         await pilot.pause()
-        assert screen.has_class("-wide") and preview.display
+        assert screen.has_class("-beside") and preview.display
         assert preview.region.x > table_of(app).region.x
         assert len(table_of(app).columns) == 8
 
