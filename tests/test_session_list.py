@@ -294,7 +294,10 @@ async def test_sort_by_keys_and_header_clicks(demo_journal: Journal) -> None:
 
 
 @run_async
-async def test_empty_journal_shows_empty_state_and_d_loads_the_demo(journal: Journal) -> None:
+async def test_empty_journal_shows_empty_state_and_d_loads_the_demo(journal: Journal, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    journal.import_file(empty)  # a journal file with no session in it
     app = LagoApp(journal, clock=fixed_clock)
     async with running(app, (100, 30)) as pilot:
         screen = screen_of(app)
@@ -465,21 +468,34 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
 
 
-def test_snapshot_list_80x24(snap_compare, home: None, demo_journal: Journal) -> None:
-    assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=_ready)
+LIST_SIZES = [(80, 24), (120, 40), (200, 50)]
+SIZE_IDS = [f"{w}x{h}" for w, h in LIST_SIZES]
 
 
-def test_snapshot_list_160x48(snap_compare, home: None, demo_journal: Journal) -> None:
-    assert snap_compare(_app(demo_journal), terminal_size=(160, 48), run_before=_ready)
+@pytest.mark.parametrize("size", LIST_SIZES, ids=SIZE_IDS)
+def test_snapshot_list(snap_compare, home: None, demo_journal: Journal, size: tuple[int, int]) -> None:
+    assert snap_compare(_app(demo_journal), terminal_size=size, run_before=_ready)
 
 
 def test_snapshot_list_filtered(snap_compare, home: None, demo_journal: Journal) -> None:
     assert snap_compare(_app(demo_journal), terminal_size=(100, 36), run_before=_filtered)
 
 
-def test_snapshot_empty_80x24(snap_compare, home: None, journal: Journal) -> None:
+def test_snapshot_list_40x12(snap_compare, home: None, demo_journal: Journal) -> None:
+    assert snap_compare(_app(demo_journal), terminal_size=(40, 12), run_before=_ready)
+
+
+def test_snapshot_empty_80x24(snap_compare, home: None, journal: Journal, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    journal.import_file(empty)  # the file exists, with no session in it: "No sessions yet"
     assert snap_compare(_app(journal), terminal_size=(80, 24), run_before=_empty)
 
 
-def test_snapshot_empty_160x48(snap_compare, home: None, journal: Journal) -> None:
-    assert snap_compare(_app(journal), terminal_size=(160, 48), run_before=_empty)
+def test_snapshot_missing_journal_120x40(snap_compare, home: None, journal: Journal) -> None:
+    assert snap_compare(_app(journal), terminal_size=(120, 40), run_before=_missing)
+
+
+async def _missing(pilot) -> None:
+    await wait_until(pilot, lambda: screen_of(pilot.app).empty and screen_of(pilot.app).missing)
+    await settle(pilot)

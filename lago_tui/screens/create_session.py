@@ -16,7 +16,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.suggester import SuggestFromList
+from textual.suggester import SuggestFromList, SuggestionReady
 from textual.timer import Timer
 from textual.widgets import Button, Input, Label, Static
 
@@ -111,8 +111,9 @@ class CleanInput(Input):
         self.cursor_position = len(suggestion)
         return True
 
-    async def _on_key(self, event: events.Key) -> None:
-        completed_from = getattr(self, "_completed_from", None)
+    def _on_key(self, event: events.Key) -> None:
+        # Textual calls Input's own key handler after this one (unless the default is prevented).
+        completed_from = self._completed_from
         if event.key == "backspace" and completed_from is not None and self.cursor_at_end:
             # Backspace right after a completion takes it back: the text as typed, no suggestion for it.
             event.stop()
@@ -124,13 +125,13 @@ class CleanInput(Input):
             return
         if event.is_printable or event.key in ("backspace", "delete"):
             self._completed_from = None
-        await super()._on_key(event)
 
-    async def _on_suggestion_ready(self, event: object) -> None:
-        if getattr(self, "_declined", None) is not None and self.value == self._declined:
-            return  # the person took this completion back: do not offer it again for the same text
+    def _on_suggestion_ready(self, event: SuggestionReady) -> None:
+        # Input's own handler (which shows the suggestion) runs after this one unless prevented here.
+        if self._declined is not None and event.value == self._declined:
+            event.prevent_default()  # the person took this completion back: not offered again for that text
+            return
         self._declined = None
-        await super()._on_suggestion_ready(event)  # type: ignore[arg-type]
 
     def replace(self, text: str, start: int, end: int) -> None:
         if text and visible(text) != text:
@@ -427,7 +428,7 @@ class CreateSessionScreen(FormScreen):
         focused = self.focused
         if isinstance(focused, CleanInput) and focused.accept_suggestion():
             # What is saved is what the field shows: take the completion, let the person see it.
-            self.query_one("#form-error", FieldError).show("Took the suggestion shown; ctrl+s again creates.")
+            self.notify("Took the suggestion shown; ctrl+s again creates the session.", timeout=3)
             return
         problems = self._validate(show_all=True)
         if not problems.ok:

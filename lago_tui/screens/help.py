@@ -145,7 +145,7 @@ def _rows(classes: Iterable[type]) -> list[tuple[str, str]]:
                 continue  # a key an earlier class in the section (the screen) already gives
             taken.update(k.strip() for k in keys.split(","))
             label = binding.key_display if binding.key_display and "," not in binding.key else key_label(keys)
-            rows.append((label, binding.description))
+            rows.append((label, binding.tooltip or binding.description))
     return rows
 
 

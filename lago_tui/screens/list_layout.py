@@ -143,6 +143,9 @@ def plan_layout(
     if zoom == "preview":
         return Plan("beside", width, _columns(max(1, width - scrollbar), name_want, model_want, sort_key), 0)
 
+    if preview is not None and preview <= 0 and orientation is not None:
+        return table_only()  # hidden by the person (">" past its minimum)
+
     essential = _essential(name_want) + scrollbar
     auto_beside = width - essential - 1 >= PREVIEW_MIN
     mode: Mode

@@ -35,7 +35,7 @@ def duplicate_warning(name: str, others: list[SessionSummary]) -> str | None:
     if not others:
         return None
     ids = ", ".join(s.session_id for s in others[:3]) + (" …" if len(others) > 3 else "")
-    return f"{plural(len(others), 'session')} already named {name!r} ({ids}); names need not be unique, ids are"
+    return f"{plural(len(others), 'session')} already named {name!r} ({ids}): allowed; ids tell them apart"
 
 
 class ManageScreen(FormScreen):

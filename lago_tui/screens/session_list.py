@@ -426,14 +426,19 @@ class SessionListScreen(Screen[None]):
                 right.append((f"{number(self.shown)} of {number(self.total)} {unit}", "bold"))
             else:
                 right.append((f"{number(self.total)} {unit}", "bold"))
+        narrow = self.app.size.width < 60
         if not self.empty:
             arrow = "▼" if self.descending else "▲"
             label = _SORT_LABEL.get(self.sort_key, self.sort_key)
-            right.append((f"  by {label} {arrow}", "$text-muted"))
+            if narrow:  # the column's own label: "by last activity" does not fit beside the count
+                label = next((lbl for key, lbl, *_ in COLUMN_ORDER if key == self.sort_key), label)
+            right.append((f"  {'' if narrow else 'by '}{label} {arrow}", "$text-muted"))
         if self.zoom is not None:
-            right.append(("  zoomed (z)", "$text-warning"))
+            right.append(("  zoomed" if narrow else "  zoomed (z)", "$text-warning"))
         count = Content.assemble(*right)
-        self.query_one("#sl-count", Static).update(count)
+        counter = self.query_one("#sl-count", Static)
+        counter.update(count)
+        counter.styles.width = count.cell_length + 2  # its padding; "auto" kept the first, shorter width
         # The path keeps its end (the file name) when it must be cut; it goes first on a narrow screen.
         room = self.app.size.width - 2 - len(self.app.title or "lago-tui") - 2 - count.cell_length - 2
         path = safe_content(display_path(self.journal.location), single_line=True, width=400)
@@ -514,7 +519,7 @@ class SessionListScreen(Screen[None]):
         if action == "load_demo":
             return self.empty and not self._importing
         if action in ("open", "cycle_sort", "reverse_sort", "sort_by", "copy_id", "zoom", "resize", "page",
-                      "half_page", "scroll_cells"):
+                      "half_page", "scroll_cells", "views", "save_view"):
             return not self.empty
         if action in ("rename", "close_session", "delete_session"):
             return None if self.empty or self.table.highlighted_row is None else True
@@ -533,7 +538,8 @@ class SessionListScreen(Screen[None]):
         if message.count == 0 or table.highlighted_row is not None:
             self._set_busy(False)  # this load got its rows: the journal is readable again
             self._set_error(None)
-        self._good_filter = self.filter_text
+        source = table.source
+        self._good_filter = source.filter_text if isinstance(source, SessionSource) else self.filter_text
         if not self.filter_text:
             self.total = message.count
             self._set_empty(message.count == 0)

@@ -20,20 +20,14 @@ class SplitHandle(Widget):
     SplitHandle {
         width: 1;
         height: 1fr;
-        border-left: vkey $panel-lighten-2;
+        color: $panel-lighten-2;
     }
     SplitHandle.-horizontal {
         width: 1fr;
         height: 1;
-        border-left: none;
-        border-top: hkey $panel-lighten-2;
     }
     SplitHandle:hover, SplitHandle.-dragging {
-        border-left: vkey $accent;
-    }
-    SplitHandle.-horizontal:hover, SplitHandle.-horizontal.-dragging {
-        border-left: none;
-        border-top: hkey $accent;
+        color: $accent;
     }
     """
 
@@ -53,6 +47,15 @@ class SplitHandle(Widget):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.dragging = False
+
+    def render(self) -> str:
+        width, height = self.size
+        if self.has_class("-horizontal"):
+            return "▔" * width
+        return "\n".join("▏" * width for _ in range(height))
+
+    def on_resize(self) -> None:
+        self.refresh()
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         event.stop()
