@@ -25,7 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
-from .journal import JournalAPI, JournalError
+from .journal import JournalAPI, JournalBusy, JournalError
 from .journal.views import SessionSummary
 from .safe import one_line, safe_content
 
@@ -100,6 +100,8 @@ class SessionCommands(Provider):
         app = self.app
         return app if isinstance(app, SessionOpener) else None
 
+    _problem: str | None = None
+
     async def _ask(self, query: str, limit: int) -> list[_Entry]:
         opener = self._opener()
         if opener is None:
@@ -109,8 +111,12 @@ class SessionCommands(Provider):
                 sessions = await asyncio.to_thread(opener.journal.match_sessions, query, limit=limit)
             else:
                 sessions = await asyncio.to_thread(opener.journal.list_sessions, limit=limit)
+        except JournalBusy:
+            self._problem = "The journal is busy (another process is writing): type again to retry"
+            return []
         except JournalError:
             return []  # an unreadable journal has its own error screen; the palette still runs commands
+        self._problem = None
         return _entries(sessions)
 
     def _open(self, session_id: str) -> None:
@@ -136,6 +142,8 @@ class SessionCommands(Provider):
         matcher = self.matcher(query)
         fuzzy = matcher.fuzzy_search
         lowered = query.lower()
+        if self._problem is not None:
+            yield Hit(1.0, Content.styled(self._problem, "$text-warning"), lambda: None, text=self._problem)
         seen = {entry.session_id for entry in entries}
         recent = await self._recent if self._recent is not None else []
         entries += [

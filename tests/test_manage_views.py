@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from conftest import FIXED_NOW_US, fixed_clock
 from lago_tui.app import LagoApp
 from lago_tui.journal import Journal, JournalBusy
 from lago_tui.screens.manage import CloseSessionScreen, DeleteSessionScreen, RenameSessionScreen
-from lago_tui.screens.views_menu import SavedView, SaveViewScreen, ViewsMenuScreen
+from lago_tui.screens.views_menu import SaveViewScreen, ViewsMenuScreen
 from test_forms import error_text
 from test_palette_help import palette_prompts
 from test_session_list import DEMO_ORDER, highlighted, loaded, run_async, running, screen_of, wait_until
@@ -32,7 +33,7 @@ class ManagedJournal(Journal):
             raise JournalBusy("locked by another process [pid 7]")
         self.calls.append(call)
 
-    def rename_session(self, session: str, name: str) -> None:
+    def rename_session(self, session: str, name: str, *, now_us: int | None = None) -> None:
         self._record("rename", session, name)
 
     def close_session(self, session: str, reason: str | None = None, *, now_us: int | None = None) -> None:
@@ -42,18 +43,30 @@ class ManagedJournal(Journal):
         self._record("delete", session)
 
 
+@dataclass(frozen=True)
+class View:
+    name: str
+    scope: str
+    query: str
+
+
 class MemoryViews:
+    """The store's interface (lago_tui.saved_views.SavedViews), in memory."""
+
+    problem: str | None = None
+
     def __init__(self) -> None:
         self.saved: dict[tuple[str, str], str] = {}
 
-    def views(self, scope: str) -> list[SavedView]:
-        return [SavedView(name, query, s) for (s, name), query in sorted(self.saved.items()) if s == scope]
+    def all(self, scope: str | None = None) -> list[View]:
+        return [View(name, s, query) for (s, name), query in sorted(self.saved.items()) if scope in (None, s)]
 
-    def save(self, scope: str, name: str, query: str) -> None:
+    def save(self, scope: str, name: str, query: str) -> View:
         self.saved[(scope, name)] = query
+        return View(name, scope, query)
 
-    def delete(self, scope: str, name: str) -> None:
-        del self.saved[(scope, name)]
+    def delete(self, scope: str, name: str) -> bool:
+        return self.saved.pop((scope, name), None) is not None
 
 
 @pytest.fixture
@@ -145,8 +158,8 @@ async def test_saved_views_save_apply_in_one_key_and_show_in_the_palette(demo_jo
         await wait_until(pilot, lambda: isinstance(app.screen, SaveViewScreen))
         await pilot.press(*"incidents", "enter")
         await wait_until(pilot, lambda: not isinstance(app.screen, SaveViewScreen))
-        assert store.saved == {("sessions", "incidents"): "incident"}
-        store.save("sessions", "rag", "rag-p")
+        assert store.saved == {("list", "incidents"): "incident"}
+        store.save("list", "rag", "rag-p")
         await pilot.press("escape")  # clear the query
         await loaded(pilot)
         # V, then one key applies a view

@@ -55,7 +55,7 @@ def _session_query_parser() -> Callable[[str], Any] | None:
         from ..journal import query
     except ImportError:
         return None
-    for name in ("parse_session_query", "parse_sessions", "parse_list_query"):
+    for name in ("parse_list",):
         parser = getattr(query, name, None)
         if callable(parser):
             return parser  # type: ignore[no-any-return]

@@ -207,7 +207,7 @@ class RenameSessionScreen(ManageScreen):
             self.query_one("#rename-name-warning", FieldError).show(duplicate_warning(name, others), wrap=True)
 
     def operation(self) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
-        return "rename_session", (self.session.session_id, self.new_name), {}
+        return "rename_session", (self.session.session_id, self.new_name), {"now_us": self.app.clock()}  # type: ignore[attr-defined]
 
     def done_message(self) -> str:
         return f"Renamed {one_line(self.session.name, 40)} to {one_line(self.new_name, 40)}"

@@ -8,9 +8,6 @@ size. The journal is only ever read in thread workers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from rich.cells import cell_len
@@ -24,7 +21,6 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-from ..clipboard import copy_for_user
 from ..journal import JournalAPI, JournalError
 from ..journal.errors import (
     JournalBusy,
@@ -37,28 +33,18 @@ from ..journal.errors import (
 from ..journal.views import SessionSummary
 from ..messages import DisplayChanged, JournalChanged
 from ..safe import one_line, safe_content
-from ..summary import day, number, relative, relative_changes_in
+from ..summary import number, relative_changes_in
 from ..widgets.footer import Footer
 from ..widgets.session_preview import SessionPreview
 from ..widgets.split import SplitHandle
 from ..widgets.virtual_list import RenderContext, Sort, VirtualTable
+from .list_commands import ListCommands
 from .list_layout import COLUMN_ORDER, Plan, next_preview_size, plan_layout
 from .list_query import QueryBar, query_error_of
+from .list_rows import SORT_ORDER, SessionSource, display_path, render_cells, session_key
 
-__all__ = ["SORT_ORDER", "SessionListScreen", "SessionSource"]
+__all__ = ["SORT_ORDER", "SessionListScreen", "SessionSource", "display_path"]
 
-# Sort keys in column order (keys 1-8), each with a label and its natural first direction.
-SORT_ORDER: tuple[tuple[str, str, bool], ...] = (
-    ("name", "name", False),
-    ("id", "id", False),
-    ("model", "model", False),
-    ("branches", "branches", True),
-    ("events", "events", True),
-    ("tokens", "tokens", True),
-    ("last_activity", "last activity", True),
-    ("created", "created", True),
-)
-assert tuple(key for key, *_ in SORT_ORDER) == tuple(key for key, *_ in COLUMN_ORDER)
 _SORT_LABEL = {key: label for key, label, _ in SORT_ORDER}
 _SORT_DESC = {key: desc for key, _, desc in SORT_ORDER}
 
@@ -71,64 +57,7 @@ _MODEL_DEFAULT = 16
 NAME_MEASURE = 80  # cells of a name measured for the column width (list_layout caps what it gets)
 
 
-@dataclass(frozen=True)
-class SessionSource:
-    """Rows of the table: the journal's sessions, queried and sorted by the journal.
-
-    Called only from the table's worker thread. The sessions table is small, so OFFSET is fine.
-    """
-
-    journal: JournalAPI
-    filter_text: str = ""
-    sort: str = "last_activity"
-    descending: bool = True
-
-    @property
-    def _filter(self) -> str | None:
-        return self.filter_text or None
-
-    def count(self) -> int:
-        return self.journal.count_sessions(self._filter)
-
-    def fetch(self, start: int, count: int) -> Sequence[SessionSummary]:
-        return self.journal.list_sessions(
-            self._filter, sort=self.sort, descending=self.descending, limit=count, offset=start
-        )
-
-    def index_of(self, key: Any) -> int | None:
-        if not isinstance(key, str):
-            return None
-        return self.journal.session_index(key, self._filter, sort=self.sort, descending=self.descending)
-
-
-def display_path(location: str | Path) -> str:
-    """The journal's location for the header: a URL as is, a path with the home directory as ``~``."""
-    if isinstance(location, str) and "://" in location:
-        return location
-    path = Path(location)
-    try:
-        home = Path.home()
-    except (RuntimeError, KeyError):
-        return str(path)
-    try:
-        return "~/" + str(path.relative_to(home))
-    except ValueError:
-        return str(path)
-
-
-def session_key(row: SessionSummary) -> str:
-    return row.session_id
-
-
-def _shift(content: Content, offset: int, width: int) -> Content:
-    """``content`` scrolled ``offset`` cells to the left (an ``…`` marks the hidden start)."""
-    if offset <= 0 or content.cell_length <= width:
-        return content
-    offset = min(offset, content.cell_length - width + 1)
-    return Content.assemble(("…", "$text-muted"), content[offset + 1 :])
-
-
-class SessionListScreen(Screen[None]):
+class SessionListScreen(ListCommands, Screen[None]):
     """All sessions: query with /, sort with s/S/1-8 or header clicks, enter opens one."""
 
     CSS_PATH = "session_list.tcss"
@@ -375,38 +304,7 @@ class SessionListScreen(Screen[None]):
     def _render_row(self, row: SessionSummary, _index: int, context: RenderContext) -> list[Content]:
         now = self.app.clock()  # type: ignore[attr-defined]
         self._note_change(now, relative_changes_in(row.last_activity, now))
-        closed = row.closed
-        muted = "dim" if closed else ""
-        columns = self.table.columns
-        widths = dict(zip((column.key for column in columns), context.widths))
-        cells: list[Content] = []
-        offset = self.h_offset
-        for column in columns:
-            key = column.key
-            width = widths.get(key, 10)
-            if key == "name":
-                name = safe_content(row.name, muted, single_line=True, width=max(width, 200))
-                cells.append(
-                    Content.assemble(("○ ", "dim") if closed else ("● ", "$success"), _shift(name, offset, width - 2))
-                )
-            elif key == "id":
-                # A prefix, not an ellipsis: a prefix is what the CLI takes for a session.
-                cells.append(Content.styled(one_line(row.session_id, 80)[:width], "dim"))
-            elif key == "model":
-                cells.append(_shift(safe_content(row.model or "-", muted, single_line=True, width=80), offset, width))
-            elif key == "branches":
-                cells.append(Content.styled(number(row.branch_count, width), muted))
-            elif key == "events":
-                cells.append(Content.styled(number(row.event_count, width), muted))
-            elif key == "tokens":
-                cells.append(Content.styled(number(row.tokens, width), muted))
-            elif key == "last_activity":
-                cells.append(Content.styled(relative(row.last_activity, now), muted))
-            elif key == "created":
-                cells.append(Content.styled(day(row.created_at), "dim"))
-            else:  # pragma: no cover - every column is handled above
-                cells.append(Content(""))
-        return cells
+        return render_cells(row, self.table.columns, context.widths, now, self.h_offset)
 
     def action_scroll_cells(self, direction: int) -> None:
         step = 8 * direction
@@ -812,150 +710,3 @@ class SessionListScreen(Screen[None]):
         step = max(1, (table.scrollable_content_region.height - 1) // 2) * direction
         table.scroll_to(y=table.scroll_offset.y + step, animate=False)
         table.move_cursor(table.cursor + step)
-
-    # ------------------------------------------------------------------ open, copy, manage
-
-    def action_open(self) -> None:
-        row = self.table.highlighted_row
-        if row is not None:
-            self._open(row)
-
-    def _open(self, row: SessionSummary | None) -> None:
-        if row is not None:
-            self.app.open_session(row.session_id)  # type: ignore[attr-defined]
-
-    def action_copy_id(self) -> None:
-        row = self.table.highlighted_row
-        if row is None:
-            self.notify("No session highlighted", severity="warning")
-            return
-        copy_for_user(self, row.session_id, f"the id of {one_line(row.name, 40)}")
-
-    def _manage(self, make: Callable[[SessionSummary], Screen[Any]]) -> None:
-        row = self.table.highlighted_row
-        if row is None:
-            self.notify("No session highlighted", severity="warning")
-            return
-        self.app.push_screen(make(row), self._managed)
-
-    def _managed(self, result: object) -> None:
-        if result:
-            self.refresh_list()
-
-    def action_rename(self) -> None:
-        from .manage import RenameSessionScreen
-
-        self._manage(RenameSessionScreen)
-
-    def action_close_session(self) -> None:
-        from .manage import CloseSessionScreen
-
-        self._manage(CloseSessionScreen)
-
-    def action_delete_session(self) -> None:
-        from .manage import DeleteSessionScreen
-
-        self._manage(DeleteSessionScreen)
-
-    # ------------------------------------------------------------------ saved views
-
-    def action_views(self) -> None:
-        from .views_menu import ViewsMenuScreen, view_store
-
-        store = view_store(self.app)
-        if store is None:
-            self.notify("Saved views are not available in this build", severity="warning")
-            return
-        self.app.push_screen(ViewsMenuScreen(store, "sessions", self.filter_text), self._view_chosen)
-
-    def _view_chosen(self, query: str | None) -> None:
-        if query is not None:
-            self.apply_query(query)
-
-    @work(thread=True, exclusive=True, group="session-list-views", exit_on_error=False)
-    def _load_views(self) -> None:
-        from .views_menu import view_store
-
-        store = view_store(self.app)
-        if store is None:
-            return
-        try:
-            views = list(store.views("sessions"))
-        except Exception:  # noqa: BLE001 - an unreadable views file must not break the list
-            return
-        self.app.call_from_thread(setattr, self, "_views", views)
-
-    def action_save_view(self) -> None:
-        from .views_menu import SaveViewScreen, view_store
-
-        store = view_store(self.app)
-        if store is None:
-            self.notify("Saved views are not available in this build", severity="warning")
-            return
-        text = self.filter_input.value.strip() or self.filter_text
-        if not text:
-            self.notify("Nothing to save: type a query first (/)", severity="warning")
-            return
-        self.app.push_screen(SaveViewScreen(store, "sessions", text))
-
-    def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
-        """Commands this screen adds to the palette: its saved views, one step each."""
-        from .views_menu import view_store
-
-        commands: list[tuple[str, str, Callable[[], Any]]] = []
-        store = view_store(self.app)
-        if store is not None:
-            for view in self._views:
-                commands.append((
-                    f"View: {one_line(view.name, 40)}",
-                    f"Query the list: {one_line(view.query, 60)}",
-                    lambda query=view.query: self.apply_query(query),
-                ))
-            commands.append(("Saved views…", "Choose, apply or delete a saved view (V)", self.action_views))
-            if self.filter_text:
-                commands.append(("Save the query as a view", "Name the current query (ctrl+s)", self.action_save_view))
-        row = self.table.highlighted_row
-        if row is not None:
-            commands += [
-                ("Rename session", "Rename the highlighted session (R)", self.action_rename),
-                ("Close session", "Close the highlighted session (C)", self.action_close_session),
-                ("Delete session", "Delete the highlighted session (D)", self.action_delete_session),
-                ("Copy session id", "Copy the highlighted session's id (y)", self.action_copy_id),
-            ]
-        return commands
-
-    # ------------------------------------------------------------------ demo
-
-    def action_load_demo(self) -> None:
-        if not self.empty or self._importing:
-            return
-        self._importing = True
-        self.refresh_bindings()
-        self.notify("Loading the demo sessions…", markup=False, timeout=2)
-        self._import_demo()
-
-    @work(thread=True, exclusive=True, group="session-list-demo", exit_on_error=False)
-    def _import_demo(self) -> None:
-        from ..paths import demo_source
-
-        try:
-            result: Any = self.journal.import_file(demo_source())
-        except Exception as error:
-            result = error
-        self.app.call_from_thread(self._demo_imported, result)
-
-    def _demo_imported(self, result: Any) -> None:
-        self._importing = False
-        self.refresh_bindings()
-        if isinstance(result, BaseException):
-            self.handle_error(result)
-            return
-        self.notify(
-            f"Loaded {result.sessions} demo sessions ({number(result.events)} events)", title="Demo", markup=False
-        )
-        self.missing = False
-        self._update_empty_text()
-        self.refresh_list()
-        note = getattr(self.app, "note_own_write", None)
-        if callable(note):
-            note()

@@ -1,13 +1,13 @@
 """Saved views: a menu to apply one in one key (``V``), and a dialog to name the current query (ctrl+s).
 
-A view is a named query for a scope (``sessions`` for the list, ``timeline`` for a session's events).
-The store (the user's config, :mod:`lago_tui.saved_views`) is reached only through :class:`ViewStore`,
-from thread workers (it reads and writes a file); an app may carry its own ``view_store`` (tests do).
+A view is a named query for a scope (``list`` for the session list, ``timeline`` for a session's events).
+The store is :class:`lago_tui.saved_views.SavedViews` (a file in the user's config directory), reached
+only through the :class:`ViewStore` methods it has, from thread workers (it reads and writes a file); an
+app may carry its own ``view_store`` (tests do).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from textual import on, work
@@ -23,26 +23,30 @@ from ..safe import one_line, safe_content
 from .create_session import FORMS_CSS, CleanInput, FieldError
 from .form_base import FormScreen
 
-__all__ = ["SaveViewScreen", "SavedView", "ViewStore", "ViewsMenuScreen", "view_store"]
+__all__ = ["SaveViewScreen", "View", "ViewStore", "ViewsMenuScreen", "view_store"]
 
 NAME_MAX = 60
 
 
-@dataclass(frozen=True, slots=True)
-class SavedView:
+class View(Protocol):
+    """A saved view: ``name``, ``scope`` and ``query`` (:class:`lago_tui.saved_views.SavedView`)."""
+
     name: str
+    scope: str
     query: str
-    scope: str = "sessions"
 
 
 class ViewStore(Protocol):
-    """Where saved views live. Every method may block (a file): call from a thread."""
+    """Where saved views live (:class:`lago_tui.saved_views.SavedViews`). Every method may block (a file)."""
 
-    def views(self, scope: str) -> list[SavedView]: ...
+    problem: str | None
+    """Why the store could not be (fully) read, after the last read."""
 
-    def save(self, scope: str, name: str, query: str) -> None: ...
+    def all(self, scope: Any = None) -> list[Any]: ...
 
-    def delete(self, scope: str, name: str) -> None: ...
+    def save(self, scope: Any, name: str, query: str) -> Any: ...
+
+    def delete(self, scope: Any, name: str) -> bool: ...
 
 
 def view_store(app: Any) -> ViewStore | None:
@@ -51,11 +55,15 @@ def view_store(app: Any) -> ViewStore | None:
     if store is not None:
         return store  # type: ignore[no-any-return]
     try:
-        from .. import saved_views
+        from ..saved_views import SavedViews
     except ImportError:
         return None
-    make = getattr(saved_views, "default_store", None)
-    return make() if callable(make) else None
+    store = SavedViews()
+    try:
+        app.view_store = store  # one per app: it re-reads the file on every call anyway
+    except AttributeError:
+        pass
+    return store  # type: ignore[return-value]
 
 
 def view_name_error(name: str) -> str | None:
@@ -87,7 +95,7 @@ class ViewsMenuScreen(ModalScreen[str | None]):
         self.store = store
         self.scope = scope
         self.current = current
-        self.views: list[SavedView] = []
+        self.views: list[View] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form", classes="form -views") as box:
@@ -103,12 +111,13 @@ class ViewsMenuScreen(ModalScreen[str | None]):
     @work(thread=True, exclusive=True, group="views", exit_on_error=False)
     def _load(self) -> None:
         try:
-            views: list[SavedView] | str = list(self.store.views(self.scope))
+            views: list[View] | str = list(self.store.all(self.scope))
         except Exception as exc:  # noqa: BLE001 - shown in the menu
             views = f"Could not read the saved views: {exc}"
-        self.app.call_from_thread(self._loaded, views)
+        problem = getattr(self.store, "problem", None)
+        self.app.call_from_thread(self._loaded, views, problem)
 
-    def _loaded(self, views: list[SavedView] | str) -> None:
+    def _loaded(self, views: list[View] | str, problem: str | None = None) -> None:
         hint = self.query_one("#views-hint", Static)
         options = self.query_one(OptionList)
         options.clear_options()
@@ -124,7 +133,9 @@ class ViewsMenuScreen(ModalScreen[str | None]):
                 safe_content(view.query, "$text-muted", single_line=True, width=80),
             )
             options.add_option(Option(label, id=f"view-{number}"))
-        if views:
+        if problem:
+            hint.update(safe_content(problem, "$text-warning", single_line=True, width=300))
+        elif views:
             options.highlighted = 0
             hint.update(Content.styled("ctrl+s in the list saves the current query as a view", "$text-muted"))
         else:
@@ -150,7 +161,7 @@ class ViewsMenuScreen(ModalScreen[str | None]):
         self._delete(self.views[index])
 
     @work(thread=True, exclusive=True, group="views", exit_on_error=False)
-    def _delete(self, view: SavedView) -> None:
+    def _delete(self, view: View) -> None:
         try:
             self.store.delete(self.scope, view.name)
         except Exception as exc:  # noqa: BLE001 - shown
@@ -196,7 +207,7 @@ class SaveViewScreen(FormScreen):
     @work(thread=True, exclusive=True, group="views", exit_on_error=False)
     def _load_names(self) -> None:
         try:
-            names = {view.name for view in self.store.views(self.scope)}
+            names = {view.name.casefold() for view in self.store.all(self.scope)}
         except Exception:  # noqa: BLE001 - only for the "replaces" warning
             return
         self.app.call_from_thread(setattr, self, "_existing", names)
@@ -205,7 +216,7 @@ class SaveViewScreen(FormScreen):
     def _changed(self, event: Input.Changed) -> None:
         name = event.value.strip()
         message = view_name_error(event.value) if event.value else None
-        if message is None and name in self._existing:
+        if message is None and name.casefold() in self._existing:
             message = f"replaces the saved view {name!r}"
         self.query_one("#view-name-error", FieldError).show(message)
 
