@@ -182,3 +182,47 @@ async def test_saved_views_save_apply_in_one_key_and_show_in_the_palette(demo_jo
         await pilot.press("d")
         await wait_until(pilot, lambda: len(store.saved) == 1)
         await pilot.press("escape")
+
+
+# ---------------------------------------------------------------------------------------------- with the real engine
+
+needs_query_language = pytest.mark.skipif(
+    not hasattr(Journal, "close_session"), reason="the journal's query language and operations (issue 13) are not in this build"
+)
+
+
+@needs_query_language
+@run_async
+async def test_typed_queries_and_management_on_the_real_journal(demo_journal: Journal) -> None:
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    async with running(app, (120, 40)) as pilot:
+        await loaded(pilot)
+        screen = screen_of(app)
+        await pilot.press("slash", *"model:o3-mini", "enter")
+        await loaded(pilot, rows=2)
+        assert {row.name for row in map(screen.table.get_row, range(2))} == {
+            "eval-gsm-arith-nightly", "incident-2231-db-latency"}
+        await pilot.press("slash", *" -state:closed", "enter")
+        await loaded(pilot, rows=1)
+        assert highlighted(app) == "eval-gsm-arith-nightly"
+        # rename, close and delete it, for real
+        await pilot.press("R")
+        await wait_until(pilot, lambda: isinstance(app.screen, RenameSessionScreen))
+        await pilot.press(*"eval-renamed", "enter")
+        await loaded(pilot, rows=1)
+        await wait_until(pilot, lambda: highlighted(app) == "eval-renamed")
+        await pilot.press("C")
+        await wait_until(pilot, lambda: isinstance(app.screen, CloseSessionScreen))
+        await pilot.press("enter")
+        await loaded(pilot, rows=0)  # closed now: the query no longer matches
+        await pilot.press("escape")
+        await loaded(pilot)
+        await pilot.press("slash", *"eval-renamed", "enter")
+        await loaded(pilot, rows=1)
+        assert screen.table.highlighted_row.closed
+        await pilot.press("D")
+        await wait_until(pilot, lambda: isinstance(app.screen, DeleteSessionScreen))
+        await pilot.press(*"eval-renamed", "enter")
+        await loaded(pilot, rows=0)
+    assert [s.name for s in demo_journal.list_sessions()].count("eval-renamed") == 0
+    assert len(demo_journal.list_sessions()) == 11

@@ -481,6 +481,17 @@ def test_snapshot_list_filtered(snap_compare, home: None, demo_journal: Journal)
     assert snap_compare(_app(demo_journal), terminal_size=(100, 36), run_before=_filtered)
 
 
+def test_snapshot_list_typing_a_query(snap_compare, home: None, demo_journal: Journal) -> None:
+    async def typing(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("slash", *"incident")
+        await loaded(pilot, rows=2)
+        screen_of(pilot.app).filter_input.cursor_blink = False
+        await settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=typing)
+
+
 def test_snapshot_list_40x12(snap_compare, home: None, demo_journal: Journal) -> None:
     assert snap_compare(_app(demo_journal), terminal_size=(40, 12), run_before=_ready)
 

@@ -113,7 +113,7 @@ class QueryBar(Vertical):
         color: $text-accent;
         text-style: bold;
     }
-    QueryBar FilterInput {
+    QueryBar FilterInput, QueryBar FilterInput:focus {
         width: 1fr;
         height: 1;
         border: none;
