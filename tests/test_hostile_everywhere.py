@@ -1026,6 +1026,7 @@ async def test_create_session_form_refuses_or_stores_every_entry_exactly(
             assert_clean(app, f"pasted {case.id}")
             app.clear_notifications()
         await press(pilot, "escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, CreateSessionScreen), what="the form to close")
         recorder.assert_nothing_ran(app)
         await quiesce(pilot)
     # Every kind of entry went both ways, and the refusals are the ones with control characters.

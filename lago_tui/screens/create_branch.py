@@ -108,10 +108,7 @@ class CreateBranchScreen(FormScreen):
                     yield CleanInput(str(self._initial_fork), placeholder="event seq", id="fork-point")
                 yield Static(self._range_hint(), id="fork-range", classes="field-hint")
                 yield FieldError(id="fork-point-error", classes="-empty")
-            yield FieldError(id="form-error", classes="-empty")
-            with Horizontal(classes="form-buttons"):
-                yield Button("Create", id="create", variant="primary")
-                yield Button("Cancel", id="cancel")
+            yield from self.form_end()
 
     def on_mount(self) -> None:
         parent = self.parent_branch

@@ -29,8 +29,8 @@ from ..journal.models import (
     validate_param_key,
     validate_param_value,
 )
-from ..safe import one_line, safe_text, visible
-from .form_base import FormScreen
+from ..safe import one_line, visible
+from .form_base import FieldError, FormScreen
 
 FORMS_CSS = "forms.tcss"
 _CHECK_DELAY = 0.15  # seconds of typing pause before the journal is asked about a duplicate name
@@ -145,17 +145,6 @@ class CleanInput(Input):
         super().replace(text, start, end)
 
 
-class FieldError(Static):
-    """One line under a field; empty (and hidden) when the field is fine."""
-
-    DEFAULT_CLASSES = "field-error"
-
-    def show(self, message: str | None, *, wrap: bool = False) -> None:
-        # Messages echo what was typed: never markup, control characters made visible.
-        self.update(safe_text(message or "", single_line=not wrap, max_chars=2_000))
-        self.set_class(not message, "-empty")
-
-
 class ParamRow(Vertical):
     """A key/value pair, a ✕ button (mouse; ctrl+d from the keyboard) and the row's error."""
 
@@ -233,10 +222,7 @@ class CreateSessionScreen(FormScreen):
                 yield Vertical(id="params")
                 with Horizontal(classes="params-add"):
                     yield Button("+ Add param", id="add-param", compact=True)
-            yield FieldError(id="form-error", classes="-empty")
-            with Horizontal(classes="form-buttons"):
-                yield Button("Create", id="create", variant="primary")
-                yield Button("Cancel", id="cancel")
+            yield from self.form_end()
 
     def on_mount(self) -> None:
         self._load_models()
@@ -380,13 +366,9 @@ class CreateSessionScreen(FormScreen):
         else:
             self.query_one("#name-warning", FieldError).show(None)
 
-    @work(thread=True, exclusive=True, group="duplicates", exit_on_error=False)
     def _look_up(self, name: str) -> None:
-        try:
-            others = self.app.journal.sessions_named(name)  # type: ignore[attr-defined]
-        except JournalError:
-            return
-        self.app.call_from_thread(self._looked_up, name, others)
+        journal = self.app.journal  # type: ignore[attr-defined]
+        self.look_up("duplicates", lambda: journal.sessions_named(name), lambda others: self._looked_up(name, others))
 
     def _looked_up(self, name: str, others: list[SessionSummary]) -> None:
         from .manage import duplicate_warning

@@ -58,10 +58,7 @@ class ManageScreen(FormScreen):
             form.border_subtitle = "ctrl+s confirm · esc cancel"
             yield Static(self.explanation(), id="manage-text", classes="manage-text")
             yield from self.fields()
-            yield FieldError(id="form-error", classes="-empty")
-            with Horizontal(classes="form-buttons"):
-                yield Button(self.ACTION_LABEL, id="create", variant="error" if self.DANGER else "primary")
-                yield Button("Cancel", id="cancel")
+            yield from self.form_end(self.ACTION_LABEL, "error" if self.DANGER else "primary")
 
     def explanation(self) -> Content:  # pragma: no cover - every dialog overrides it
         raise NotImplementedError
@@ -194,13 +191,13 @@ class RenameSessionScreen(ManageScreen):
         else:
             self.query_one("#rename-name-warning", FieldError).show(None)
 
-    @work(thread=True, exclusive=True, group="duplicates", exit_on_error=False)
     def _look_up(self, name: str) -> None:
-        try:
-            others = [s for s in self.app.journal.sessions_named(name) if s.session_id != self.session.session_id]  # type: ignore[attr-defined]
-        except JournalError:
-            return
-        self.app.call_from_thread(self._looked_up, name, others)
+        journal, own = self.app.journal, self.session.session_id  # type: ignore[attr-defined]
+        self.look_up(
+            "duplicates",
+            lambda: [s for s in journal.sessions_named(name) if s.session_id != own],
+            lambda others: self._looked_up(name, others),
+        )
 
     def _looked_up(self, name: str, others: list[SessionSummary]) -> None:
         if name == self.new_name:

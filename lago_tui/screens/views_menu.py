@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..safe import one_line, safe_content
@@ -196,10 +196,7 @@ class SaveViewScreen(FormScreen):
                 yield Label("Name", classes="field-label")
                 yield CleanInput(placeholder=f"up to {NAME_MAX} characters", id="view-name")
             yield FieldError(id="view-name-error", classes="-empty")
-            yield FieldError(id="form-error", classes="-empty")
-            with Horizontal(classes="form-buttons"):
-                yield Button("Save", id="create", variant="primary")
-                yield Button("Cancel", id="cancel")
+            yield from self.form_end("Save")
 
     def on_mount(self) -> None:
         self._load_names()
