@@ -130,6 +130,7 @@ class SessionDetailScreen(Screen[None]):
         self.search_text = ""
         self.searching = False
         self.busy = False
+        self.busy_note = "journal busy, retrying…"
         self._pending_cursor: tuple[str, int] | None = None
         self._timeline_epoch = 0
 
@@ -179,8 +180,8 @@ class SessionDetailScreen(Screen[None]):
         worker = get_current_worker()
         try:
             detail = self.app.journal.session(self.session_id)
-        except JournalBusy:
-            self.app.call_from_thread(self._busy, lambda: self._load(select=select, initial=initial))
+        except JournalBusy as err:
+            self.app.call_from_thread(self._busy, lambda: self._load(select=select, initial=initial), err)
             return
         except NotFound as err:
             self.app.call_from_thread(self._not_found, err)
@@ -192,8 +193,9 @@ class SessionDetailScreen(Screen[None]):
             return
         self.app.call_from_thread(self._detail_loaded, detail, select, initial)
 
-    def _busy(self, retry: Any) -> None:
+    def _busy(self, retry: Any, err: BaseException | None = None) -> None:
         self.busy = True
+        self.busy_note = getattr(err, "retry_note", None) or "journal busy, retrying…"
         self._update_status()
         self.set_timer(BUSY_RETRY, retry)
 
@@ -275,8 +277,8 @@ class SessionDetailScreen(Screen[None]):
         def build() -> None:
             try:
                 timeline = self.app.journal.timeline(detail.summary.session_id, branch_id, kinds, detail=detail)
-            except JournalBusy:
-                self.app.call_from_thread(self._busy, lambda: self._open_timeline(key))
+            except JournalBusy as err:
+                self.app.call_from_thread(self._busy, lambda: self._open_timeline(key), err)
                 return
             except JournalError as err:
                 self.app.call_from_thread(self.app.show_journal_error, err)
@@ -320,7 +322,7 @@ class SessionDetailScreen(Screen[None]):
     def _timeline_error(self, event: VirtualTable.SourceError) -> None:
         err = event.error
         if isinstance(err, JournalBusy):
-            self._busy(self._reload_timeline)
+            self._busy(self._reload_timeline, err)
         elif isinstance(err, JournalError):
             self.app.show_journal_error(err)
         else:
@@ -385,7 +387,7 @@ class SessionDetailScreen(Screen[None]):
             status.append("  /", "dim")
             status.append_text(safe_text(self.search_text, single_line=True, width=30))
         if self.busy:
-            status.append("  journal busy, retrying…", "bold")
+            status.append("  " + self.busy_note, "bold")
         status.no_wrap = True
         status.overflow = "ellipsis"
         self.query_one("#sd-status", Static).update(status)

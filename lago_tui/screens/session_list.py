@@ -126,6 +126,7 @@ class SessionListScreen(ListCommands, Screen[None]):
         self._busy_timer: Timer | None = None
         self._importing = False
         self._next_tick_us: int | None = None
+        self._busy_note: str | None = None  # what a retrying journal says (a server: "unreachable")
         self._views: list[Any] = []  # saved views of the list, read in a worker (the palette lists them)
 
     # ------------------------------------------------------------------ compose
@@ -389,7 +390,7 @@ class SessionListScreen(ListCommands, Screen[None]):
     def _show_status(self) -> None:
         status = self.query_one("#sl-status", Static)
         if self.busy:
-            status.update(Content("The journal is busy (another process is writing); retrying…"))
+            status.update(Content(self._busy_note or "The journal is busy (another process is writing); retrying…"))
         elif self.error:
             status.update(
                 Content.assemble(safe_content(self.error, single_line=True, width=300), ("  ctrl+r retries", "dim"))
@@ -399,10 +400,11 @@ class SessionListScreen(ListCommands, Screen[None]):
         self.set_class(self.busy, "-busy")
         self.set_class(bool(self.error) and not self.busy, "-error")
 
-    def _set_busy(self, busy: bool) -> None:
+    def _set_busy(self, busy: bool, note: str | None = None) -> None:
         if busy == self.busy:
             return
         self.busy = busy
+        self._busy_note = note
         self._show_status()
         if not busy and self._busy_timer is not None:
             self._busy_timer.stop()
@@ -487,7 +489,7 @@ class SessionListScreen(ListCommands, Screen[None]):
                 self.table.set_source(self._source(self._good_filter))
             return
         if isinstance(error, JournalBusy):
-            self._set_busy(True)
+            self._set_busy(True, getattr(error, "retry_note", None))
             if self._busy_timer is None:
                 self._busy_timer = self.set_timer(_BUSY_RETRY, self._retry)
         elif isinstance(error, JournalNotFound):
@@ -535,8 +537,12 @@ class SessionListScreen(ListCommands, Screen[None]):
             self.refresh_list()
         self._load_views()
 
+    def _show_location(self) -> None:
+        self._update_header()  # the header shows the location; a file's server may have started or stopped
+
     def refresh_list(self) -> None:
         """Reload the rows, counts and preview, keeping the highlighted session and the query."""
+        self._show_location()  # a file's server may have started or stopped (then it says "via URL")
         if self.table.source is None:
             self.table.set_source(self._source())
         else:

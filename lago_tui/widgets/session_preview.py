@@ -287,9 +287,8 @@ class SessionPreview(VerticalScroll):
             return
         self._loaded_id = None
         if isinstance(data, JournalBusy):
-            self.body.update(
-                Content.styled("The journal is busy (another process is writing); retrying…", "$text-warning")
-            )
+            note = getattr(data, "retry_note", None) or "The journal is busy (another process is writing); retrying…"
+            self.body.update(Content.styled(note, "$text-warning"))
             if self._retry is None:
                 self._retry = self.set_timer(_BUSY_RETRY, self._start_load)
         elif isinstance(data, NotFound):
