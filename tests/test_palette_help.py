@@ -225,7 +225,7 @@ def test_help_is_built_from_the_bindings(monkeypatch: pytest.MonkeyPatch) -> Non
         SessionDetailScreen, "BINDINGS", [*SessionDetailScreen.BINDINGS, Binding("ampersand", "x", "Filter matches")]
     )
     detail_part = help_plain().split("Session detail\n")[1].split("\n\n")[0]
-    assert f"  {key_label('ampersand'):<20} Filter matches" in detail_part
+    assert f"  {key_label('ampersand'):<22} Filter matches" in detail_part
 
 
 @pytest.mark.parametrize("where", ["list", "detail", "error"])

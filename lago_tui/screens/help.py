@@ -135,6 +135,23 @@ def _own_bindings(cls: type) -> Iterator[Binding]:
                 yield binding
 
 
+def _merge_runs(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Neighbouring keys that do the same (``1``..``9`` "apply the view with this number") on one row."""
+    merged: list[tuple[list[str], str]] = []
+    for key, what in rows:
+        if merged and merged[-1][1] == what:
+            merged[-1][0].append(key)
+        else:
+            merged.append(([key], what))
+    out: list[tuple[str, str]] = []
+    for keys, what in merged:
+        if len(keys) > 3 and all(len(k) == 1 for k in keys):
+            out.append((f"{keys[0]} … {keys[-1]}", what))
+        else:
+            out.append((" / ".join(keys), what))
+    return out
+
+
 def _rows(classes: Iterable[type]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     taken: set[str] = set()
@@ -146,7 +163,7 @@ def _rows(classes: Iterable[type]) -> list[tuple[str, str]]:
             taken.update(k.strip() for k in keys.split(","))
             label = binding.key_display if binding.key_display and "," not in binding.key else key_label(keys)
             rows.append((label, binding.tooltip or binding.description))
-    return rows
+    return _merge_runs(rows)
 
 
 def _all_screen_classes() -> list[type]:
@@ -193,7 +210,9 @@ def sections(app: App[Any] | None = None) -> list[Section]:
                 owner.setdefault(cls, len(layout))
             layout.append((title, classes))
     for cls in _all_screen_classes():
-        if cls not in owner and any(True for _ in _own_bindings(cls)):
+        if any(issubclass(cls, known) for known in owner):
+            continue  # a kind of a screen already listed (a dialog of the forms): its keys are there
+        if any(True for _ in _own_bindings(cls)):
             owner[cls] = len(layout)
             layout.append((_title_of(cls), [cls]))
     if app is not None:
@@ -222,7 +241,7 @@ def help_plain(app: App[Any] | None = None) -> str:
     lines: list[str] = []
     for section in sections(app):
         lines.append(section.title)
-        lines += [f"  {key:<20} {what}" for key, what in section.rows]
+        lines += [f"  {key:<22} {what}" for key, what in section.rows]
         lines.append("")
     return "\n".join(lines + [FOOTNOTE])
 

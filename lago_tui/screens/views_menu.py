@@ -87,7 +87,7 @@ class ViewsMenuScreen(ModalScreen[str | None]):
         Binding("escape,q,V", "close", "Close"),
         Binding("d,delete", "delete", "Delete view", tooltip="Delete the highlighted view"),
         *(Binding(str(n), f"apply({n - 1})", f"Apply view {n}", show=False,
-                  tooltip="Apply the view with this number (1-9)") for n in range(1, 10)),
+                  tooltip="Apply the view with this number") for n in range(1, 10)),
     ]
 
     def __init__(self, store: ViewStore, scope: str, current: str = "") -> None:
