@@ -278,3 +278,20 @@ async def test_times_in_utc_from_the_palette_are_remembered(demo_journal: Journa
         assert not summary.showing_utc()
     finally:
         summary.set_utc(False)
+
+
+def test_every_screen_uses_the_footer_that_keeps_help_visible() -> None:
+    """Textual's own footer cuts Help at 80 columns on busy screens; every screen uses widgets/footer.Footer."""
+    import re
+    from pathlib import Path
+
+    import lago_tui
+
+    root = Path(lago_tui.__file__).parent
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path.name != "footer.py"
+        and re.search(r"^from textual\.widgets import [^\n]*\bFooter\b", path.read_text(encoding="utf-8"), re.M)
+    ]
+    assert offenders == []
