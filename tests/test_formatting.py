@@ -169,3 +169,11 @@ def test_zoom_and_chosen_sizes() -> None:
     mode, size = next_preview_size(small, 80, 24, -1)
     opened = plan_layout(80, 24, name_want=32, preview=size, orientation=mode)
     assert opened.mode != "none" and opened.preview > 0
+
+
+def test_a_query_without_the_term_in_error() -> None:
+    from lago_tui.screens.list_query import without_term
+
+    assert without_term("state:open tokns:>5k", 11) == "state:open"  # the list keeps what the rest finds
+    assert without_term('a "b c" d', 3) == "a d"  # a quoted phrase is one term
+    assert without_term("x", 0) == "" and without_term("x y", 1) is None and without_term("ab", 9) is None

@@ -226,3 +226,47 @@ async def test_typed_queries_and_management_on_the_real_journal(demo_journal: Jo
         await loaded(pilot, rows=0)
     assert [s.name for s in demo_journal.list_sessions()].count("eval-renamed") == 0
     assert len(demo_journal.list_sessions()) == 11
+
+
+# ---------------------------------------------------------------------------------------------- snapshots
+
+
+@pytest.fixture
+def home(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # the journal shows as ~/journal.duckdb
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_snapshot_views_menu(snap_compare: Any, home: None, demo_journal: Journal, size: tuple[int, int]) -> None:
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    store = MemoryViews()
+    for name, query in (("incidents", "incident"), ("open and big", "state:open tokens:>5k"), ("o3", "model:o3-mini")):
+        store.save("list", name, query)
+    app.view_store = store  # type: ignore[attr-defined]
+
+    async def run_before(pilot: Any) -> None:
+        await loaded(pilot)
+        await pilot.press("V")
+        await wait_until(pilot, lambda: isinstance(app.screen, ViewsMenuScreen) and len(app.screen.views) == 3)
+        await pilot.press("down")
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@needs_query_language
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_snapshot_query_error_inline(snap_compare: Any, home: None, demo_journal: Journal, size: tuple[int, int]) -> None:
+    app = LagoApp(demo_journal, clock=fixed_clock)
+
+    async def run_before(pilot: Any) -> None:
+        await loaded(pilot)
+        await pilot.press("slash", *"state:open")
+        await loaded(pilot, rows=4)
+        await pilot.press(*" tokns:>5k")
+        screen = screen_of(app)
+        await wait_until(pilot, lambda: screen.query_bar.problem is not None)
+        screen.filter_input.cursor_blink = False
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

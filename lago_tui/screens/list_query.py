@@ -22,7 +22,7 @@ from textual.widgets import Input, Static
 from ..journal import JournalError
 from ..safe import safe_content
 
-__all__ = ["FilterInput", "QueryBar", "QueryProblem", "query_error_of"]
+__all__ = ["FilterInput", "QueryBar", "QueryProblem", "query_error_of", "without_term"]
 
 PLACEHOLDER = "name, id or model · or terms: model:gpt-4.1 state:open since:2d tokens:>10k -state:closed"
 LABEL = "query"
@@ -47,6 +47,24 @@ def query_error_of(error: BaseException) -> QueryProblem | None:
     end = getattr(error, "end", None)
     message = getattr(error, "message", None) or str(error)
     return QueryProblem(str(message), start, end if isinstance(end, int) and end > start else start + 1)
+
+
+def without_term(text: str, at: int) -> str | None:
+    """``text`` without the whitespace-separated term covering character ``at`` (None if there is none).
+
+    A quoted phrase is one term: the term runs from the last space before ``at`` that is not inside quotes.
+    """
+    if not 0 <= at < len(text) or text[at].isspace():
+        return None
+    start = at
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    end, quoted = start, False
+    while end < len(text) and (quoted or not text[end].isspace()):
+        if text[end] == '"' and (end == 0 or text[end - 1] != "\\"):
+            quoted = not quoted
+        end += 1
+    return " ".join((text[:start] + " " + text[end:]).split())
 
 
 def _session_query_parser() -> Callable[[str], Any] | None:

@@ -40,7 +40,7 @@ from ..widgets.split import SplitHandle
 from ..widgets.virtual_list import RenderContext, Sort, VirtualTable
 from .list_commands import ListCommands
 from .list_layout import COLUMN_ORDER, Plan, next_preview_size, plan_layout
-from .list_query import QueryBar, query_error_of
+from .list_query import QueryBar, query_error_of, without_term
 from .list_rows import SORT_ORDER, SessionSource, display_path, render_cells, session_key
 
 __all__ = ["SORT_ORDER", "SessionListScreen", "SessionSource", "display_path"]
@@ -483,10 +483,13 @@ class SessionListScreen(ListCommands, Screen[None]):
         """What any failed journal call leads to (busy: retry; a bad query: inline; broken: error screen)."""
         query_error = query_error_of(error)
         if query_error is not None:
+            # Refused by the journal (no local parser, e.g. a remote one): say so where the person types and
+            # show what the query finds without that term, else what the last good one found.
             self.query_bar.show_error(query_error)
-            # Keep showing what the last good query found, not an empty list.
-            if self.filter_text != self._good_filter:
-                self.table.set_source(self._source(self._good_filter))
+            rest = without_term(self.filter_text, query_error.start)
+            fallback = rest if rest is not None and rest != self.filter_text else self._good_filter
+            if self.filter_text != fallback:
+                self.table.set_source(self._source(fallback))
             return
         if isinstance(error, JournalBusy):
             self._set_busy(True, getattr(error, "retry_note", None))
@@ -652,7 +655,12 @@ class SessionListScreen(ListCommands, Screen[None]):
         problem = self.query_bar.check(text)
         self.query_bar.show_error(problem)
         if problem is not None:
-            return  # keep what the last good query found; the error shows where the person types
+            # The error shows where the person types; the list shows what the query finds without the
+            # term in error (typing "state:open tokns:>5k" keeps the open sessions, not an empty list).
+            rest = without_term(text, problem.start)
+            if rest is None or self.query_bar.check(rest) is not None:
+                return  # keep what the last good query found
+            text = rest
         if text == self.filter_text:
             return
         self.filter_text = text
