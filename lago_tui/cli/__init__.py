@@ -41,6 +41,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     parser = _Parser(prog=PROG, description="Browse and create AI-agent sessions in a Lago event journal.")
     parser.add_argument("--journal", metavar="PATH", type=_journal_path,
                         help="journal file or server URL (default: $LAGO_JOURNAL, else the user data dir)")
+    parser.add_argument("--utc", action="store_true", default=None, help="show times in UTC (default: local time, $TZ)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     handlers: dict = {}
     for module in COMMAND_MODULES:
@@ -62,7 +63,10 @@ def _run(argv: list[str]) -> int:
     if args.command is not None and sys.stdout is None and not getattr(args, "output", None):
         error("standard output is closed; nothing was done")  # `new ... >&-` would make a session nobody sees
         return 2
+    from .. import summary
     from ..connect import open_journal
+
+    summary.set_utc(bool(args.utc))
 
     try:
         journal = open_journal(args.journal, follow_server=args.command is None)  # the TUI follows a server
@@ -72,7 +76,7 @@ def _run(argv: list[str]) -> int:
     if args.command is None:
         from ..app import run_app
 
-        return run_app(journal)
+        return run_app(journal, utc=args.utc)
     out = stdout()
     try:
         status = handlers[args.command](journal, args, out)

@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, SelectionList, Static
+from textual.widgets import Input, SelectionList, Static
 from textual.widgets.selection_list import Selection
 from textual.worker import get_current_worker
 
@@ -27,6 +27,7 @@ from ..messages import JournalChanged
 from ..safe import one_line, safe_text
 from ..summary import FAMILIES, duration, timestamp, tokens
 from ..widgets.branch_tree import BranchTree
+from ..widgets.footer import Footer
 from ..widgets.inspector import FullTextScreen, Inspector, full_text_of
 from ..widgets.timeline import TimelineRow, TimelineSource, TimelineView
 from ..widgets.virtual_list import VirtualTable
