@@ -345,8 +345,9 @@ def test_a_journal_that_already_holds_huge_token_counts_still_takes_appends(tmp_
 
 MEASURE = """
     import sys, threading, time, psutil
-    from lago_tui.journal import Journal, connection
+    from lago_tui.journal import Journal, connection, importer
     connection.WRITER_MEMORY_LIMIT = "64MB"  # DuckDB's pool fills sooner: what is left is what grows
+    importer.SMALL_CHUNK_BYTES = 2 * 1024 * 1024  # and both files are many chunks
     proc = psutil.Process()
     peak = [0]
     def sample():
@@ -374,8 +375,8 @@ def _generate(path: Path, megabytes: int) -> None:
 
 
 def test_import_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
-    """Peak RSS of a child importing 12 MB and 48 MB of JSON Lines (DuckDB's pool capped at 64 MB so that both
-    fill it): about the same, far below the file (before: ~20 times the input: the whole file, its lines, its
+    """Peak RSS of a child importing 12 MB and 48 MB of JSON Lines (DuckDB's pool capped at 64 MB and chunks at
+    2 MB so that both are in their steady state): about the same, far below the file (before: ~20 times the input: the whole file, its lines, its
     parse and DuckDB's copies in memory at once). The 1 GB figure (target <= 600 MB, with the real 192 MB
     pool) is measured by `python -m lago_tui.bench.robust`."""
     peaks = {}

@@ -19,6 +19,7 @@ import json
 import os
 import queue
 import stat
+import sys
 import threading
 from array import array
 from collections.abc import Iterator
@@ -30,10 +31,13 @@ from .errors import InvalidEvent, JournalError
 from .ingest import Ingest, IngestResult, Row, search_text
 from .validate import MAX_TEXT_BYTES, EventProblem, check_envelope, check_event, parse_event_at
 
-# Each chunk costs ~20 ms of fixed work (statements planned, tables made), so chunks are as large as memory
-# allows: DuckDB needs ~20 times a chunk of large events to parse it, well inside the writer's 192 MB at 4 MB.
-CHUNK_BYTES = 4 * 1024 * 1024
-CHUNK_EVENTS = 60_000
+# Each chunk costs some 20-50 ms of fixed work (statements planned, temp tables made), so chunks are as large
+# as memory allows: DuckDB needs ~20 times a chunk of large events to parse it (well inside the writer's 192 MB
+# at 4 MB), far less for small events.
+CHUNK_BYTES = 4 * 1024 * 1024  # a chunk holding an event over LARGE_EVENT characters
+SMALL_CHUNK_BYTES = 12 * 1024 * 1024  # a chunk of small events only
+LARGE_EVENT = 256 * 1024
+CHUNK_EVENTS = 30_000
 FIRST_CHUNK_BYTES = 1024 * 1024  # smaller, so that inserting starts early; chunks then double up to CHUNK_BYTES
 READ_BLOCK = 1024 * 1024
 _MIB = MAX_TEXT_BYTES // (1024 * 1024)
@@ -74,6 +78,7 @@ class ImportSource:
         self.path = path
         self.array = False
         self._chunk_bytes = FIRST_CHUNK_BYTES
+        self._large = False  # the chunk being filled holds (or is about to take) a large event
         self._element_lines = array("q")  # JSON arrays: the line each element starts on, by element index
 
     def locate(self, idx: int) -> str:
@@ -81,7 +86,15 @@ class ImportSource:
         return f"{self.path}:{line}"
 
     def _grow(self) -> None:
-        self._chunk_bytes = min(CHUNK_BYTES, self._chunk_bytes * 2)
+        self._chunk_bytes = min(SMALL_CHUNK_BYTES, self._chunk_bytes * 2)
+        self._large = False
+
+    def _full(self, rows: Rows, size: int, adding: int) -> bool:
+        """Whether the chunk being filled must be handed on before an event of ``adding`` characters joins it."""
+        if adding > LARGE_EVENT:
+            self._large = True
+        budget = min(self._chunk_bytes, CHUNK_BYTES) if self._large else self._chunk_bytes
+        return bool(rows) and (size + adding > budget or len(rows) >= CHUNK_EVENTS)
 
     def _problem(self, line: int, problem: str) -> InvalidEvent:
         return InvalidEvent(f"{self.path}:{line}", problem)
@@ -166,10 +179,11 @@ class ImportSource:
                     event = check_event(line)
                 except EventProblem as exc:
                     raise InvalidEvent(f"{self.path}:{line_no}", str(exc), index=line_no) from None
-                if rows and (size + len(line) > self._chunk_bytes or len(rows) >= CHUNK_EVENTS):
+                if self._full(rows, size, len(line)):
                     yield rows
                     rows, size, seen = [], 0, {}
                     self._grow()
+                    self._large = len(line) > LARGE_EVENT
                 event_id = event["event_id"]
                 if seen.setdefault(event_id, line_no) != line_no:
                     raise InvalidEvent(f"{self.path}:{line_no}",
@@ -267,10 +281,11 @@ class ImportSource:
             except EventProblem as exc:
                 raise InvalidEvent(f"{self.path}:{start_line}", str(exc), index=index) from None
             text = buf[pos:end]
-            if rows and (size + len(text) > self._chunk_bytes or len(rows) >= CHUNK_EVENTS):
+            if self._full(rows, size, len(text)):
                 yield rows
                 rows, size, seen = [], 0, {}
                 self._grow()
+                self._large = len(text) > LARGE_EVENT
             event_id = obj["event_id"]
             if seen.setdefault(event_id, index) != index:
                 raise InvalidEvent(f"{self.path}:{start_line}",
@@ -310,6 +325,10 @@ def import_into(con: duckdb.DuckDBPyConnection, source: ImportSource, first: Row
     """
     job = Ingest(con, source.locate, implicit_sessions=True)
     work: queue.Queue[Rows | None] = queue.Queue(maxsize=1)
+    # The worker's DuckDB calls take the GIL back now and then; at the default 5 ms switch interval each such
+    # moment waits for the busy checking thread, and a 4 ms statement took 50 ms. Shorter turns meanwhile.
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, 0.0002))
     failure: list[BaseException] = []
     stop = threading.Event()
 
@@ -349,6 +368,8 @@ def import_into(con: duckdb.DuckDBPyConnection, source: ImportSource, first: Row
         if failure and not isinstance(failure[0], duckdb.InterruptException):
             raise failure[0] from None  # the worker's chunk came first in the file
         raise
+    finally:
+        sys.setswitchinterval(switch)
     if failure:
         raise failure[0]
     return job.finish()

@@ -194,19 +194,23 @@ class Ingest:
         con.execute(_EXTRACT_SQL)
         self.total += len(rows)
         self._skip_known()
-        added, forks, off_main, first_rowid, sessions = con.execute(
+        # What the chunk holds decides which statements it needs (each costs 1-6 ms, whatever the chunk).
+        added, forks, off_main, customs, first_rowid, sessions = con.execute(
             "SELECT count(*), coalesce(bool_or(kind = 'BranchCreated'), false), "
-            "coalesce(bool_or(branch_id <> 'main'), false), min(rowid), list(DISTINCT session_id) FROM _new"
+            "coalesce(bool_or(branch_id <> 'main'), false), count(*) FILTER (WHERE kind = 'Custom'), min(rowid), "
+            "list(DISTINCT session_id) FROM _new"
         ).fetchone()
         if added == 0:
             return
         self._sessions()
         if forks or off_main:
-            self._branches(forks)
+            self._branches(forks, off_main)
         # Renames (Custom events, see renames.py): well-formed, and branch names unique at every point.
-        renames.check(con, self._fail, new_branches=forks)
+        if customs or forks:
+            renames.check(con, self._fail, new_branches=forks)
         self._insert(added, forks, first_rowid)
-        renames.apply(con)
+        if customs:
+            renames.apply(con)
         self._inserted_idx.extend(idx for idx, _, _ in rows if idx not in self._skipped)
         self._touched.update(sessions)
         if self.seqs is not None:
@@ -262,7 +266,7 @@ class Ingest:
 
     def _sessions(self) -> None:
         con = self.con
-        con.execute(
+        new_sessions = con.execute(
             """
             CREATE OR REPLACE TEMP TABLE _new_sessions AS
             SELECT session_id,
@@ -276,8 +280,8 @@ class Ingest:
             FROM _new WHERE session_id NOT IN (SELECT session_id FROM sessions)
             GROUP BY session_id
             """
-        )
-        if not self.implicit_sessions:
+        ).fetchone()[0]
+        if new_sessions and not self.implicit_sessions:
             self._fail(
                 """SELECT first_idx, 'unknown session ' || session_id || ' (create it first)' FROM _new_sessions
                    WHERE first_kind <> 'SessionCreated' ORDER BY first_idx LIMIT 1"""
@@ -308,6 +312,8 @@ class Ingest:
                 """
             )
             con.execute("DELETE FROM _implicit WHERE session_id IN (SELECT session_id FROM _new WHERE kind = 'SessionCreated')")
+        if not new_sessions:
+            return
         created = con.execute(
             """
             INSERT INTO sessions (session_id, name, model, params, created_at)
@@ -325,7 +331,7 @@ class Ingest:
                     "INSERT INTO _implicit SELECT session_id FROM _new_sessions WHERE NOT has_created"
                 ).fetchone()[0]
 
-    def _branches(self, forks: bool) -> None:
+    def _branches(self, forks: bool, off_main: bool) -> None:
         con = self.con
         con.execute(
             """
@@ -335,6 +341,12 @@ class Ingest:
             FROM _new WHERE kind = 'BranchCreated'
             """
         )
+        if forks:
+            self._branch_problems()
+        if off_main:
+            self._unknown_branches()
+
+    def _branch_problems(self) -> None:
         self._fail(
             """
             SELECT created_idx, problem FROM (
@@ -353,7 +365,9 @@ class Ingest:
             ) WHERE problem IS NOT NULL ORDER BY created_idx LIMIT 1
             """
         )
-        # Every event must be on a branch that exists (in the journal, or created earlier in this batch).
+
+    def _unknown_branches(self) -> None:
+        """Every event must be on a branch that exists (in the journal, or created earlier in this batch)."""
         self._fail(
             """
             SELECT n.idx,
