@@ -347,7 +347,7 @@ MEASURE = """
     import sys, threading, time, psutil
     from lago_tui.journal import Journal, connection, importer
     connection.WRITER_MEMORY_LIMIT = "64MB"  # DuckDB's pool fills sooner: what is left is what grows
-    importer.SMALL_CHUNK_BYTES = 2 * 1024 * 1024  # and both files are many chunks
+    importer.CHUNK_BYTES = 2 * 1024 * 1024  # and both files are many chunks
     proc = psutil.Process()
     peak = [0]
     def sample():

@@ -32,11 +32,12 @@ from .ingest import Ingest, IngestResult, Row, search_text
 from .validate import MAX_TEXT_BYTES, EventProblem, check_envelope, check_event, parse_event_at
 
 # Each chunk costs some 20-50 ms of fixed work (statements planned, temp tables made), so chunks are as large
-# as memory allows: DuckDB needs ~20 times a chunk of large events to parse it (well inside the writer's 192 MB
-# at 4 MB), far less for small events.
-CHUNK_BYTES = 4 * 1024 * 1024  # a chunk holding an event over LARGE_EVENT characters
-SMALL_CHUNK_BYTES = 12 * 1024 * 1024  # a chunk of small events only
-LARGE_EVENT = 256 * 1024
+# as memory allows. DuckDB parses a chunk of small events (a few hundred bytes) in about 4 times its size, of
+# larger ones (20 KB tool results, 3 MB messages) in some 20 times: those count 4 times against the budget,
+# which keeps any chunk well inside the writer's 192 MB.
+CHUNK_BYTES = 12 * 1024 * 1024
+LARGE_EVENT = 4 * 1024
+LARGE_WEIGHT = 4
 CHUNK_EVENTS = 30_000
 FIRST_CHUNK_BYTES = 1024 * 1024  # smaller, so that inserting starts early; chunks then double up to CHUNK_BYTES
 READ_BLOCK = 1024 * 1024
@@ -78,7 +79,6 @@ class ImportSource:
         self.path = path
         self.array = False
         self._chunk_bytes = FIRST_CHUNK_BYTES
-        self._large = False  # the chunk being filled holds (or is about to take) a large event
         self._element_lines = array("q")  # JSON arrays: the line each element starts on, by element index
 
     def locate(self, idx: int) -> str:
@@ -86,15 +86,12 @@ class ImportSource:
         return f"{self.path}:{line}"
 
     def _grow(self) -> None:
-        self._chunk_bytes = min(SMALL_CHUNK_BYTES, self._chunk_bytes * 2)
-        self._large = False
+        self._chunk_bytes = min(CHUNK_BYTES, self._chunk_bytes * 2)
 
     def _full(self, rows: Rows, size: int, adding: int) -> bool:
-        """Whether the chunk being filled must be handed on before an event of ``adding`` characters joins it."""
-        if adding > LARGE_EVENT:
-            self._large = True
-        budget = min(self._chunk_bytes, CHUNK_BYTES) if self._large else self._chunk_bytes
-        return bool(rows) and (size + adding > budget or len(rows) >= CHUNK_EVENTS)
+        """Whether the chunk being filled (``size`` by :func:`_weight`) must be handed on before an event of
+        ``adding`` characters joins it."""
+        return bool(rows) and (size + _weight(adding) > self._chunk_bytes or len(rows) >= CHUNK_EVENTS)
 
     def _problem(self, line: int, problem: str) -> InvalidEvent:
         return InvalidEvent(f"{self.path}:{line}", problem)
@@ -183,13 +180,12 @@ class ImportSource:
                     yield rows
                     rows, size, seen = [], 0, {}
                     self._grow()
-                    self._large = len(line) > LARGE_EVENT
                 event_id = event["event_id"]
                 if seen.setdefault(event_id, line_no) != line_no:
                     raise InvalidEvent(f"{self.path}:{line_no}",
                                        f"duplicate event_id {event_id} (also at {self.path}:{seen[event_id]})")
                 rows.append((line_no, line, search_text(event)))
-                size += len(line)
+                size += _weight(len(line))
             if block is None:
                 break
         if rows:
@@ -285,7 +281,6 @@ class ImportSource:
                 yield rows
                 rows, size, seen = [], 0, {}
                 self._grow()
-                self._large = len(text) > LARGE_EVENT
             event_id = obj["event_id"]
             if seen.setdefault(event_id, index) != index:
                 raise InvalidEvent(f"{self.path}:{start_line}",
@@ -295,10 +290,15 @@ class ImportSource:
             self._element_lines.append(start_line)
             rows.append((index, text, search_text(obj)))
             index += 1
-            size += len(text)
+            size += _weight(len(text))
             expect_value = False
         if rows:
             yield rows
+
+
+def _weight(length: int) -> int:
+    """What an event of ``length`` characters counts against a chunk's budget (see CHUNK_BYTES)."""
+    return length if length <= LARGE_EVENT else LARGE_WEIGHT * length
 
 
 def _chain(first: bytes, blocks: Iterator[bytes]) -> Iterator[bytes]:
