@@ -38,10 +38,12 @@ def open_journal(target: str | None, *, follow_server: bool = False) -> JournalA
     if follow_server:
         from .remote.served_file import ServedFile
 
-        return ServedFile(path, served)
+        return ServedFile(path, served, create_parents=not target)
     if served is not None:
         return served
-    return Journal(path)
+    # The default journal lives in the user's data directory, which the first write may create; a path
+    # given by the user in a directory that does not exist is an error.
+    return Journal(path, create_parents=not target)
 
 
 def _is_url(target: str) -> bool:

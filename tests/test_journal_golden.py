@@ -226,8 +226,8 @@ UNKNOWN_PAYLOAD = {
     "tiny": 1.5e-7,
     "ten": 10.0,
     "big": 1e300,
-    "beyond_i64": 18446744073709551615,
-    "beyond_u64": 123456789012345678901234567890,
+    "beyond_i64": 18446744073709551615,  # u64::MAX: the largest integer Lago's serde_json keeps exact
+    "lowest": -9223372036854775808,  # i64::MIN
     "text": "h\u00e9llo \U0001f30d \"quoted\" \\ back\nslash\ttab \u0001",
     "content": 42,  # a field name a known kind uses, with another type
 }

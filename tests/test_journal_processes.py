@@ -89,6 +89,7 @@ WRITER = """
 
 def test_concurrent_writer_processes_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "fresh" / "shared.duckdb"  # nobody has created it yet: the writers race for that too
+    path.parent.mkdir()  # (the directory they do not create: a missing one is an error)
     n_procs, per_proc = 4, 200
     session, branch = "SHARED", "side-branch"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import random
 from pathlib import Path
 from typing import Any
@@ -750,21 +751,29 @@ def test_reads_on_a_missing_path_create_nothing(tmp_path: Path) -> None:
 
 
 def test_two_journal_objects_in_one_process_wait_for_each_other(tmp_path: Path) -> None:
-    """A cached read-only connection of one object makes DuckDB refuse the other's read-write open: that is
-    'busy' (retried until the reader lets go), never 'corrupt'."""
+    """A cached read-only connection of one object gives way to the other's write at once (the writer-intent
+    lock); a connection that ignores the intent lock makes the write 'busy' (retried, then reported), never
+    'corrupt'."""
     path = tmp_path / "shared.duckdb"
-    reader = Journal(path, idle_release=0.3)
+    reader = Journal(path, idle_release=30)
     writer = Journal(path, busy_timeout=5)
     sid = writer.create_session({"name": "one"})
     assert [s.session_id for s in reader.list_sessions()] == [sid]
     assert reader.holds_connection
-    writer.create_session({"name": "two"})  # waits for the reader's idle release
+    t0 = time.monotonic()
+    writer.create_session({"name": "two"})  # the reader lets go when it sees the writer, not after 30 s
+    assert time.monotonic() - t0 < 2
     assert reader.holds_connection is False
     assert reader.count_sessions() == 2
     impatient = Journal(path, busy_timeout=0.05)
-    with pytest.raises(JournalBusy):
-        impatient.create_session({"name": "three"})
+    impatient.create_session({"name": "three"})  # a short deadline is enough: readers yield
+    foreign = duckdb.connect(str(path), read_only=True)  # knows nothing of the intent lock
+    try:
+        with pytest.raises(JournalBusy):
+            impatient.create_session({"name": "four"})
+    finally:
+        foreign.close()
     reader.close()
-    impatient.create_session({"name": "three"})
-    assert writer.count_sessions() == 3
+    impatient.create_session({"name": "four"})
+    assert writer.count_sessions() == 4
     writer.close()

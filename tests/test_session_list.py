@@ -295,9 +295,9 @@ async def test_sort_by_keys_and_header_clicks(demo_api: JournalAPI) -> None:
 
 @run_async
 async def test_empty_journal_shows_empty_state_and_d_loads_the_demo(journal_api: JournalAPI, tmp_path: Path) -> None:
-    empty = tmp_path / "empty.json"
-    empty.write_text("[]")
-    journal_api.import_file(empty)  # a journal with no session in it (a missing file says so: test_list_keys)
+    # A journal with no session in it (a missing file says so: test_list_keys). Importing "[]" made one
+    # before; an empty array is now refused like an empty file, so: a session created, then deleted.
+    journal_api.delete_session(journal_api.create_session({"name": "gone"}))
     app = LagoApp(journal_api, clock=fixed_clock)
     async with running(app, (100, 30)) as pilot:
         screen = screen_of(app)
@@ -497,9 +497,7 @@ def test_snapshot_list_40x12(snap_compare, home: None, demo_journal: Journal) ->
 
 
 def test_snapshot_empty_80x24(snap_compare, home: None, journal: Journal, tmp_path: Path) -> None:
-    empty = tmp_path / "empty.json"
-    empty.write_text("[]")
-    journal.import_file(empty)  # the file exists, with no session in it: "No sessions yet"
+    journal.delete_session(journal.create_session({"name": "gone"}))  # the file exists, no session in it
     assert snap_compare(_app(journal), terminal_size=(80, 24), run_before=_empty)
 
 

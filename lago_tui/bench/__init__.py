@@ -10,6 +10,8 @@ numbers go to ``--json``):
 * analysis: state at random points of the big session, comparing two 100k-event attempts, the
   integrity check of the whole journal;
 * query level (issue 13): typed list queries to an updated list, typed timeline queries to the first match;
+* robust (issue 11): appends lost while the app holds PageDown on the agent's session, peak memory of a
+  1 GB (``--quick``: 256 MB) import;
 * app level, driving the real app headless (``App.run_test(size=(120, 40))`` with a Pilot) in child
   processes: process start to a painted session list, filter keystrokes, opening the big session, ``G``,
   PageDown, a jump, switching to a nested branch, search, key latency during a search, live updates from
@@ -60,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-remote", action="store_true", help="leave out the remote rows (the app through a server)")
     ap.add_argument("--serve", action="store_true",
                     help="only the server's measures: a real lago-tui serve under load from another process")
+    ap.add_argument("--no-robust", action="store_true", help="skip the lock fight and the large-import memory")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--manifest", help=argparse.SUPPRESS)
@@ -97,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
 
             log("remote (the app through lago-tui serve) ...")
             results += remote_level(db, m, args.runs, scratch, log, quick=args.quick, local=results)
+        if not (args.no_robust or args.no_app):  # the lock fight drives the app
+            from .robust import robust_results  # here: `python -m lago_tui.bench.robust` runs it alone
+
+            log("robust (lock fight, large-import memory) ...")
+            results += robust_results(scratch, log, trials=args.runs, import_mb=256 if args.quick else 1024)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     header = (f"lago-tui bench: {m.sessions:,} sessions, {m.events:,} events, big session {m.big:,} events "

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
-from typing import TextIO
 
 from ..journal import JournalAPI, JournalError
-from .output import clean, table
+from .output import Output, json_text, one_line, output_file, terminal_safe
+
+
+def non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
 
 
 def register(sub: argparse._SubParsersAction) -> dict:
@@ -16,8 +23,8 @@ def register(sub: argparse._SubParsersAction) -> dict:
     p.add_argument("session", metavar="SESSION")
     p.add_argument("--branch", metavar="B", help="only this branch's timeline, inherited events included "
                    "(default: all branches for jsonl, main for a range or another format)")
-    p.add_argument("--from", dest="from_seq", metavar="SEQ", type=int, help="from this seq of the branch itself")
-    p.add_argument("--to", dest="to_seq", metavar="SEQ", type=int, help="up to this seq of the branch itself")
+    p.add_argument("--from", dest="from_seq", metavar="SEQ", type=non_negative, help="from this seq of the branch itself")
+    p.add_argument("--to", dest="to_seq", metavar="SEQ", type=non_negative, help="up to this seq of the branch itself")
     p.add_argument("--format", choices=("jsonl", "md", "openai"), default="jsonl",
                    help="jsonl (wire format), md (transcript) or openai (chat messages as a JSON array)")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
@@ -27,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
     p.add_argument("--where", metavar="QUERY", help="only sessions matching QUERY (fields below)")
     p.add_argument("--since", metavar="TIME", help="only sessions active at or after TIME (2d, 2026-11-01, ...)")
     p.add_argument("--until", metavar="TIME", help="only sessions started before TIME")
-    p.add_argument("--limit", metavar="N", type=int, help="at most N sessions (most recently active first)")
+    p.add_argument("--limit", metavar="N", type=non_negative, help="at most N sessions (most recently active first)")
     p.add_argument("--json", action="store_true", help="print a JSON array (times also as ISO-8601, UTC)")
 
     p = sub.add_parser("show", help="a session and its branches")
@@ -45,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
     p.add_argument("--where", metavar="QUERY", help="only events matching QUERY (fields below)")
     p.add_argument("--since", metavar="TIME", help="only events at or after TIME (10m, 2026-11-20T09:00, ...)")
     p.add_argument("--until", metavar="TIME", help="only events before TIME")
-    p.add_argument("--limit", metavar="N", type=int, help="only the last N events")
+    p.add_argument("--limit", metavar="N", type=non_negative, help="only the last N events")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new events until ctrl+c")
     p.add_argument("--json", action="store_true", help="print EventEnvelopes as JSON Lines")
     return {"export": cmd_export, "sessions": cmd_sessions, "show": cmd_show, "log": cmd_log}
@@ -135,24 +142,29 @@ def with_iso(data: dict, *keys: str) -> dict:
     return out
 
 
-def cmd_export(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_export(journal: JournalAPI, args: argparse.Namespace, out: Output) -> int:
     journal.check()
-    lines = _export_lines(journal, args)
-    if args.output:
-        target = Path(args.output)
-        tmp = target.with_name(target.name + ".part")
-        try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.writelines(lines)
-            tmp.replace(target)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise JournalError(f"{args.output}: {exc.strerror or exc}") from None
-        except BaseException:  # an unknown session, a journal error mid-way: leave no FILE.part behind
-            tmp.unlink(missing_ok=True)
-            raise
-    else:
-        out.writelines(lines)
+    chunks = iter(_export_lines(journal, args))
+    first = next(chunks, None)  # an unknown session or branch fails here, before any file is touched
+    if not args.output:
+        for chunk in ([first] if first is not None else []):
+            out.write(chunk)
+        for chunk in chunks:
+            out.write(chunk)
+        return 0
+    with output_file(args.output, protected=journal.local_files()) as fh:
+        pending: list[bytes] = []
+        size = 0
+        for chunk in ([first] if first is not None else []):
+            pending.append(terminal_safe(chunk).encode("utf-8"))
+        for chunk in chunks:
+            data = terminal_safe(chunk).encode("utf-8")
+            pending.append(data)
+            size += len(data)
+            if size >= 1 << 20:
+                fh.write(b"".join(pending))
+                pending, size = [], 0
+        fh.write(b"".join(pending))
     return 0
 
 
@@ -160,7 +172,7 @@ def _export_lines(journal: JournalAPI, args: argparse.Namespace):  # noqa: ANN20
     """The export as text chunks; everything that can be refused is checked before the first one."""
     ranged = args.from_seq is not None or args.to_seq is not None
     if args.branch is None and args.format == "jsonl" and not ranged:
-        return (json.dumps(event, ensure_ascii=False) + "\n" for event in journal.export(args.session))
+        return (json_text(event) + "\n" for event in journal.export(args.session))
     from ..journal.formats import render
 
     detail = journal.session(args.session)
@@ -171,20 +183,19 @@ def _export_lines(journal: JournalAPI, args: argparse.Namespace):  # noqa: ANN20
     return render(events, args.format, title=title, branch_names={b.branch_id: b.name for b in detail.branches})
 
 
-def cmd_sessions(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_sessions(journal: JournalAPI, args: argparse.Namespace, out: Output) -> int:
     from .. import summary as fmt
 
     journal.check()
     sessions = journal.list_sessions(_query(args, "list"), limit=args.limit)
     if args.json:
-        json.dump([with_iso(s.to_json(), *_SESSION_TIMES) for s in sessions], out, ensure_ascii=False, indent=2)
-        out.write("\n")
+        out.json([with_iso(s.to_json(), *_SESSION_TIMES) for s in sessions], indent=2)
         return 0
     rows = [
         [
-            clean(s.session_id),
-            clean(s.name)[:48],
-            clean(s.model)[:24],
+            s.session_id,
+            s.name,
+            s.model,
             str(s.branch_count),
             str(s.event_count),
             fmt.tokens(s.tokens),
@@ -193,11 +204,12 @@ def cmd_sessions(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> 
         ]
         for s in sessions
     ]
-    table(rows, ["ID", "NAME", "MODEL", "BRANCHES", "EVENTS", "TOKENS", "LAST ACTIVITY", "STATE"], {3, 4, 5}, out)
+    out.table(rows, ["ID", "NAME", "MODEL", "BRANCHES", "EVENTS", "TOKENS", "LAST ACTIVITY", "STATE"], {3, 4, 5},
+              widths={1: 48, 2: 24})
     return 0
 
 
-def cmd_show(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_show(journal: JournalAPI, args: argparse.Namespace, out: Output) -> int:
     from .. import summary as fmt
 
     journal.check()
@@ -208,31 +220,31 @@ def cmd_show(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
         data["branches"] = [with_iso(b, "created_at") for b in data["branches"]]
         if runs is not None:
             data["runs"] = [with_iso(r.to_json(), "started_ts", "ended_ts") for r in runs]
-        json.dump(data, out, ensure_ascii=False, indent=2)
-        out.write("\n")
+        out.json(data, indent=2)
         return 0
     s, t = detail.summary, detail.totals
     names = {b.branch_id: b.name for b in detail.branches}
-    out.write(f"{clean(s.name)}  ({clean(s.session_id)})\n")
-    out.write(f"  model    {clean(s.model) or '-'}\n")
+    out.line(s.name, f"({s.session_id})")
+    out.line("  model   ", s.model or "-", sep=" ")
     for key, value in s.params.items():
-        out.write(f"  param    {clean(key)}={clean(value)}\n")
-    out.write(f"  created  {fmt.timestamp(s.created_at)}   state {'closed' if s.closed else 'open'}\n")
-    out.write(
+        out.line("  param   ", f"{key}={value}", sep=" ")
+    out.line(f"  created  {fmt.timestamp(s.created_at)}   state {'closed' if s.closed else 'open'}")
+    out.line(
         f"  events {t.events}  tokens {t.tokens_in} in / {t.tokens_out} out  tool calls {t.tool_calls}"
-        f"  failures {t.failures}  wall {fmt.duration(t.wall_time_us / 1000)}\n\n"
+        f"  failures {t.failures}  wall {fmt.duration(t.wall_time_us / 1000)}"
     )
+    out.write("\n")
     rows = []
     for b in detail.branches:
-        merged = ", ".join(f"{clean(names.get(m.target_branch_id, m.target_branch_id))}@{m.at_seq}" for m in b.merges)
+        merged = ", ".join(f"{names.get(m.target_branch_id, m.target_branch_id)}@{m.at_seq}" for m in b.merges)
         rows.append([
-            clean(b.name), clean(b.branch_id), clean(names.get(b.parent_branch_id, b.parent_branch_id or "")) or "-",
+            b.name, b.branch_id, names.get(b.parent_branch_id, b.parent_branch_id or "") or "-",
             str(b.fork_point_seq) if b.parent_branch_id else "-", str(b.head_seq), str(b.event_count), merged or "-",
         ])
-    table(rows, ["BRANCH", "ID", "PARENT", "FORK", "HEAD", "EVENTS", "MERGED INTO"], {3, 4, 5}, out)
+    out.table(rows, ["BRANCH", "ID", "PARENT", "FORK", "HEAD", "EVENTS", "MERGED INTO"], {3, 4, 5})
     if runs is not None:
-        out.write(f"\nruns of {clean(names.get(detail.branch(args.branch).branch_id, args.branch))}: "  # type: ignore[union-attr]
-                  f"{len(runs)}\n")
+        out.write("\n")
+        out.line(f"runs of {names.get(detail.branch(args.branch).branch_id, args.branch)}: {len(runs)}")  # type: ignore[union-attr]
         if runs:
             _runs_table(runs, out)
     return 0
@@ -241,23 +253,23 @@ def cmd_show(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
 _SESSION_TIMES = ("created_at", "first_ts", "last_ts")
 
 
-def _runs_table(runs: list, out: TextIO) -> None:
+def _runs_table(runs: list, out: Output) -> None:
     from .. import summary as fmt
 
     rows = []
     for r in runs:
-        rows.append([clean(r.run_id), r.status, fmt.timestamp(r.started_ts), fmt.duration(r.wall_time_us / 1000),
+        rows.append([r.run_id, r.status, fmt.timestamp(r.started_ts), fmt.duration(r.wall_time_us / 1000),
                      str(r.events), str(r.tokens_in), str(r.tokens_out), str(r.tool_calls), str(r.failures),
-                     clean(r.reason or "")[:40]])
+                     r.reason or ""])
         for st in r.steps:
             rows.append([f"  step {st.index}", "done" if st.finished else "open", fmt.timestamp(st.started_ts),
                          fmt.duration(st.wall_time_us / 1000), str(st.events), str(st.tokens_in), str(st.tokens_out),
-                         str(st.tool_calls), str(st.failures), clean(st.stop_reason or "")[:40]])
-    table(rows, ["RUN", "STATUS", "STARTED", "WALL", "EVENTS", "TOKENS IN", "TOKENS OUT", "TOOL CALLS", "FAILURES",
-                 "REASON"], {3, 4, 5, 6, 7, 8}, out)
+                         str(st.tool_calls), str(st.failures), st.stop_reason or ""])
+    out.table(rows, ["RUN", "STATUS", "STARTED", "WALL", "EVENTS", "TOKENS IN", "TOKENS OUT", "TOOL CALLS", "FAILURES",
+                     "REASON"], {3, 4, 5, 6, 7, 8}, widths={9: 40})
 
 
-def cmd_log(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_log(journal: JournalAPI, args: argparse.Namespace, out: Output) -> int:
     from ..journal.query import QueryError
 
     journal.check()
@@ -269,9 +281,9 @@ def cmd_log(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
     except QueryError as exc:
         raise JournalError(_where_error(query or "", exc) if exc.query else f"--kind: {exc.message}") from None
     # 12.9: a branch's timeline repeats seqs (each segment counts from 1), so lines say whose event it is.
-    names = {b.branch_id: clean(b.name) for b in detail.branches}
+    names = {b.branch_id: one_line(b.name, _BRANCH_WIDTH) for b in detail.branches}
     segments = [branch_id for branch_id, _ in timeline.segment_bounds]
-    width = max(cell_len(names.get(b, b)[:_BRANCH_WIDTH]) for b in segments) if len(segments) > 1 else 0
+    width = max(cell_len(names.get(b, one_line(b, _BRANCH_WIDTH))) for b in segments) if len(segments) > 1 else 0
     position = 0 if args.limit is None else max(0, timeline.length - args.limit)
     position = _print_events(timeline, position, args.json, names, width, out)
     if args.follow:
@@ -282,32 +294,37 @@ def cmd_log(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
 _BRANCH_WIDTH = 40
 
 
-def _print_events(timeline, position: int, as_json: bool, names: dict, width: int, out: TextIO) -> int:  # noqa: ANN001
+LOG_PAGE_BYTES = 4 * 1024 * 1024  # of payload text per window `log` reads (fewer rows when events are large)
+
+
+def _print_events(timeline, position: int, as_json: bool, names: dict, width: int, out: Output) -> int:  # noqa: ANN001
     """Print events from ``position`` to the end; returns the next position."""
     from .. import summary as fmt
 
+    count = 200
     while position < timeline.length:
-        events = timeline.window(position, 1000)
+        events = timeline.window(position, count)
         if not events:
             break
         for ev in events:
             if as_json:
-                out.write(json.dumps(ev.to_wire(), ensure_ascii=False) + "\n")
+                out.json(ev.to_wire())
                 continue
             mark = "^" if ev.inherited else " "
             branch = ""
             if width:
-                name = names.get(ev.branch_id, clean(ev.branch_id))[:_BRANCH_WIDTH]
+                name = names.get(ev.branch_id) or one_line(ev.branch_id, _BRANCH_WIDTH)
                 branch = name + " " * (width - cell_len(name)) + "  "
-            label = clean(fmt.role_label(ev))[:18]
-            out.write(
-                f"{mark}{ev.seq:>6}  {branch}{fmt.timestamp(ev.ts)}  {label:<18}  {clean(fmt.summarize(ev, 300))}\n"
-            )
+            label = one_line(fmt.role_label(ev), 18)
+            label += " " * (18 - cell_len(label))
+            out.write(f"{mark}{ev.seq:>6}  {branch}{fmt.timestamp(ev.ts)}  {label}  {one_line(fmt.summarize(ev, 300))}\n")
         position = events[-1].position + 1
+        size = sum(len(ev.payload_json) for ev in events)
+        count = max(1, min(2000, count * LOG_PAGE_BYTES // max(size, 1)))
     return position
 
 
-def _follow(journal: JournalAPI, timeline, position: int, as_json: bool, names: dict, width: int, out: TextIO) -> int:  # noqa: ANN001
+def _follow(journal: JournalAPI, timeline, position: int, as_json: bool, names: dict, width: int, out: Output) -> int:  # noqa: ANN001
     """Print new events as they are appended, until ctrl+c (then exit 0). The file is held only to read."""
     import time
 

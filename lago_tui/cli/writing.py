@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, TextIO
+from typing import Any
 
 from ..journal import JournalAPI, JournalError
 from ..journal.models import params_from_pairs
-from .output import clean, plural
+from .output import Output, OutputError, plural
 
 
 def register(sub: argparse._SubParsersAction) -> dict:
@@ -29,15 +29,25 @@ def register(sub: argparse._SubParsersAction) -> dict:
     return {"import": cmd_import, "new": cmd_new, "branch": cmd_branch, "demo": cmd_demo}
 
 
-def cmd_import(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_import(journal: JournalAPI, args: argparse.Namespace, out: Output) -> int:
     for name in args.files:
         result = journal.import_file(name)
-        out.write(
-            f"{clean(name)}: {plural(result.sessions, 'session')}, {plural(result.events, 'event')} imported"
+        out.line(
+            f"{name}: {plural(result.sessions, 'session')}, {plural(result.events, 'event')} imported"
             + (f", {result.skipped} already present" if result.skipped else "")
-            + "\n"
         )
+        _written(out, f"{name} was imported")
     return 0
+
+
+def _written(out: Output, done: str) -> None:
+    """Flush what a command that changed the journal printed; if it cannot be, say what was done anyway."""
+    try:
+        out.flush()
+    except OutputError as exc:
+        if exc.broken_pipe:
+            raise
+        raise OutputError(f"{done}, but {str(exc)[0].lower()}{str(exc)[1:]}") from None
 
 
 def _parse_params(items: list[str]) -> dict[str, str]:
@@ -53,7 +63,7 @@ def _parse_params(items: list[str]) -> dict[str, str]:
         raise JournalError(str(exc)) from None
 
 
-def cmd_new(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_new(journal: JournalAPI, args: argparse.Namespace, out: Output) -> int:
     from ..journal import InvalidSpec
 
     params = _parse_params(args.param)
@@ -61,23 +71,25 @@ def cmd_new(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
         session_id = journal.create_session({"name": args.name, "model": args.model, "params": params})
     except InvalidSpec as exc:
         raise JournalError(f"invalid session: {exc}") from None
-    out.write(session_id + "\n")
+    out.line(session_id)
+    _written(out, f"session {session_id} was created")
     return 0
 
 
-def cmd_branch(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_branch(journal: JournalAPI, args: argparse.Namespace, out: Output) -> int:
     journal.check()
     spec: dict[str, Any] = {"name": args.name, "parent": args.parent, "fork_point_seq": args.at}
-    out.write(journal.create_branch(args.session, spec) + "\n")
+    branch_id = journal.create_branch(args.session, spec)
+    out.line(branch_id)
+    _written(out, f"branch {branch_id} was created")
     return 0
 
 
-def cmd_demo(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_demo(journal: JournalAPI, args: argparse.Namespace, out: Output) -> int:
     from ..paths import demo_source
 
     source = demo_source()
     result = journal.import_file(source)
-    out.write(
-        f"demo: {plural(result.sessions, 'session')}, {plural(result.events, 'event')} added to {clean(journal.location)}\n"
-    )
+    out.line(f"demo: {plural(result.sessions, 'session')}, {plural(result.events, 'event')} added to {journal.location}")
+    _written(out, "the demo sessions were added")
     return 0

@@ -22,6 +22,7 @@ from .errors import (
     JournalError,
     JournalNotFound,
     JournalPermission,
+    JournalResource,
     JournalTooNew,
     NotAJournal,
     NotFound,
@@ -52,6 +53,6 @@ __all__ = [
     "RunState", "StateAt", "ToolCallState",
     "AppendResult", "BatchingWriter", "BranchInfo", "Conflict", "MergeResult", "BranchSpec", "ChangeToken", "EventEnvelope", "ImportResult", "InvalidEvent",
     "InvalidSpec", "Journal", "JournalAPI", "JournalBusy", "JournalCorrupt", "JournalError", "JournalNotFound",
-    "JournalPermission", "JournalTooNew", "KNOWN_KINDS", "NotAJournal", "NotFound", "SearchHit", "SessionDetail",
+    "JournalPermission", "JournalResource", "JournalTooNew", "KNOWN_KINDS", "NotAJournal", "NotFound", "SearchHit", "SessionDetail",
     "SessionSpec", "SessionSummary", "SessionTotals", "Timeline", "TimelineAPI", "TimelineEvent", "ToolOutcome",
 ]

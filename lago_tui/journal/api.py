@@ -121,6 +121,11 @@ class JournalAPI(ABC):
     def check(self) -> None:
         """For read-only commands: raise if there is no readable journal there."""
 
+    def local_files(self) -> list[tuple[str, str]]:
+        """(path, what it is) of every file this journal keeps on this machine, which a command must never
+        overwrite (``export -o``); empty for a journal behind a server."""
+        return []
+
     @abstractmethod
     def change_token(self) -> Hashable:
         """Cheap and never blocking: equal tokens mean nothing was written in between."""

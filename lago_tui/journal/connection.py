@@ -5,6 +5,13 @@ holds the journal only while it works: writers for one transaction, readers for 
 (released after ``idle_release`` seconds without use). A lock conflict is retried with jittered backoff
 until a deadline, then reported as :class:`JournalBusy`.
 
+Readers yield to writers (see :mod:`.intent`): a writer takes the intent lock beside the journal before it
+opens the file, and a reader neither opens the file while it is held nor keeps a cached connection open
+once its current query is done.
+
+Readers never write: a journal of an older schema is read through temporary views that present the
+current schema (nothing in the file changes); the next write migrates it.
+
 Before DuckDB sees a path we check it ourselves, so that a SQLite or text file, a directory, a missing
 path on a read-only operation or an unreadable file gets a clear error and is never created or modified.
 """
@@ -16,6 +23,7 @@ import errno
 import os
 import weakref
 import random
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -26,14 +34,17 @@ import duckdb
 
 from . import schema
 from .errors import (
+    Interrupted,
     JournalBusy,
     JournalCorrupt,
     JournalError,
     JournalNotFound,
     JournalPermission,
+    JournalResource,
     JournalTooNew,
     NotAJournal,
 )
+from .intent import WriterIntent, writer_waiting
 
 # Every connection: no file access from SQL, no extension downloads (a SQLite file otherwise makes DuckDB
 # try to fetch the sqlite extension). The progress bar is turned off per connection.
@@ -44,7 +55,13 @@ _BASE_CONFIG = {
     "threads": 2,
 }
 READER_MEMORY_LIMIT = "128MB"
+# A writer's buffer pool: past it DuckDB spills to ``PATH.tmp``, so an import of any size stays within bounds
+# (peak ~0.6 GB for a session of large events, whose commit needs some 400 MB beyond the pool).
+WRITER_MEMORY_LIMIT = "192MB"
 _DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
+# How often a reader holding a cached connection looks whether a writer wants the file (each look is a
+# non-blocking flock on PATH.lock: two system calls).
+INTENT_POLL = 0.02
 # The last marker: another Journal object in this process has the file open the other way (read-only vs
 # read-write). Like a lock held by another process it goes away (idle reader released, transaction over).
 _LOCK_MARKERS = (
@@ -95,6 +112,22 @@ def _is_lock_error(exc: BaseException) -> bool:
     return any(marker in text for marker in _LOCK_MARKERS)
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def resource_error(path: Path, exc: BaseException) -> JournalResource | None:
+    """Out of memory, disk full, no temp space: the machine's limits, never the journal's fault."""
+    low = str(exc).lower()
+    code = getattr(exc, "errno", None)
+    if isinstance(exc, MemoryError) or "out of memory" in low or "memory limit" in low or "failed to allocate" in low:
+        return JournalResource(f"not enough memory to work on {path}: {_first_line(exc)}")
+    if code in (errno.ENOSPC, errno.EDQUOT) or "no space left" in low or "disk quota" in low or "disk is full" in low:
+        return JournalResource(f"no space left on the device of {path} (nothing was written)")
+    return None
+
+
 def _translate(path: Path, exc: BaseException) -> JournalError:
     """Map a DuckDB or OS error to one clear line."""
     text = str(exc)
@@ -109,8 +142,12 @@ def _translate(path: Path, exc: BaseException) -> JournalError:
         return JournalBusy(f"journal busy: {path} is locked by another process")
     if "not a valid duckdb" in low or "not a duckdb" in low:
         return NotAJournal(f"{path} is not a DuckDB file (not a lago-tui journal)")
-    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return JournalCorrupt(f"{path} is corrupt or unreadable: {first}")
+    resource = resource_error(path, exc)
+    if resource is not None:
+        return resource
+    if isinstance(exc, duckdb.InterruptException) or "interrupted" in low:
+        return Interrupted(f"interrupted while working on {path}")
+    return JournalCorrupt(f"{path} is corrupt or unreadable: {_first_line(exc)}")
 
 
 def _creation_error(path: Path, exc: BaseException) -> JournalError:
@@ -125,8 +162,56 @@ def _creation_error(path: Path, exc: BaseException) -> JournalError:
     return (JournalPermission if denied else JournalError)(f"cannot create a journal at {path}: {reason}")
 
 
-class _NeedsMigration(Exception):
-    """A journal of an older schema opened read-only (internal: the reader migrates it first)."""
+class CommittedInterrupt(KeyboardInterrupt):
+    """Ctrl-C arrived while a write was being committed; the commit finished first (the write is in)."""
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[list[int]]:
+    """Hold SIGINT back (main thread only) while a commit runs, so that it is never half-reported: the list
+    the block gets is non-empty afterwards if Ctrl-C was pressed meanwhile."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    except ValueError:  # not the main interpreter
+        yield received
+        return
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def compat_views(con: duckdb.DuckDBPyConnection, found: int) -> list[str]:
+    """SQL that shows a journal of schema ``found`` as the current schema, read-only, on one cursor.
+
+    Temporary views of the same names shadow the file's tables (temp objects are resolved first, and
+    belong to the cursor that made them); they read the file's tables by their qualified names.
+    """
+    db = _quoted(con.execute("SELECT current_database()").fetchone()[0])
+    statements: list[str] = []
+    if found < 2:
+        failure = (
+            "CASE WHEN kind IN ('ToolCallFailed', 'RunErrored', 'ErrorRaised') THEN true "
+            "WHEN kind = 'ToolCallCompleted' THEN coalesce(payload->>'$.status' NOT IN ('ok', 'success'), false) "
+            "ELSE false END"
+        )
+        statements.append(f"CREATE OR REPLACE TEMP VIEW events AS SELECT *, {failure} AS failure FROM {db}.main.events")
+        statements.append(
+            "CREATE OR REPLACE TEMP VIEW sessions AS SELECT s.*, coalesce(a.tool_calls, 0) AS tool_calls, "
+            f"coalesce(a.failures, 0) AS failures FROM {db}.main.sessions s LEFT JOIN ("
+            "SELECT session_id, count(*) FILTER (WHERE kind = 'ToolCallRequested') AS tool_calls, "
+            f"count(*) FILTER (WHERE {failure}) AS failures FROM {db}.main.events GROUP BY session_id) a "
+            "USING (session_id)"
+        )
+    return statements
 
 
 _LIVE: weakref.WeakSet[Connector] = weakref.WeakSet()
@@ -142,14 +227,18 @@ def _release_all() -> None:
 class Connector:
     """Opens, retries, caches (readers) and releases connections to one journal file."""
 
-    def __init__(self, path: Path, *, busy_timeout: float = 5.0, idle_release: float = 1.0) -> None:
+    def __init__(
+        self, path: Path, *, busy_timeout: float = 5.0, idle_release: float = 1.0, create_parents: bool = False
+    ) -> None:
         self.path = path
         self.busy_timeout = busy_timeout
         self.idle_release = idle_release
+        self.create_parents = create_parents  # only for the default journal: a typo'd path is an error
         self._lock = threading.RLock()
         self._reader: duckdb.DuckDBPyConnection | None = None
+        self._compat: list[str] = []  # views run on each reader cursor of an older-schema journal
         self._last_used = 0.0
-        self._timer: threading.Timer | None = None
+        self._watcher: threading.Thread | None = None
         self._active = 0  # cursors in use
         self._no_cursors = threading.Condition(self._lock)
         _LIVE.add(self)
@@ -169,8 +258,15 @@ class Connector:
                     # One DuckDB thread: on two cores a search using both starved the UI thread (keys took
                     # 300 ms to answer during a search); single-threaded scans still meet their targets.
                     config["threads"] = 1
+                else:
+                    config["memory_limit"] = WRITER_MEMORY_LIMIT
                 con = duckdb.connect(str(self.path), read_only=read_only, config=config)
                 con.execute("SET enable_progress_bar = false")
+                if not read_only:
+                    # ZSTD compresses a whole vector (2,048 values) of large strings together, so reading one
+                    # 40 KB payload back needed ~128 MB, more than a reader's memory limit: a session of big
+                    # tool results imported fine and could never be read again. Other methods read per value.
+                    con.execute("SET disabled_compression_methods = 'zstd'")
                 return con
             except duckdb.Error as exc:
                 # Creating: the path was absent when checked, so a file there now is another process's new
@@ -187,7 +283,11 @@ class Connector:
                 raise (_creation_error if creating else _translate)(self.path, exc) from None
 
     def _check_schema(self, con: duckdb.DuckDBPyConnection, *, writable: bool) -> bool:
-        """Refuse foreign or newer files; False for an empty DuckDB file opened read-only (no tables yet)."""
+        """Refuse foreign or newer files; False for an empty DuckDB file opened read-only (no tables yet).
+
+        An older schema is migrated when ``writable``; read-only, :attr:`_compat` gets the views that
+        show it as the current one.
+        """
         try:
             row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         except (duckdb.CatalogException, duckdb.BinderException):  # no meta table, or someone else's "meta"
@@ -212,9 +312,10 @@ class Connector:
                 f"{self.path} uses journal schema {found}; this lago-tui knows up to {schema.SCHEMA_VERSION}"
             )
         if found < schema.SCHEMA_VERSION:
-            if not writable:
-                raise _NeedsMigration(found)
-            schema.migrate(con, found)
+            if writable:
+                schema.migrate(con, found)
+            else:
+                self._compat = compat_views(con, found)
         return True
 
     # ------------------------------------------------------------------ readers
@@ -225,22 +326,19 @@ class Connector:
 
         Each call gets its own cursor on the shared read-only connection, so a long search in one thread
         does not hold up page fetches in another. The connection closes once no cursor has been in use
-        for ``idle_release`` seconds.
+        for ``idle_release`` seconds, or as soon as no cursor is in use and a writer wants the file.
         """
         with self._lock:
+            if self._reader is not None and writer_waiting(self.path):
+                self._let_writer_in()
             if self._reader is None:
                 if not check_file(self.path, must_exist=False):
                     yield None
                     return
+                self._wait_for_writers()
                 con = self._open(read_only=True)
                 try:
-                    is_journal = self._check_schema(con, writable=False)
-                except _NeedsMigration:
-                    # Written by an older lago-tui: migrate once (a short write transaction), then read.
-                    con.close()
-                    with self.writer():
-                        pass
-                    con = self._open(read_only=True)
+                    self._compat = []
                     is_journal = self._check_schema(con, writable=False)
                 except BaseException:
                     con.close()
@@ -253,6 +351,11 @@ class Connector:
             cursor = self._reader.cursor()
             self._active += 1
         try:
+            try:
+                for statement in self._compat:
+                    cursor.execute(statement)
+            except duckdb.Error as exc:
+                raise _translate(self.path, exc) from None
             yield cursor
         except duckdb.Error as exc:
             raise _translate(self.path, exc) from None
@@ -266,30 +369,49 @@ class Connector:
                 if self._active == 0:
                     self._no_cursors.notify_all()
                 self._last_used = time.monotonic()
-                self._arm_idle_timer()
+                self._watch()
 
-    def _arm_idle_timer(self) -> None:
-        if self._reader is None or self.idle_release <= 0:
-            if self._reader is not None:
-                self._close_reader()
+    def _let_writer_in(self) -> None:
+        """A writer wants the file: close the cached connection once no cursor of it is in use."""
+        while self._active:
+            self._no_cursors.wait()
+        self._close_reader()
+
+    def _wait_for_writers(self) -> None:
+        """Open nothing while a writer holds the intent lock; JournalBusy after ``busy_timeout``."""
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.002
+        while writer_waiting(self.path):
+            if time.monotonic() >= deadline:
+                raise JournalBusy(f"journal busy: another process is writing to {self.path}")
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 0.05)
+
+    def _watch(self) -> None:
+        """Start the thread that closes the cached connection when idle or when a writer wants in."""
+        if self._reader is None:
             return
-        if self._timer is None:
-            self._timer = threading.Timer(self.idle_release, self._on_idle)
-            self._timer.daemon = True
-            self._timer.start()
+        if self.idle_release <= 0:
+            self._close_reader()
+            return
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch_loop, name="lago-journal-reader", daemon=True)
+            self._watcher.start()
 
-    def _on_idle(self) -> None:
-        with self._lock:
-            self._timer = None
-            if self._reader is None:
-                return
-            idle = time.monotonic() - self._last_used
-            if self._active == 0 and idle >= self.idle_release * 0.95:
-                self._close_reader()
-            else:
-                self._timer = threading.Timer(max(0.05, self.idle_release - idle), self._on_idle)
-                self._timer.daemon = True
-                self._timer.start()
+    def _watch_loop(self) -> None:
+        while True:
+            time.sleep(INTENT_POLL)
+            with self._lock:
+                if self._reader is None:
+                    self._watcher = None
+                    return
+                if self._active:
+                    continue
+                idle = time.monotonic() - self._last_used
+                if idle >= self.idle_release * 0.95 or writer_waiting(self.path):
+                    self._close_reader()
+                    self._watcher = None
+                    return
 
     def _close_reader(self) -> None:
         if self._reader is not None:
@@ -305,48 +427,88 @@ class Connector:
     def release(self, timeout: float = 5.0) -> None:
         """Close any cached connection now, after cursors still in use (other threads) are done."""
         with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
             deadline = time.monotonic() + timeout
             while self._active and time.monotonic() < deadline:
                 self._no_cursors.wait(max(0.0, deadline - time.monotonic()))
             if self._active:
-                return  # a query is still running; the idle timer closes the connection after it
+                return  # a query is still running; the watcher closes the connection after it
             self._close_reader()
 
     # ------------------------------------------------------------------ writers
 
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection inside one transaction; committed on success, closed afterwards."""
+        """A read-write connection inside one transaction; committed on success, closed afterwards.
+
+        The writer-intent lock is held from before the file is opened until after it is closed, so
+        readers (here and in other processes) let go of it and do not take it back meanwhile.
+        """
         with self._lock:
             while self._active:  # one process cannot hold the same file twice: let readers finish
                 self._no_cursors.wait()
             self._close_reader()
             exists = check_file(self.path, must_exist=False)
             if not exists:
-                try:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise _creation_error(self.path, exc) from None
-            con = self._open(read_only=False, creating=not exists)
+                self._prepare_directory()
+            intent = WriterIntent(self.path)
+            intent.acquire(self.busy_timeout)
+            committed = False
+            # Ours to remove if nothing gets committed: a file DuckDB creates now (not one another creator
+            # made since the check above, which _open waits for).
+            creating_here = not exists and not os.path.lexists(self.path)
             try:
+                con = self._open(read_only=False, creating=not exists)
                 try:
-                    self._check_schema(con, writable=True)
-                    con.execute("BEGIN TRANSACTION")
-                except duckdb.Error as exc:
-                    raise _translate(self.path, exc) from None
-                try:
-                    yield con
-                    con.execute("COMMIT")
-                except BaseException as exc:
                     try:
-                        con.execute("ROLLBACK")
-                    except duckdb.Error:
-                        pass
-                    if isinstance(exc, duckdb.Error):  # disk full, I/O error...: one clear line
+                        self._check_schema(con, writable=True)
+                        con.execute("BEGIN TRANSACTION")
+                    except duckdb.Error as exc:
                         raise _translate(self.path, exc) from None
-                    raise
+                    try:
+                        yield con
+                        with _interrupts_deferred() as deferred:
+                            con.execute("COMMIT")
+                            committed = True
+                            con.close()  # the checkpoint, still with Ctrl-C held back
+                        if deferred:
+                            # Ctrl-C came while committing: the write is in; say so, do not call it undone.
+                            raise CommittedInterrupt(f"interrupted after the write to {self.path} was committed")
+                    except CommittedInterrupt:
+                        raise
+                    except BaseException as exc:
+                        try:
+                            con.execute("ROLLBACK")
+                        except duckdb.Error:
+                            pass
+                        if isinstance(exc, duckdb.Error):  # disk full, I/O error...: one clear line
+                            raise _translate(self.path, exc) from None
+                        raise
+                finally:
+                    try:
+                        con.close()
+                    except duckdb.Error as exc:  # the checkpoint on close failed (disk full...)
+                        raise _translate(self.path, exc) from None
             finally:
-                con.close()
+                # A write that changed nothing leaves nothing behind: not the journal file it was about to
+                # create (still held under the intent lock, so nobody else has it open), not a lock file.
+                if not committed and creating_here:
+                    for leftover in (self.path, Path(str(self.path) + ".wal")):
+                        try:
+                            leftover.unlink()
+                        except OSError:
+                            pass
+                intent.release() if committed else intent.discard()
+
+    def _prepare_directory(self) -> None:
+        parent = self.path.parent
+        if parent.is_dir():
+            return
+        if not self.create_parents:
+            missing = parent
+            while not missing.parent.exists() and missing.parent != missing:
+                missing = missing.parent
+            raise JournalError(f"cannot create a journal at {self.path}: no directory {missing}")
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _creation_error(self.path, exc) from None

@@ -31,6 +31,14 @@ class JournalPermission(JournalError):
     """The operating system refused access to the journal file or its directory."""
 
 
+class Interrupted(JournalError):
+    """Ctrl-C (or another interrupt) stopped a query or a write; a write was rolled back."""
+
+
+class JournalResource(JournalError):
+    """The machine ran out of something (memory, disk space): not the journal's fault, nothing written."""
+
+
 class NotFound(JournalError):
     """A session, branch or event that does not exist (or an ambiguous reference)."""
 
@@ -41,9 +49,10 @@ class InvalidEvent(JournalError):
     ``location`` is ``FILE:LINE`` for imports (or ``event N`` for API batches).
     """
 
-    def __init__(self, location: str, problem: str) -> None:
+    def __init__(self, location: str, problem: str, *, index: int | None = None) -> None:
         self.location = location
         self.problem = problem
+        self.index = index  # for API batches: the 0-based position of the offending event
         super().__init__(f"{location}: {problem}" if location else problem)
 
 

@@ -36,6 +36,7 @@ import duckdb
 
 from .connection import Connector, _creation_error, _translate, check_file
 from .errors import InvalidEvent, JournalBusy, JournalError, JournalPermission
+from .intent import WriterIntent
 
 # The server's connection keeps a bounded buffer pool: its RSS stays well under the 250 MB target after
 # a million appended events. One DuckDB thread: small transactions spend most of their time in per-statement
@@ -83,6 +84,9 @@ class FileOwner:
         self._users = 0
         self._last_used = 0.0
         self._timer: threading.Timer | None = None
+        # Held for as long as the connection is open: readers in other processes give the file up and wait
+        # (they could not open it anyway), writers queue on it instead of spinning on DuckDB's lock.
+        self._intent = WriterIntent(self.path)
         self.opens = 0  # how often the file was opened (a measure of how often it was let go)
         _LIVE.add(self)
 
@@ -95,16 +99,23 @@ class FileOwner:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise _creation_error(self.path, exc) from None
-        con = self._opener._open(read_only=False, creating=not exists)
+        self._intent.acquire(self._opener.busy_timeout)
+        try:
+            con = self._opener._open(read_only=False, creating=not exists)
+        except BaseException:
+            self._intent.release()
+            raise
         try:
             self._opener._check_schema(con, writable=True)
             con.execute(f"SET memory_limit = '{self.memory_limit}'")
             con.execute(f"SET threads = {int(self.threads)}")
         except duckdb.Error as exc:
             con.close()
+            self._intent.release()
             raise _translate(self.path, exc) from None
         except BaseException:
             con.close()
+            self._intent.release()
             raise
         self.opens += 1
         return con
@@ -160,6 +171,8 @@ class FileOwner:
                     c.close()  # the last close checkpoints the WAL into the file
                 except duckdb.Error:
                     pass
+        if con is not None:
+            self._intent.release()
 
     @property
     def holds_connection(self) -> bool:

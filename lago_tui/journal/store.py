@@ -44,7 +44,7 @@ SORT_COLUMNS = {
     "model": "lower(model)",
     "branches": "branch_count",
     "events": "event_count",
-    "tokens": "tokens_in + tokens_out",
+    "tokens": "tokens_in::HUGEINT + tokens_out",  # 128-bit: journals written before the u32 rule may hold 2^63
     "last_activity": "coalesce(last_ts, created_at)",
     "created": "created_at",
 }
@@ -52,7 +52,8 @@ _SESSION_COLS = (
     "session_id, name, model, params, created_at, event_count, branch_count, tokens_in, tokens_out, "
     "first_ts, last_ts, closed"
 )
-_TOTALS_COLS = "tool_calls, failures"  # kept by every write, so opening a session scans no events
+_TOTALS_COLS = "tool_calls, failures"
+EXPORT_PAGE_BYTES = 4 * 1024 * 1024  # of payload and metadata text per page of an export  # kept by every write, so opening a session scans no events
 
 
 def _candidates(rows: Sequence[Sequence[Any]]) -> str:
@@ -106,13 +107,20 @@ class Journal(JournalAPI):
 
     def __init__(
         self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0, idle_release: float = 1.0,
-        connector: Any = None,
+        connector: Any = None, create_parents: bool = False,
     ):
         """``connector``: what opens the file (default a :class:`Connector`; the server passes its
-        :class:`~lago_tui.journal.owner.FileOwner`, which keeps one read-write connection for everything)."""
+        :class:`~lago_tui.journal.owner.FileOwner`, which keeps one read-write connection for everything).
+        ``create_parents``: create missing directories on the first write (the default journal's data
+        directory); otherwise a path in a directory that does not exist is an error, not a surprise."""
         self.path = Path(path).expanduser()
+        try:
+            str(self.path).encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 (DuckDB takes paths as UTF-8 only)
+            raise JournalError(f"journal path {self.path} is not valid UTF-8; rename it, or link to it "
+                               "from a UTF-8 name") from None
         self._conn = connector if connector is not None else Connector(
-            self.path, busy_timeout=busy_timeout, idle_release=idle_release
+            self.path, busy_timeout=busy_timeout, idle_release=idle_release, create_parents=create_parents
         )
         self._replay: ReplayCache | None = None  # timeline indexes of state_at, built on first use
         self._analysis_lock = threading.Lock()
@@ -155,6 +163,13 @@ class Journal(JournalAPI):
         with self._conn.reader():
             pass
 
+    def local_files(self) -> list[tuple[str, str]]:
+        from .intent import lock_path
+
+        base = str(self.path)
+        return [(base, "the journal"), (base + ".wal", "the journal's write-ahead log"),
+                (str(lock_path(self.path)), "the journal's lock file"), (base + ".tmp", "the journal's temp files")]
+
     def change_token(self) -> ChangeToken:
         """A cheap 'has the journal changed' check: stats the file and its WAL, opens nothing."""
 
@@ -173,25 +188,31 @@ class Journal(JournalAPI):
         """Append a batch atomically. Incoming seq values are ignored; the journal assigns them and the
         result lists them (``.seqs``, input order; an event already in the journal answers its stored seq).
 
-        Events of an unknown session are refused unless the batch creates it with SessionCreated first.
+        Events of an unknown session are refused unless the batch creates it with SessionCreated first. An
+        event whose event_id is already stored with the same content is skipped (appends are idempotent);
+        with other content, or in another session, it is refused.
         """
         from pydantic import ValidationError
 
         from .ingest import append_rows
         from .models import EventEnvelope
+
         rows: list[tuple[int, str]] = []
         for i, event in enumerate(events):
-            if isinstance(event, dict):
-                try:
+            try:
+                if isinstance(event, dict):
                     event = EventEnvelope.model_validate(event)
-                except ValidationError as exc:
-                    err = exc.errors(include_url=False)[0]
-                    loc = ".".join(str(p) for p in err["loc"])
-                    raise InvalidEvent(f"event {i + 1}", f"{loc}: {err['msg']}") from None
-            rows.append((i, json.dumps(event.to_wire(), ensure_ascii=False)))
+                rows.append((i, json.dumps(event.to_wire(), ensure_ascii=False)))
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                loc = ".".join(str(p) for p in err["loc"])
+                raise InvalidEvent(f"event {i + 1}", f"{loc}: {err['msg']}", index=i) from None
+            except (RecursionError, ValueError) as exc:  # nesting too deep for the models, NaN in a model...
+                problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                raise InvalidEvent(f"event {i + 1}", problem, index=i) from None
         if not rows:
             return AppendResult((), 0, 0, 0, 0)
-        with self._conn.writer() as con:
+        with self._conn.writer() as con:  # append_rows checks each event as an import checks its lines
             return append_rows(con, rows, lambda idx: f"event {idx + 1}")
 
     def create_session(self, spec: SessionSpec | dict[str, Any], *, now_us: int | None = None) -> str:
@@ -254,42 +275,20 @@ class Journal(JournalAPI):
     # ------------------------------------------------------------------ import / export
 
     def import_file(self, path: str | os.PathLike[str]) -> ImportResult:
-        """Import a JSON array or JSON Lines file of EventEnvelopes in one transaction (all or nothing)."""
-        from .ingest import ingest, stage_json_array, stage_rows
-        path = Path(path)
+        """Import a JSON array or JSON Lines file of EventEnvelopes in one transaction (all or nothing).
+
+        The file is streamed (memory stays bounded whatever its size); see :mod:`.importer`.
+        """
+        from .importer import ImportSource, import_into
+
+        source = ImportSource(Path(path))
+        chunks = source.chunks()
         try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise JournalError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise JournalError(f"{path}: is a directory") from None
-        except PermissionError:
-            raise JournalError(f"{path}: permission denied") from None
-        except OSError as exc:
-            raise JournalError(f"{path}: {exc.strerror or exc}") from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise InvalidEvent(f"{path}:{line}", "not valid UTF-8") from None
-        text = text.removeprefix("\ufeff")
-        stripped = text.lstrip()
-        if stripped.startswith("["):
-            try:
-                json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise InvalidEvent(f"{path}:{exc.lineno}", f"not valid JSON ({exc.msg})") from None
-            lines = _array_element_lines(text)
+            first = next(chunks)  # a file that is missing, empty or not text fails here, before the journal is opened
             with self._conn.writer() as con:
-                stage_json_array(con, text)
-                result = ingest(con, lambda i: f"{path}:{lines(i)}", implicit_sessions=True)
-        else:
-            rows = [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
-            if not rows:
-                raise InvalidEvent(f"{path}:1", "no events (expected a JSON array or JSON Lines)")
-            with self._conn.writer() as con:
-                stage_rows(con, rows)
-                result = ingest(con, lambda i: f"{path}:{i}", implicit_sessions=True)
+                result = import_into(con, source, first, chunks)
+        finally:
+            chunks.close()
         return ImportResult(str(path), result.sessions_created, result.events_added, result.events_skipped,
                             result.branches_created)
 
@@ -316,36 +315,64 @@ class Journal(JournalAPI):
         return self._export_ranges(ranges)
 
     def _export_ranges(self, ranges: list[tuple[str, str, int, int]]) -> Iterator[dict[str, Any]]:
+        import duckdb
+
+        count = 256
         for session_id, branch_id, after, last in ranges:
             while after < last:
+                top = min(last, after + count)  # seqs of a branch are contiguous: a page is a seq range
                 with self._conn.reader() as con:
                     assert con is not None
-                    rows = con.execute(
-                        f"SELECT {_EVENT_COLS} FROM events WHERE session_id = ? AND branch_id = ? AND seq > ? "
-                        "AND seq <= ? ORDER BY seq LIMIT 5000",
-                        [session_id, branch_id, after, last],
-                    ).fetchall()
+                    try:
+                        rows = con.execute(
+                            f"SELECT {_EVENT_COLS} FROM events WHERE session_id = ? AND branch_id = ? AND seq > ? "
+                            "AND seq <= ? ORDER BY seq",
+                            [session_id, branch_id, after, top],
+                        ).fetchall()
+                    except duckdb.OutOfMemoryException:
+                        if count == 1:
+                            raise
+                        count = max(1, count // 4)
+                        continue
                 if not rows:
                     break
                 for row in rows:
                     yield _event(row, 0, inherited=False).to_wire()
                 after = rows[-1][3]
+                count = _next_page(count, rows)
 
     def _export_all(self, session: str) -> Iterator[dict[str, Any]]:
+        """Streamed in pages of about :data:`EXPORT_PAGE_BYTES` (fewer rows when events are large), so any
+        session that imported can be exported within the reader's memory limit."""
+        import duckdb
+
         session_id = self.resolve_session(session)
-        last = 0
+        last, count = 0, 256
         while True:
             with self._conn.reader() as con:
                 assert con is not None
-                rows = con.execute(
-                    f"SELECT {_EVENT_COLS}, ord FROM events WHERE session_id = ? AND ord > ? ORDER BY ord LIMIT 5000",
-                    [session_id, last],
-                ).fetchall()
-            if not rows:
-                return
+                # The page's last ord first (a narrow query), then its rows by ord range: fetching wide rows
+                # through ORDER BY ... LIMIT would read every later payload of the session to choose them.
+                top, n = con.execute(
+                    "SELECT max(ord), count(*) FROM (SELECT ord FROM events WHERE session_id = ? AND ord > ? "
+                    "ORDER BY ord LIMIT ?)", [session_id, last, count],
+                ).fetchone()
+                if not n:
+                    return
+                try:
+                    rows = con.execute(
+                        f"SELECT {_EVENT_COLS}, ord FROM events WHERE session_id = ? AND ord > ? AND ord <= ? ORDER BY ord",
+                        [session_id, last, top],
+                    ).fetchall()
+                except duckdb.OutOfMemoryException:
+                    if count == 1:
+                        raise
+                    count = max(1, count // 4)
+                    continue
             for row in rows:
                 yield _event(row, 0, inherited=False).to_wire()
             last = rows[-1][-1]
+            count = _next_page(count, rows)
 
     # ------------------------------------------------------------------ sessions
 
@@ -724,18 +751,7 @@ def _merges(con: Any, session_id: str | None) -> dict[tuple[str, str], list[Merg
     return merges
 
 
-def _array_element_lines(text: str):  # noqa: ANN202 - returns a small closure
-    """idx -> line number of the idx-th element of a JSON array document, computed only when asked."""
-
-    def line_of(idx: int) -> int:
-        decoder = json.JSONDecoder()
-        pos = text.index("[") + 1
-        for k in range(idx + 1):
-            while pos < len(text) and text[pos] in " \t\r\n,":
-                pos += 1
-            if k == idx:
-                return text.count("\n", 0, pos) + 1
-            _, pos = decoder.raw_decode(text, pos)
-        return text.count("\n", 0, pos) + 1
-
-    return line_of
+def _next_page(count: int, rows: Sequence[Sequence[Any]]) -> int:
+    """Rows for the next export page: about EXPORT_PAGE_BYTES of payload and metadata, 1..5000."""
+    size = sum(len(r[8]) + len(r[9]) for r in rows)
+    return max(1, min(5000, count * EXPORT_PAGE_BYTES // max(size, 1)))

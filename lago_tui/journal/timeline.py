@@ -27,6 +27,46 @@ _EVENT_COLS = (
 
 # How far past a ToolCallRequested (in seqs of its branch) its completion is looked for.
 _PAIRING_LOOKAHEAD = 2000
+# Payloads up to this size (characters) are parsed by DuckDB; larger ones in Python (see _pair_tools).
+_PARSE_IN_SQL_MAX = 64 * 1024
+
+
+def _rows_between(
+    con: duckdb.DuckDBPyConnection, session_id: str, branch_id: str, first: int, last: int, wanted: list[int],
+) -> list[Any]:
+    """A branch's events with seq in [first, last] (only those in ``wanted`` when it is not empty), in seq
+    order; a range too large for the reader's memory limit (a run of large events) is read in halves."""
+    only = f" AND seq IN ({', '.join('?' * len(wanted))})" if wanted else ""
+    try:
+        return con.execute(
+            f"SELECT {_EVENT_COLS} FROM events WHERE session_id = ? AND branch_id = ? AND seq BETWEEN ? AND ?{only} "
+            "ORDER BY seq",
+            [session_id, branch_id, first, last, *wanted],
+        ).fetchall()
+    except duckdb.OutOfMemoryException:
+        if first >= last:
+            raise
+        middle = (first + last) // 2
+        return (_rows_between(con, session_id, branch_id, first, middle, [s for s in wanted if s <= middle])
+                + _rows_between(con, session_id, branch_id, middle + 1, last, [s for s in wanted if s > middle]))
+
+
+def _outcome_fields(con: duckdb.DuckDBPyConnection, row: Sequence[Any]) -> tuple[Any, ...]:
+    """(call_id, kind, ts, status, duration_ms, error) of a completion whose payload is too large for SQL."""
+    import json
+
+    found = con.execute("SELECT payload FROM events WHERE event_id = ?", [row[7]]).fetchone()
+    try:
+        payload = json.loads(found[0]) if found else {}
+    except ValueError:
+        payload = {}
+    payload = payload if isinstance(payload, dict) else {}
+    status, duration, error = payload.get("status"), payload.get("duration_ms"), payload.get("error")
+    return (row[0], row[1], row[2], status if isinstance(status, str) else None,
+            duration if type(duration) is int and -(2**63) <= duration < 2**63 else None,
+            error if isinstance(error, str) else None)
+
+
 # find() reads seq chunks, first small then growing, so a near match is found without reading the whole
 # timeline and a far one costs a few statements more than one read.
 _FIND_FIRST_CHUNK = 8192
@@ -244,12 +284,7 @@ class Timeline(TimelineAPI):
             for i, seg, pos, seg_end, first_seq, last_seq in self._spans(start, end):
                 # Filtered: the positions' seqs are known, so the filter is not evaluated again.
                 wanted = [] if seg.seqs is None else list(seg.seqs[pos - self._offsets[i]:seg_end - self._offsets[i]])
-                only = f" AND seq IN ({', '.join('?' * len(wanted))})" if wanted else ""
-                rows = con.execute(
-                    f"SELECT {_EVENT_COLS} FROM events WHERE session_id = ? AND branch_id = ? "
-                    f"AND seq BETWEEN ? AND ?{only} ORDER BY seq",
-                    [self.session_id, seg.branch_id, first_seq, last_seq, *wanted],
-                ).fetchall()
+                rows = _rows_between(con, self.session_id, seg.branch_id, first_seq, last_seq, wanted)
                 inherited = seg.branch_id != self.branch_id
                 for n, row in enumerate(rows):
                     out.append(_event(row, pos + n, inherited=inherited))
@@ -287,12 +322,17 @@ class Timeline(TimelineAPI):
         params: list[Any] = [self.session_id]
         for branch_id, (lo, hi) in ranges.items():
             params += [branch_id, lo, hi + _PAIRING_LOOKAHEAD]
+        # Large payloads are not parsed by DuckDB (its JSON parser needs many times a document's size, beyond a
+        # reader's memory limit for a few large tool results): their fields are read in Python, one at a time.
         found = con.execute(
-            f"SELECT call_id, kind, ts, payload->>'$.status', TRY_CAST(payload->>'$.duration_ms' AS BIGINT), "
-            f"payload->>'$.error' FROM events WHERE session_id = ? AND ({where}) "
-            f"AND kind IN ('ToolCallCompleted', 'ToolCallFailed') AND call_id IN ({', '.join('?' * len(calls))})",
+            f"SELECT call_id, kind, ts, CASE WHEN small THEN payload->>'$.status' END, "
+            f"CASE WHEN small THEN TRY_CAST(payload->>'$.duration_ms' AS BIGINT) END, "
+            f"CASE WHEN small THEN payload->>'$.error' END, small, event_id FROM ("
+            f"SELECT *, strlen(payload) <= {_PARSE_IN_SQL_MAX} AS small FROM events WHERE session_id = ? AND ({where}) "
+            f"AND kind IN ('ToolCallCompleted', 'ToolCallFailed') AND call_id IN ({', '.join('?' * len(calls))}))",
             [*params, *calls],
         ).fetchall()
+        found = [row[:6] if row[6] else _outcome_fields(con, row) for row in found]
         outcomes: dict[str, ToolOutcome] = {}
         for call_id, kind, ts, status, duration, error in found:
             req = calls[call_id]

@@ -31,9 +31,9 @@ RECHECK = 1.0  # seconds between looks for a server that started (one live check
 class ServedFile(JournalAPI):
     """The file at ``path``, through its server whenever one owns it."""
 
-    def __init__(self, path: Path, remote: RemoteJournal | None = None) -> None:
+    def __init__(self, path: Path, remote: RemoteJournal | None = None, *, create_parents: bool = False) -> None:
         self.path = Path(path)
-        self._local = Journal(self.path)
+        self._local = Journal(self.path, create_parents=create_parents)
         self._remote = remote
         self._lock = threading.Lock()
         self.generation = 0  # grows at every switch (timelines rebuild themselves)
