@@ -1,262 +1,46 @@
-"""A fast, virtual, read-only table on Textual's Line API.
+"""`VirtualTable`: the widget (cursor, scrolling, rendering, messages); its rows come from a `Fetcher`.
 
-`VirtualTable` displays rows pulled on demand from a slow `RowSource` (e.g. DuckDB
-queries taking 5-50 ms). Only the rows on screen are rendered, only the pages around
-the viewport are fetched, and the source is only ever called from a background
-thread worker, never from the UI thread.
-
-How it works, in brief:
-
-* Rows are cached in pages of `page_size` rows in a bounded LRU of `max_pages` pages.
-* `render_lines` (UI thread) works out which pages the viewport needs, plus one page
-  of prefetch before and after it, and queues the missing ones.
-* A single thread worker drains the queue, so the source is never called concurrently
-  by one table (DuckDB connections are not safe to share between threads). Requests
-  for the same page are coalesced, and queued pages that scrolled out of view are
-  dropped before they are fetched.
-* Results are posted back to the widget as messages; results of an older data
-  generation (after `reload()` / `set_source()` / `reset()`) are discarded.
-* Rendered rows are cached as `Strip`s per (row, width, highlighted).
-* Rows not loaded yet show a dim placeholder and are repainted when their page arrives.
-
-Live updates: the owner calls `reload()`. The old rows stay on screen until the new
-count and the rows of the viewport have arrived; then they are swapped in at once,
-keeping the scroll position and the cursor on the same row (by key, see `keep_key`).
+Rendered rows are cached as `Strip`s per (row, width, highlighted). Rows not loaded yet show a dim
+placeholder and are repainted when their page arrives.
 """
 
 from __future__ import annotations
 
-import re
-import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal, NamedTuple, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events, on
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.content import Content
 from textual.geometry import Region, Size, clamp
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.style import Style as VisualStyle
-from textual.worker import get_current_worker
 
-__all__ = [
-    "Cell",
-    "Column",
-    "KeyedRowSource",
-    "RenderContext",
-    "RowRenderer",
-    "RowSource",
-    "Sort",
-    "VirtualTable",
-    "layout_columns",
-]
+from .cells import render_cells
+from .columns import GAP, Cell, Column, RenderContext, RowRenderer, Sort, layout_columns
+from .fetching import (
+    Fetcher,
+    LoadArrived,
+    LoadJob,
+    PageArrived,
+    PageJob,
+    RowSource,
+    keep_visible,
+    pages_for,
+)
+
+__all__ = ["VirtualTable"]
 
 RowT = TypeVar("RowT")
-RowT_co = TypeVar("RowT_co", covariant=True)
-
-Cell = Text | Content | str
-"""One rendered cell: a Rich `Text`, a Textual `Content`, or a plain `str`.
-
-A `str` is always shown literally (it is never parsed as markup)."""
-
-
-class RowSource(Protocol[RowT_co]):
-    """Where a `VirtualTable` gets its rows from.
-
-    All methods are blocking and are only ever called from a worker thread, one call
-    at a time per table (never concurrently for the same table).
-
-    A source may additionally define ``index_of(key) -> int | None`` returning the
-    row index of the row whose key (as computed by the table's `keep_key`) is `key`,
-    or None. When present it lets `reload()` / `set_source(key=...)` put the cursor
-    on a row that is not near the viewport.
-    """
-
-    def count(self) -> int:
-        """Total number of rows."""
-        ...
-
-    def fetch(self, start: int, count: int) -> Sequence[RowT_co]:
-        """Rows ``[start, start + count)`` (fewer if the source is shorter)."""
-        ...
-
-
-class KeyedRowSource(RowSource[RowT_co], Protocol[RowT_co]):
-    """A `RowSource` that can also locate a row by key (optional, see `RowSource`)."""
-
-    def index_of(self, key: Hashable) -> int | None:
-        """Index of the row whose ``keep_key(row) == key``, or None (blocking)."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """A column of a `VirtualTable`.
-
-    Attributes:
-        key: Identifier, reported by `VirtualTable.HeaderClicked` and used by `Sort`.
-        label: Header text (a `str` is shown literally, never parsed as markup).
-        width: Width in cells, or None for a flexible column. Flexible columns share
-            the width left over by the fixed columns (equally), so the table always
-            fits the widget width and never scrolls horizontally.
-        align: Alignment of the cells (and the label) in the column.
-        min_width: Minimum width of a flexible column.
-    """
-
-    key: str
-    label: str | Text = ""
-    width: int | None = None
-    align: Literal["left", "right"] = "left"
-    min_width: int = 4
-
-
-class Sort(NamedTuple):
-    """Sort indicator shown in the header (the table itself never sorts)."""
-
-    key: str
-    """Key of the sorted column."""
-    descending: bool = False
-    """True shows ▼ after the label, False shows ▲."""
-
-
-@dataclass(frozen=True, slots=True)
-class RenderContext:
-    """Extra information given to the row renderer."""
-
-    widths: tuple[int, ...]
-    """The width in cells of each column (cells are cropped/padded to these)."""
-    highlighted: bool
-    """True if the row is under the cursor."""
-    focused: bool
-    """True if the table has focus."""
-
-
-RowRenderer = Callable[[RowT, int, RenderContext], Sequence[Cell]]
-"""``render_row(row, index, context) -> one cell per column``.
-
-Must be fast and pure: its output is cached per (row index, width, highlighted).
-Call `VirtualTable.refresh_rows()` if what it returns changes for the same row.
-"""
-
-# C0 and C1 control characters (including ESC, newlines and tabs) would corrupt the
-# terminal or the line layout; they are shown as spaces.
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_TABLE = {code: " " for code in (*range(0x20), *range(0x7F, 0xA0))}
-_GAP = 1  # Cells between two columns.
-_NULL_VISUAL_STYLE = VisualStyle.null()
-
-
-def _sanitize(plain: str) -> str | None:
-    """The text with control characters replaced by spaces, or None if it has none."""
-    if _CONTROL_RE.search(plain) is None:
-        return None
-    return plain.translate(_CONTROL_TABLE)
-
-
-def layout_columns(columns: Sequence[Column], width: int) -> tuple[int, ...]:
-    """Compute the width of each column to fit `width` cells.
-
-    Fixed columns get their width; flexible columns share what is left (after one
-    cell of gap between columns), each at least its `min_width`. If even the minimum
-    does not fit, the line is cropped on the right.
-    """
-    if not columns:
-        return ()
-    fixed = sum(column.width for column in columns if column.width is not None)
-    flexible = [index for index, column in enumerate(columns) if column.width is None]
-    widths = [max(0, column.width or 0) for column in columns]
-    if flexible:
-        remaining = max(0, width - fixed - _GAP * (len(columns) - 1))
-        share, extra = divmod(remaining, len(flexible))
-        for position, index in enumerate(flexible):
-            widths[index] = max(columns[index].min_width, share + (position < extra))
-    return tuple(widths)
-
-
-# ---------------------------------------------------------------------------------
-# Background jobs and their results (internal).
-
-
-@dataclass(slots=True)
-class _PageJob:
-    source: Any
-    generation: int
-    page: int
-    page_size: int
-
-
-@dataclass(slots=True)
-class _LoadJob:
-    source: Any
-    epoch: int
-    replace: bool
-    keep: bool
-    key: Hashable | None
-    has_key: bool
-    cursor: int
-    scroll_y: int
-    visible: int
-    page_size: int
-
-
-@dataclass(slots=True)
-class _LoadOutcome:
-    count: int | None = None
-    error: BaseException | None = None
-    key_index: int | None = None
-    pages: dict[int, Sequence[Any]] = field(default_factory=dict)
-    errors: list[BaseException] = field(default_factory=list)
-
-
-class _PageArrived(Message, bubble=False):
-    def __init__(
-        self, job: _PageJob, rows: Sequence[Any] | None, error: BaseException | None
-    ) -> None:
-        self.job = job
-        self.rows = rows
-        self.error = error
-        super().__init__()
-
-
-class _LoadArrived(Message, bubble=False):
-    def __init__(self, job: _LoadJob, outcome: _LoadOutcome) -> None:
-        self.job = job
-        self.outcome = outcome
-        super().__init__()
-
-
-def _pages_for(first: int, last: int, page_size: int) -> range:
-    """Pages covering rows ``[first, last]`` (inclusive)."""
-    if last < first:
-        return range(0)
-    return range(first // page_size, last // page_size + 1)
-
-
-def _keep_visible(cursor: int, scroll_y: int, visible: int, count: int) -> int:
-    """The scroll offset closest to `scroll_y` that shows row `cursor`."""
-    max_scroll = max(0, count - visible)
-    scroll_y = clamp(scroll_y, 0, max_scroll)
-    if cursor < 0 or visible <= 0:
-        return scroll_y
-    if cursor < scroll_y:
-        scroll_y = cursor
-    elif cursor >= scroll_y + visible:
-        scroll_y = cursor - visible + 1
-    return clamp(scroll_y, 0, max_scroll)
-
 
 _MISSING = object()
-_LINGER = 1.0  # Seconds the fetch thread waits for more work before exiting.
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,12 +252,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
         self._outstanding_loads = 0
         self._awaiting_replace = False  # A new source's first load is pending.
 
-        # Shared with the fetch thread (guarded by _lock).
-        self._lock = threading.Condition()
-        self._load_job: _LoadJob | None = None
-        self._page_jobs: list[_PageJob] = []
-        self._in_flight: set[tuple[int, int]] = set()
-        self._fetcher_running = False
+        self._fetcher = Fetcher(self._start_thread, self.post_message)
 
     # ----------------------------------------------------------------- public API
 
@@ -547,11 +326,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
             return
         self._epoch += 1
         self._source = source
-        with self._lock:
-            self._page_jobs.clear()
-            pending = self._load_job
-            self._load_job = None
-        if pending is not None:
+        if self._fetcher.cancel():
             self._outstanding_loads -= 1
         if source is None:
             self._awaiting_replace = False
@@ -698,7 +473,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
         if self.cursor < 0:
             return
         current = self.scroll_offset.y
-        target = _keep_visible(self.cursor, current, self._visible_rows, self._row_count)
+        target = keep_visible(self.cursor, current, self._visible_rows, self._row_count)
         if target != current:
             self.scroll_to(y=target, animate=False)
 
@@ -765,10 +540,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
         self.refresh()
 
     def _on_unmount(self) -> None:
-        with self._lock:
-            self._load_job = None
-            self._page_jobs.clear()
-            self._lock.notify_all()  # Let the fetch thread exit now.
+        self._fetcher.stop()  # Let the fetch thread exit now.
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -809,7 +581,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
     def _column_at(self, x: int) -> str | None:
         position = 0
         for column, width in zip(self._columns, self._column_widths(self._width)):
-            position += width + _GAP
+            position += width + GAP
             if x < position:
                 return column.key
         return None
@@ -820,7 +592,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
         self, *, replace: bool, keep: bool, key: Hashable | None, has_key: bool
     ) -> None:
         assert self._source is not None
-        job = _LoadJob(
+        job = LoadJob(
             source=self._source,
             epoch=self._epoch,
             replace=replace,
@@ -832,17 +604,10 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
             visible=max(1, self._visible_rows),
             page_size=self._page_size,
         )
-        with self._lock:
-            pending = self._load_job
-            if pending is not None and pending.replace and not replace:
-                return  # A pending fresh load will fetch fresh data anyway.
-            self._load_job = job
-            if replace:
-                self._page_jobs.clear()
-        if pending is None:
+        queued = self._fetcher.submit_load(job)
+        if queued:
             self._outstanding_loads += 1
         self._update_loading_class()
-        self._start_fetcher()
 
     def _ensure_pages(self) -> None:
         """Queue the pages the viewport needs (plus one page of prefetch each side)."""
@@ -853,7 +618,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
         first = self.scroll_offset.y
         last = min(count, first + max(1, self._visible_rows)) - 1
         page_size = self._page_size
-        visible_pages = _pages_for(first, last, page_size)
+        visible_pages = pages_for(first, last, page_size)
         wanted = list(visible_pages)
         if visible_pages.stop * page_size < count:
             wanted.append(visible_pages.stop)
@@ -864,150 +629,27 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
             if page in pages:
                 pages.move_to_end(page)
         generation = self._generation
-        missing = [
-            _PageJob(source, generation, page, page_size)
+        self._fetcher.want_pages([
+            PageJob(source, generation, page, page_size)
             for page in wanted
             if page not in pages and page not in self._failed_pages
-        ]
-        with self._lock:
-            in_flight = self._in_flight
-            self._page_jobs = [
-                job for job in missing if (generation, job.page) not in in_flight
-            ]
-            if not self._page_jobs:
-                return
-        self._start_fetcher()
+        ])
 
-    def _start_fetcher(self) -> None:
-        with self._lock:
-            if self._fetcher_running:
-                self._lock.notify()
-                return
-            self._fetcher_running = True
-        try:
-            self.run_worker(
-                self._fetch_loop,
-                name="virtual-table-fetch",
-                group="virtual-table-fetch",
-                exclusive=False,
-                thread=True,
-                exit_on_error=False,
-            )
-        except Exception:
-            with self._lock:
-                self._fetcher_running = False
-            raise
+    def _start_thread(self, loop: Callable[[], None]) -> None:
+        self.run_worker(
+            loop,
+            name="virtual-table-fetch",
+            group="virtual-table-fetch",
+            exclusive=False,
+            thread=True,
+            exit_on_error=False,
+        )
 
-    def _next_job(self) -> _LoadJob | _PageJob | None:
-        """Pop the next job (loads first). Call with the lock held."""
-        if self._load_job is not None:
-            job, self._load_job = self._load_job, None
-            return job
-        if self._page_jobs:
-            page_job = self._page_jobs.pop(0)
-            self._in_flight.add((page_job.generation, page_job.page))
-            return page_job
-        return None
-
-    def _fetch_loop(self) -> None:
-        """Run queued jobs one at a time (in a worker thread).
-
-        This is the only place the source is called from. The thread lingers briefly
-        when the queue is empty, so that continuous scrolling does not start a thread
-        per page.
-        """
-        worker = get_current_worker()
-        running = True
-        try:
-            while not worker.is_cancelled:
-                with self._lock:
-                    job = self._next_job()
-                    if job is None:
-                        self._lock.wait(_LINGER)
-                        job = self._next_job()
-                    if job is None or worker.is_cancelled:
-                        self._fetcher_running = running = False
-                        return
-                if isinstance(job, _LoadJob):
-                    self.post_message(_LoadArrived(job, self._run_load(job)))
-                    continue
-                start = job.page * job.page_size
-                try:
-                    rows = list(job.source.fetch(start, job.page_size))
-                except Exception as error:
-                    self.post_message(_PageArrived(job, None, error))
-                else:
-                    self.post_message(_PageArrived(job, rows, None))
-        finally:
-            if running:
-                with self._lock:
-                    self._fetcher_running = False
-
-    @staticmethod
-    def _run_load(job: _LoadJob) -> _LoadOutcome:
-        """Count, locate the key and fetch the rows of the expected viewport."""
-        outcome = _LoadOutcome()
-        source = job.source
-        try:
-            count = int(source.count())
-        except Exception as error:
-            outcome.error = error
-            return outcome
-        outcome.count = count
-        if count <= 0:
-            outcome.count = 0
-            return outcome
-        page_size = job.page_size
-        index_of = getattr(source, "index_of", None)
-        if job.has_key and callable(index_of):
-            try:
-                index = index_of(job.key)
-            except Exception as error:
-                outcome.errors.append(error)
-            else:
-                if index is not None and 0 <= index < count:
-                    outcome.key_index = int(index)
-
-        # Rows to fetch: the viewport where the cursor is expected to end up; when the
-        # key's index is unknown, also a page either side of the old viewport so the
-        # row can be found there if it moved a little.
-        visible = job.visible
-        if outcome.key_index is not None:
-            cursor = outcome.key_index
-            if job.replace:
-                scroll_y = cursor - clamp(job.cursor - job.scroll_y, 0, visible - 1)
-            else:
-                scroll_y = job.scroll_y
-            scroll_y = _keep_visible(cursor, scroll_y, visible, count)
-            first, last = scroll_y, scroll_y + visible - 1
-        else:
-            scroll_y = clamp(job.scroll_y, 0, max(0, count - visible))
-            first, last = scroll_y, scroll_y + visible - 1
-            if job.has_key:
-                first = min(first, job.cursor) - page_size
-                last = max(last, job.cursor) + page_size
-        first, last = max(0, first), min(count - 1, last)
-        pages = _pages_for(first, last, page_size)
-        if pages:
-            start = pages.start * page_size
-            try:
-                rows = list(source.fetch(start, len(pages) * page_size))
-            except Exception as error:
-                outcome.errors.append(error)
-            else:
-                for page in pages:
-                    offset = (page - pages.start) * page_size
-                    chunk = rows[offset : offset + page_size]
-                    if chunk:
-                        outcome.pages[page] = chunk
-        return outcome
-
-    @on(_PageArrived)
-    def _page_arrived(self, message: _PageArrived) -> None:
+    @on(PageArrived)
+    def _page_arrived(self, message: PageArrived) -> None:
         message.stop()
         job = message.job
-        with self._lock:
-            self._in_flight.discard((job.generation, job.page))
+        self._fetcher.page_done(job)
         if job.generation != self._generation or job.source is not self._source:
             return  # Stale: the rows were reloaded or the source replaced meanwhile.
         if message.error is not None:
@@ -1030,8 +672,8 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
         while len(pages) > limit:
             pages.popitem(last=False)
 
-    @on(_LoadArrived)
-    def _load_arrived(self, message: _LoadArrived) -> None:
+    @on(LoadArrived)
+    def _load_arrived(self, message: LoadArrived) -> None:
         message.stop()
         job, outcome = message.job, message.outcome
         self._outstanding_loads = max(0, self._outstanding_loads - 1)
@@ -1088,7 +730,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
                 cursor = 0
             scroll_y = old_scroll
         cursor = clamp(cursor, 0, count - 1) if count else -1
-        scroll_y = _keep_visible(cursor, scroll_y, visible, count)
+        scroll_y = keep_visible(cursor, scroll_y, visible, count)
 
         self._update_virtual_size()
         self.scroll_to(y=scroll_y, animate=False)
@@ -1224,76 +866,6 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
         self, cells: Sequence[Cell], widths: tuple[int, ...], width: int, base: Style
     ) -> Strip:
         """One line: each cell fitted to its column, on the `base` style."""
-        segments: list[Segment] = []
-        append = segments.append
-        gap = Segment(" " * _GAP, base)
-        total = 0
-        for position, (column, column_width) in enumerate(zip(self._columns, widths)):
-            if position:
-                append(gap)
-                total += _GAP
-            cell: Cell = cells[position] if position < len(cells) else ""
-            for text, style, _control in self._cell_segments(cell, column_width, column.align):
-                append(Segment(text, base + style if style is not None else base))
-            total += max(0, column_width)
-        if total < width:
-            append(Segment(" " * (width - total), base))
-            return Strip(segments, width)
-        strip = Strip(segments, total)
-        return strip.crop(0, width) if total > width else strip
-
-    def _cell_segments(
-        self, cell: Cell, width: int, align: Literal["left", "right"]
-    ) -> list[Segment]:
-        """Segments of one cell, cropped (with an ellipsis) or padded to `width`."""
-        if width <= 0:
-            return []
-        if isinstance(cell, str):
-            # Fast path, and the guarantee that a str is never parsed as markup.
-            plain = _sanitize(cell) or cell
-            length = cell_len(plain)
-            if length > width:
-                plain = set_cell_size(plain, width - 1) + "…" if width > 1 else "…"
-                length = width
-            if length < width:
-                padding = " " * (width - length)
-                plain = padding + plain if align == "right" else plain + padding
-            return [Segment(plain)]
-        if isinstance(cell, Content):
-            content = cell
-            clean = _sanitize(content.plain)
-            if clean is not None:
-                content = Content(clean, list(content.spans))
-            content = content.truncate(width, ellipsis=True)
-            padding = width - content.cell_length
-            if padding > 0:
-                content = (
-                    content.pad_left(padding) if align == "right" else content.pad_right(padding)
-                )
-            parse_style = self.app.stylesheet.parse_style
-            return [
-                Segment(text, style.rich_style if style else None)
-                for text, style in content.render(
-                    _NULL_VISUAL_STYLE, end="", parse_style=parse_style
-                )
-            ]
-        text = cell if isinstance(cell, Text) else Text(str(cell))
-        clean = _sanitize(text.plain)
-        if clean is not None:
-            text = text.copy()
-            text.plain = clean  # Same length: the spans stay valid.
-        console = self.app.console
-        length = text.cell_len
-        if length <= width:  # Common case: no copy needed, pad with the text's style.
-            segments = list(text.render(console))
-            if length < width:
-                style = console.get_style(text.style) if text.style else None
-                padding = Segment(" " * (width - length), style)
-                if align == "right":
-                    segments.insert(0, padding)
-                else:
-                    segments.append(padding)
-            return segments
-        text = text.copy()
-        text.truncate(width, overflow="ellipsis")
-        return list(text.render(console))
+        return render_cells(
+            cells, self._columns, widths, width, base, self.app.console, self.app.stylesheet.parse_style
+        )
