@@ -15,89 +15,28 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Container, Horizontal, Vertical
+from textual.containers import Container, Horizontal
 from textual.events import Resize
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, SelectionList, Static
-from textual.widgets.selection_list import Selection
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
-from ..journal import JournalBusy, JournalError, NotFound, SessionDetail, TimelineAPI
-from ..messages import JournalChanged
-from ..safe import one_line, safe_text
-from ..summary import FAMILIES, duration, timestamp, tokens
-from ..widgets.branch_tree import BranchTree
-from ..widgets.inspector import FullTextScreen, Inspector, full_text_of
-from ..widgets.timeline import TimelineRow, TimelineSource, TimelineView
-from ..widgets.virtual_list import VirtualTable
+from ...journal import JournalBusy, JournalError, NotFound, SessionDetail, TimelineAPI
+from ...messages import JournalChanged
+from ...safe import one_line, safe_text
+from ...summary import FAMILIES, duration, timestamp, tokens
+from ...widgets.branch_tree import BranchTree
+from ...widgets.inspector import FullTextScreen, Inspector, full_text_of
+from ...widgets.timeline import TimelineRow, TimelineSource, TimelineView
+from ...widgets.virtual_list import VirtualTable
 
-__all__ = ["KindFilterScreen", "SessionDetailScreen"]
+from .modals import KindFilterScreen
+
+__all__ = ["SessionDetailScreen"]
 
 NARROW = 120  # below this width: stacked layout (tree, timeline, inspector)
 WIDE = 160  # from this width: tree | timeline | inspector; between: tree | (timeline over inspector)
 BUSY_RETRY = 1.0  # seconds
-
-
-class KindFilterScreen(ModalScreen[tuple[str, ...] | None]):
-    """Choose event families to show. Dismisses with the kinds (empty tuple = all) or None (cancel)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("enter", "apply", "Apply", priority=True),
-        Binding("c", "clear", "Clear"),
-    ]
-
-    DEFAULT_CSS = """
-KindFilterScreen {
-        align: center middle;
-    }
-    #kind-filter-box {
-        width: 90%;
-        max-width: 100;
-        height: auto;
-        max-height: 90%;
-        border: thick $accent;
-        background: $surface;
-        padding: 0 1;
-    }
-    #kind-filter-title {
-        text-style: bold;
-        margin-bottom: 1;
-    }
-    #kind-filter-list {
-        height: auto;
-        max-height: 16;
-    }
-    #kind-filter-hint {
-        color: $text-muted;
-    }
-    """
-
-    def __init__(self, current: tuple[str, ...] | None) -> None:
-        super().__init__()
-        self.current = set(current or ())
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="kind-filter-box"):
-            yield Static("Show only these kinds", id="kind-filter-title", markup=False)
-            selections = [
-                Selection(f"{fam:<8} {', '.join(kinds)}", fam, bool(self.current & set(kinds)))
-                for fam, kinds in FAMILIES.items()
-            ]
-            yield SelectionList[str](*selections, id="kind-filter-list")
-            yield Static("space toggles · enter applies · c clears · esc cancels", id="kind-filter-hint",
-                         markup=False)
-
-    def action_apply(self) -> None:
-        chosen = self.query_one(SelectionList).selected
-        kinds = tuple(sorted({k for fam in chosen for k in FAMILIES.get(fam, ())}))
-        self.dismiss(kinds)
-
-    def action_clear(self) -> None:
-        self.query_one(SelectionList).deselect_all()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class SessionDetailScreen(Screen[None]):
@@ -543,7 +482,7 @@ class SessionDetailScreen(Screen[None]):
             self.notify("The session is still loading", severity="warning")
             return
         try:
-            from .create_branch import CreateBranchScreen
+            from ..create_branch import CreateBranchScreen
         except ImportError:
             self.notify("Creating branches is not available in this build", severity="error")
             return

@@ -1,0 +1,78 @@
+"""The detail screen's dialogs."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from ...summary import FAMILIES
+
+__all__ = ["KindFilterScreen"]
+
+
+class KindFilterScreen(ModalScreen[tuple[str, ...] | None]):
+    """Choose event families to show. Dismisses with the kinds (empty tuple = all) or None (cancel)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("enter", "apply", "Apply", priority=True),
+        Binding("c", "clear", "Clear"),
+    ]
+
+    DEFAULT_CSS = """
+KindFilterScreen {
+        align: center middle;
+    }
+    #kind-filter-box {
+        width: 90%;
+        max-width: 100;
+        height: auto;
+        max-height: 90%;
+        border: thick $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    #kind-filter-title {
+        text-style: bold;
+        margin-bottom: 1;
+    }
+    #kind-filter-list {
+        height: auto;
+        max-height: 16;
+    }
+    #kind-filter-hint {
+        color: $text-muted;
+    }
+    """
+
+    def __init__(self, current: tuple[str, ...] | None) -> None:
+        super().__init__()
+        self.current = set(current or ())
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="kind-filter-box"):
+            yield Static("Show only these kinds", id="kind-filter-title", markup=False)
+            selections = [
+                Selection(f"{fam:<8} {', '.join(kinds)}", fam, bool(self.current & set(kinds)))
+                for fam, kinds in FAMILIES.items()
+            ]
+            yield SelectionList[str](*selections, id="kind-filter-list")
+            yield Static("space toggles · enter applies · c clears · esc cancels", id="kind-filter-hint",
+                         markup=False)
+
+    def action_apply(self) -> None:
+        chosen = self.query_one(SelectionList).selected
+        kinds = tuple(sorted({k for fam in chosen for k in FAMILIES.get(fam, ())}))
+        self.dismiss(kinds)
+
+    def action_clear(self) -> None:
+        self.query_one(SelectionList).deselect_all()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
