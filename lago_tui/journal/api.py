@@ -63,6 +63,11 @@ class TimelineAPI(ABC):
     def find(self, text: str, start: int, *, forward: bool = True) -> int | None:
         """The next (previous) position at or after (before) ``start`` whose text matches, or None."""
 
+    @abstractmethod
+    def match_positions(self, text: str) -> list[int]:
+        """Every position whose event matches ``text`` (as :meth:`find` matches), ascending: for a
+        search's match count, its highlights and next/previous without another query."""
+
 
 class JournalAPI(ABC):
     """Sessions, branches and events of one journal (a file, or a server)."""

@@ -27,6 +27,13 @@ _EVENT_COLS = (
 _PAIRING_LOOKAHEAD = 2000
 
 
+def _match_sql(text: str) -> tuple[str, list[Any]]:
+    """The condition an event must meet to match a search for ``text``: a case-insensitive literal
+    substring of its payload text or of its kind."""
+    needle = text.lower()
+    return " AND (contains(lower(text), ?) OR contains(lower(kind), ?))", [needle, needle]
+
+
 def _event(row: Sequence[Any], position: int, *, inherited: bool, outcome: ToolOutcome | None = None) -> TimelineEvent:
     return TimelineEvent(
         position=position, event_id=row[0], session_id=row[1], branch_id=row[2], seq=row[3], ts=row[4],
@@ -232,10 +239,11 @@ class Timeline(TimelineAPI):
                 if i == first_seg:
                     lo, hi = (first_seq, hi) if forward else (lo, first_seq)
                 agg = "min" if forward else "max"
+                msql, mparams = _match_sql(text)
                 row = con.execute(
                     f"SELECT {agg}(seq) FROM events WHERE session_id = ? AND branch_id = ? AND seq BETWEEN ? AND ?"
-                    f"{ksql} AND contains(lower(text), ?)",
-                    [self.session_id, seg.branch_id, lo, hi, *kparams, text.lower()],
+                    f"{ksql}{msql}",
+                    [self.session_id, seg.branch_id, lo, hi, *kparams, *mparams],
                 ).fetchone()
                 if row and row[0] is not None:
                     seq = row[0]
@@ -243,3 +251,29 @@ class Timeline(TimelineAPI):
                         return self._offsets[i] + bisect_left(seg.seqs, seq)
                     return self._offsets[i] + seq - 1
         return None
+
+    def match_positions(self, text: str) -> list[int]:
+        """Every position whose event matches ``text`` (as :meth:`find` matches), ascending."""
+        if not text or self._length == 0:
+            return []
+        ksql, kparams = self._kind_sql()
+        msql, mparams = _match_sql(text)
+        out: list[int] = []
+        with self.journal._read() as con:
+            if con is None:
+                return []
+            for i, seg in enumerate(self.segments):
+                if seg.length == 0:
+                    continue
+                rows = con.execute(
+                    f"SELECT seq FROM events WHERE session_id = ? AND branch_id = ? AND seq BETWEEN 1 AND ?"
+                    f"{ksql}{msql} ORDER BY seq",
+                    [self.session_id, seg.branch_id, seg.last_seq, *kparams, *mparams],
+                ).fetchall()
+                offset = self._offsets[i]
+                if seg.seqs is not None:
+                    seqs = seg.seqs
+                    out.extend(offset + bisect_left(seqs, seq) for (seq,) in rows)
+                else:
+                    out.extend(offset + seq - 1 for (seq,) in rows)
+        return out

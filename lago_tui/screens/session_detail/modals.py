@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -15,9 +16,13 @@ from ...summary import FAMILIES
 
 __all__ = ["KindFilterScreen"]
 
+_CSS = Path(__file__).with_suffix(".tcss")
+
 
 class KindFilterScreen(ModalScreen[tuple[str, ...] | None]):
     """Choose event families to show. Dismisses with the kinds (empty tuple = all) or None (cancel)."""
+
+    CSS_PATH = _CSS
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
@@ -25,45 +30,19 @@ class KindFilterScreen(ModalScreen[tuple[str, ...] | None]):
         Binding("c", "clear", "Clear"),
     ]
 
-    DEFAULT_CSS = """
-KindFilterScreen {
-        align: center middle;
-    }
-    #kind-filter-box {
-        width: 90%;
-        max-width: 100;
-        height: auto;
-        max-height: 90%;
-        border: thick $accent;
-        background: $surface;
-        padding: 0 1;
-    }
-    #kind-filter-title {
-        text-style: bold;
-        margin-bottom: 1;
-    }
-    #kind-filter-list {
-        height: auto;
-        max-height: 16;
-    }
-    #kind-filter-hint {
-        color: $text-muted;
-    }
-    """
-
     def __init__(self, current: tuple[str, ...] | None) -> None:
-        super().__init__()
+        super().__init__(classes="-detail-dialog")
         self.current = set(current or ())
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="kind-filter-box"):
-            yield Static("Show only these kinds", id="kind-filter-title", markup=False)
+        with Vertical(id="kind-filter-box", classes="dialog-box"):
+            yield Static("Show only these kinds", classes="dialog-title", markup=False)
             selections = [
                 Selection(f"{fam:<8} {', '.join(kinds)}", fam, bool(self.current & set(kinds)))
                 for fam, kinds in FAMILIES.items()
             ]
             yield SelectionList[str](*selections, id="kind-filter-list")
-            yield Static("space toggles · enter applies · c clears · esc cancels", id="kind-filter-hint",
+            yield Static("space toggles · enter applies · c clears · esc cancels", classes="dialog-hint",
                          markup=False)
 
     def action_apply(self) -> None:

@@ -2,14 +2,21 @@
 
 Every journal call runs in a thread worker; the timeline only ever fetches windows (see
 :class:`~lago_tui.widgets.virtual_list.VirtualTable`), so a million-event branch opens as fast as
-a ten-event one. Journal strings reach widgets only through :mod:`lago_tui.safe`.
+a ten-event one. Opening a session (or another branch, or a kind filter) is one worker that brings
+the detail, the timeline and the rows to show first (:mod:`.loading`). Journal strings reach widgets
+only through :mod:`lago_tui.safe`.
+
+The parts with state of their own live beside this module: follow mode (:mod:`.follow`), search
+(:mod:`.search`), the header and status line (:mod:`.bars`), how the width is shared (:mod:`.layout`)
+and the dialogs (:mod:`.modals`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -18,25 +25,39 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal
 from textual.events import Resize
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
-from ...journal import JournalBusy, JournalError, NotFound, SessionDetail, TimelineAPI
+from ...journal import (
+    JournalBusy,
+    JournalCorrupt,
+    JournalError,
+    JournalPermission,
+    JournalTooNew,
+    NotAJournal,
+    NotFound,
+    SessionDetail,
+    TimelineAPI,
+)
 from ...messages import JournalChanged
 from ...safe import one_line, safe_text
-from ...summary import FAMILIES, duration, timestamp, tokens
 from ...widgets.branch_tree import BranchTree
 from ...widgets.inspector import FullTextScreen, Inspector, full_text_of
-from ...widgets.timeline import TimelineRow, TimelineSource, TimelineView
+from ...widgets.timeline import TimelineRow, TimelineView
 from ...widgets.virtual_list import VirtualTable
-
+from .bars import Status, header_text, state_header, status_text
+from .follow import Follow, FollowState
+from .layout import apply_layout
+from .loading import Opened, choose_branch, nearest_key, open_session, open_timeline
 from .modals import KindFilterScreen
+from .search import SearchController
 
 __all__ = ["SessionDetailScreen"]
 
-NARROW = 120  # below this width: stacked layout (tree, timeline, inspector)
-WIDE = 160  # from this width: tree | timeline | inspector; between: tree | (timeline over inspector)
-BUSY_RETRY = 1.0  # seconds
+BUSY_RETRY = 1.0  # seconds between attempts while another process holds the journal
+SLOW_LOAD = 0.4  # seconds before a load that has not answered says it is waiting for the journal
+_FATAL = (NotAJournal, JournalCorrupt, JournalTooNew, JournalPermission)
 
 
 class SessionDetailScreen(Screen[None]):
@@ -46,15 +67,17 @@ class SessionDetailScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
+        Binding("q", "leave", "Back to the list", show=False),
         Binding("slash", "search", "Search", key_display="/"),
-        Binding("n", "next_match", "Next match / new session", show=False),
-        Binding("N", "previous_match", "Prev", show=False),
+        Binding("n", "next_match", "Next match (new session when there is no search)", show=False),
+        Binding("N", "previous_match", "Previous match", show=False),
         Binding("t", "kind_filter", "Kinds"),
         Binding("f", "toggle_follow", "Follow"),
-        Binding("o", "show_full", "Full text"),
-        Binding("y", "copy_event", "Copy JSON"),
+        Binding("y", "copy_event", "Copy"),
         Binding("b", "new_branch", "Branch"),
-        Binding("i", "toggle_inspector", "Inspector"),
+        Binding("o", "show_full", "Full text", show=False),
+        Binding("i", "toggle_inspector", "Inspector", show=False),
+        Binding("ctrl+r", "refresh", "Refresh", show=False),
     ]
 
     def __init__(self, session_id: str, *, branch_id: str | None = None) -> None:
@@ -64,12 +87,32 @@ class SessionDetailScreen(Screen[None]):
         self.detail: SessionDetail | None = None
         self.timeline: TimelineAPI | None = None
         self.kinds: tuple[str, ...] | None = None
-        self.following = False
-        self.search_text = ""
-        self.searching = False
+        self.follow = Follow()
+        self.search = SearchController(self)
         self.busy = False
-        self._pending_cursor: tuple[str, int] | None = None
+        self.problem = ""  # why the session is not shown (not found, an error), with what to do
+        self._loading = False
+        self._slow_timer: Timer | None = None
+        self._retry_timer: Timer | None = None
         self._timeline_epoch = 0
+        self._inspect_pending = False
+        self._rows_seen = 0  # rows of the timeline when its search matches were last counted
+
+    # ------------------------------------------------------------------ compatibility views of the state
+
+    @property
+    def following(self) -> bool:
+        """Follow mode is on (tracking the end, or paused)."""
+        return self.follow.state is not FollowState.OFF
+
+    @property
+    def searching(self) -> bool:
+        """A search is counting its matches."""
+        return self.search.searching
+
+    @property
+    def search_text(self) -> str:
+        return self.search.query
 
     # ------------------------------------------------------------------ layout
 
@@ -93,149 +136,213 @@ class SessionDetailScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._apply_layout(self.app.size.width)
+        self._layout(self.app.size.width)
         self.query_one(TimelineView).focus()
-        self._load(select=self.branch_id, initial=True)
+        self.query_one(Inspector).show_placeholder("loading…")
+        self._render_header()
+        self._load()
 
     def on_resize(self, event: Resize) -> None:
-        self._apply_layout(event.size.width)
+        self._layout(event.size.width)
         self._render_header()
 
-    def _apply_layout(self, width: int) -> None:
-        self.set_class(width < NARROW, "-narrow")
-        self.set_class(width >= WIDE, "-wide")
+    def _layout(self, width: int) -> None:
+        branches = len(self.detail.branches) if self.detail else 1
+        apply_layout(self, self.query_one(BranchTree), width, branches)
 
     # ------------------------------------------------------------------ loading
 
-    def _load(self, *, select: str | None = None, initial: bool = False) -> None:
-        self.run_worker(
-            lambda: self._load_worker(select, initial),
-            thread=True, group="sd-load", exclusive=True, exit_on_error=False,
-        )
+    def _visible_rows(self) -> int:
+        view = self.query_one(TimelineView)
+        return max(view.scrollable_content_region.height, self.app.size.height) + 1
 
-    def _load_worker(self, select: str | None, initial: bool) -> None:
-        worker = get_current_worker()
-        try:
-            detail = self.app.journal.session(self.session_id)
-        except JournalBusy:
-            self.app.call_from_thread(self._busy, lambda: self._load(select=select, initial=initial))
-            return
-        except NotFound as err:
-            self.app.call_from_thread(self._not_found, err)
-            return
-        except JournalError as err:
-            self.app.call_from_thread(self.app.show_journal_error, err)
-            return
-        if worker.is_cancelled:
-            return
-        self.app.call_from_thread(self._detail_loaded, detail, select, initial)
+    def _load(self, *, key: Hashable | None = None) -> None:
+        """Open the session (detail, timeline of the chosen branch, first rows) in one worker."""
+        ref, branch, kinds = self.session_id, self.branch_id, self.kinds
+        at_end = self.follow.tracking
+        visible = self._visible_rows()
+        page_size = self.query_one(TimelineView).page_size
+        self._timeline_epoch += 1
+        epoch = self._timeline_epoch
 
-    def _busy(self, retry: Any) -> None:
-        self.busy = True
-        self._update_status()
-        self.set_timer(BUSY_RETRY, retry)
+        def work() -> Opened:
+            return open_session(self.app.journal, ref, branch=branch, kinds=kinds, key=key, at_end=at_end,
+                                visible=visible, page_size=page_size)
 
-    def _not_found(self, err: JournalError) -> None:
-        self.query_one("#sd-header", Static).update(safe_text(str(err)))
-        self.notify(one_line(str(err), 300), severity="error", markup=False)
+        self._start(work, epoch, retry=lambda: self._load(key=key))
 
-    def _detail_loaded(self, detail: SessionDetail, select: str | None, initial: bool) -> None:
-        self.busy = False
-        self.detail = detail
-        self.session_id = detail.summary.session_id
-        ids = {b.branch_id for b in detail.branches}
-        wanted = select or self.branch_id
-        if wanted is not None and wanted not in ids:
-            found = detail.branch(wanted)
-            wanted = found.branch_id if found else None
-        if wanted is None:
-            wanted = "main" if "main" in ids else (detail.branches[0].branch_id if detail.branches else None)
-        shown = self.timeline
-        changed = shown is None or shown.branch_id != wanted or shown.kinds != (
-            tuple(sorted(set(self.kinds))) if self.kinds else None)
-        self.branch_id = wanted
-        self._render_header()
-        tree = self.query_one(BranchTree)
-        tree.set_branches(detail.branches, wanted)
-        self.query_one(TimelineView).branch_names = {b.branch_id: b.name for b in detail.branches}
-        if wanted is None:
-            self._update_status()
-            return
-        if changed:
-            self._open_timeline()
-        else:
-            self._reload_timeline()
-        self._update_status()
-
-    def _render_header(self) -> None:
-        detail = self.detail
-        if detail is None:
-            return
-        s, t = detail.summary, detail.totals
-        head = Text()
-        head.append_text(safe_text(s.name, "bold", single_line=True, width=60))
-        head.append("  ")
-        head.append_text(safe_text(s.session_id, "dim", single_line=True, width=40))
-        if s.model:
-            head.append("  ")
-            head.append_text(safe_text(s.model, "italic", single_line=True, width=40))
-        if s.params:
-            params = " ".join(f"{k}={v}" for k, v in s.params.items())
-            head.append("  ")
-            head.append_text(safe_text(params, "dim", single_line=True, width=120))
-        line2 = Text()
-        line2.append(f"created {timestamp(s.created_at)}  ")
-        line2.append("closed" if s.closed else "open", "bold" if not s.closed else "dim")
-        line2.append(
-            f"  events {t.events:,}  tokens {tokens(t.tokens_in)} in / {tokens(t.tokens_out)} out"
-            f"  tools {t.tool_calls}  "
-        )
-        line2.append(f"failures {t.failures}", "bold" if t.failures else "")
-        line2.append(f"  wall {duration(t.wall_time_us / 1000)}  branches {len(detail.branches)}")
-        for part in (head, line2):
-            part.truncate(max(20, self.size.width - 2), overflow="ellipsis")
-        both = Text("\n").join([head, line2])
-        both.no_wrap = True
-        both.overflow = "ellipsis"
-        self.query_one("#sd-header", Static).update(both)
-
-    # ------------------------------------------------------------------ timeline
-
-    def _open_timeline(self, key: tuple[str, int] | None = None) -> None:
-        """Build a new Timeline (branch or kind filter changed) in a worker, then show it."""
-        assert self.detail is not None and self.branch_id is not None
-        detail, branch_id, kinds = self.detail, self.branch_id, self.kinds
+    def _open_branch(self, branch_id: str, key: Hashable | None) -> None:
+        """Show another branch (or the same one with other kinds), the cursor on ``key`` or nearest."""
+        detail, kinds = self.detail, self.kinds
+        assert detail is not None
+        at_end = self.follow.tracking
+        visible = self._visible_rows()
+        page_size = self.query_one(TimelineView).page_size
         self._timeline_epoch += 1
         epoch = self._timeline_epoch
         view = self.query_one(TimelineView)
         view.border_title = Text("timeline · ") + self._branch_name_text(branch_id)
 
-        def build() -> None:
+        def work() -> Opened:
+            return open_timeline(self.app.journal, detail, branch_id, kinds, key=key, at_end=at_end,
+                                 visible=visible, page_size=page_size)
+
+        self._start(work, epoch, retry=lambda: self._open_branch(branch_id, key))
+
+    def _start(self, work: Callable[[], Opened], epoch: int, *, retry: Callable[[], None]) -> None:
+        self._loading = True
+        if self._slow_timer is not None:
+            self._slow_timer.stop()
+        self._slow_timer = self.set_timer(SLOW_LOAD, self._slow)
+
+        def run() -> None:
+            worker = get_current_worker()
             try:
-                timeline = self.app.journal.timeline(detail.summary.session_id, branch_id, kinds, detail=detail)
+                opened = work()
             except JournalBusy:
-                self.app.call_from_thread(self._busy, lambda: self._open_timeline(key))
+                self.app.call_from_thread(self._busy, epoch, retry)
                 return
             except JournalError as err:
-                self.app.call_from_thread(self.app.show_journal_error, err)
+                self.app.call_from_thread(self._failed, epoch, err)
                 return
-            self.app.call_from_thread(self._timeline_built, epoch, timeline, key)
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._opened, epoch, opened)
 
-        self.run_worker(build, thread=True, group="sd-timeline", exclusive=True, exit_on_error=False)
+        self.run_worker(run, thread=True, group="sd-load", exclusive=True, exit_on_error=False)
 
-    def _timeline_built(self, epoch: int, timeline: TimelineAPI, key: tuple[str, int] | None) -> None:
+    def _done_loading(self) -> None:
+        self._loading = False
+        if self._slow_timer is not None:
+            self._slow_timer.stop()
+            self._slow_timer = None
+
+    def _slow(self) -> None:
+        self._slow_timer = None
+        if self._loading and not self.busy:
+            self._render_header(waiting=True)
+            self._update_status()
+
+    def _busy(self, epoch: int, retry: Callable[[], None]) -> None:
+        if epoch != self._timeline_epoch:
+            return
+        self._done_loading()
+        self.busy = True
+        self._render_header()
+        self._update_status()
+        if self._retry_timer is not None:
+            self._retry_timer.stop()
+        self._retry_timer = self.set_timer(BUSY_RETRY, retry)
+
+    def _failed(self, epoch: int, err: JournalError) -> None:
+        if epoch != self._timeline_epoch:
+            return
+        self._done_loading()
+        self.busy = False
+        if isinstance(err, _FATAL):
+            self.app.show_journal_error(err)  # type: ignore[attr-defined]
+            return
+        if isinstance(err, NotFound):
+            self.problem = f"{err} · esc goes back"
+        else:
+            self.problem = f"{err} · ctrl+r tries again"
+        if self.detail is None:
+            self.query_one(Inspector).show_placeholder("Nothing to show.")
+            self.query_one(BranchTree).root.set_label(Text("—", "dim"))
+        self._render_header()
+        self._update_status()
+        self.notify(one_line(str(err), 300), severity="error", markup=False)
+
+    def _opened(self, epoch: int, opened: Opened) -> None:
+        if epoch != self._timeline_epoch:
+            return  # another branch or filter was asked for meanwhile
+        self._done_loading()
+        self.busy = False
+        self.problem = ""
+        self._set_detail(opened.detail, opened.branch_id)
+        view = self.query_one(TimelineView)
+        if opened.timeline is None or opened.source is None:
+            self.timeline = None
+            view.set_source(None)
+            self.query_one(Inspector).show_placeholder("This session has no branches.")
+            self._update_status()
+            return
+        self.timeline = opened.timeline
+        view.describe_timeline(opened.timeline)
+        self._rows_seen = opened.preloaded.count if opened.preloaded is not None else 0
+        view.set_source(opened.source, key=opened.key, preloaded=opened.preloaded)
+        self.search.timeline_changed()
+        self._update_status()
+
+    def _set_detail(self, detail: SessionDetail, branch_id: str | None) -> None:
+        self.detail = detail
+        self.session_id = detail.summary.session_id
+        self.branch_id = branch_id
+        names = {b.branch_id: b.name for b in detail.branches}
+        self.query_one(TimelineView).branch_names = names
+        self.query_one(Inspector).branch_names = names
+        self.query_one(BranchTree).set_branches(detail.branches, branch_id)
+        if branch_id is not None:
+            self.query_one(TimelineView).border_title = Text("timeline · ") + self._branch_name_text(branch_id)
+        self._layout(self.app.size.width)
+        self._render_header()
+
+    def _refresh(self) -> None:
+        """Live update: the detail again (counts, new branches) and the rows the timeline gained."""
+        ref = self.session_id
+        epoch = self._timeline_epoch
+
+        def run() -> None:
+            try:
+                detail = self.app.journal.session(ref)
+            except JournalBusy:
+                self.app.call_from_thread(self._busy, epoch, self._refresh)
+                return
+            except JournalError as err:
+                self.app.call_from_thread(self._failed, epoch, err)
+                return
+            self.app.call_from_thread(self._refreshed, epoch, detail)
+
+        self.run_worker(run, thread=True, group="sd-refresh", exclusive=True, exit_on_error=False)
+
+    def _refreshed(self, epoch: int, detail: SessionDetail) -> None:
         if epoch != self._timeline_epoch:
             return
         self.busy = False
-        self.timeline = timeline
-        view = self.query_one(TimelineView)
-        view.set_source(TimelineSource(timeline), key=key)
-        self._update_status()
-
-    def _reload_timeline(self) -> None:
+        self.problem = ""
+        branch = choose_branch(detail, self.branch_id)
+        if branch != self.branch_id or self.timeline is None:  # the branch went away (or there was none)
+            self.detail = detail
+            self.branch_id = branch
+            self._load()
+            return
+        self._set_detail(detail, branch)
         view = self.query_one(TimelineView)
         if view.source is not None:
-            view.reload(keep=not self.following)
+            view.reload(keep=not self.follow.tracking)
+        self._update_status()
+
+    def _render_header(self, *, waiting: bool = False) -> None:
+        header = self.query_one("#sd-header", Static)
+        width = self.size.width or self.app.size.width
+        if self.detail is not None:
+            header.update(header_text(self.detail, width), layout=False)
+            return
+        title = Text("Loading session ", "dim")
+        title.append_text(safe_text(self.session_id, "dim", single_line=True, width=60))
+        title.append("…", "dim")
+        if self.problem:
+            title = Text("Could not open ", "bold")
+            title.append_text(safe_text(self.session_id, "bold", single_line=True, width=60))
+            message = safe_text(self.problem, "bold", single_line=True, width=300)
+        elif self.busy:
+            message = Text("The journal is busy (another process is writing): retrying every second…", "bold")
+        elif waiting:
+            message = Text("Waiting for the journal (another process may be writing)…", "italic")
+        else:
+            message = Text("")
+        header.update(state_header(title, message, width), layout=False)
+
+    # ------------------------------------------------------------------ timeline events
 
     def _branch_name_text(self, branch_id: str) -> Text:
         detail = self.detail
@@ -245,11 +352,14 @@ class SessionDetailScreen(Screen[None]):
     @on(VirtualTable.Loaded, "#sd-timeline")
     def _timeline_loaded(self, event: VirtualTable.Loaded) -> None:
         view = self.query_one(TimelineView)
-        if self.following and event.count:
+        if self.follow.tracking and event.count:
             view.move_cursor(event.count - 1)
+        if event.count != self._rows_seen:  # events arrived: count the search's matches again
+            self._rows_seen = event.count
+            self.search.timeline_changed()
         row = view.highlighted_row
         if row is not None:  # a new source may put an equal key at the same index: no RowHighlighted then
-            self._show_row(row)
+            self._inspect_later()
         if event.count == 0:
             self.query_one(Inspector).show_placeholder("No events" + (" of these kinds." if self.kinds else "."))
         self._update_status()
@@ -258,26 +368,51 @@ class SessionDetailScreen(Screen[None]):
     def _timeline_error(self, event: VirtualTable.SourceError) -> None:
         err = event.error
         if isinstance(err, JournalBusy):
-            self._busy(self._reload_timeline)
-        elif isinstance(err, JournalError):
-            self.app.show_journal_error(err)
+            self._busy(self._timeline_epoch, self._reload_timeline)
+        elif isinstance(err, _FATAL):
+            self.app.show_journal_error(err)  # type: ignore[attr-defined]
         else:
-            self.notify(one_line(f"{type(err).__name__}: {err}", 300), severity="error", title="timeline", markup=False)
+            self.notify(one_line(f"{type(err).__name__}: {err}", 300), severity="error", title="timeline",
+                        markup=False)
+
+    def _reload_timeline(self) -> None:
+        self.busy = False
+        view = self.query_one(TimelineView)
+        if view.source is not None:
+            view.reload(keep=not self.follow.tracking)
+        self._update_status()
 
     @on(VirtualTable.RowHighlighted, "#sd-timeline")
     def _row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
-        inspector = self.query_one(Inspector)
-        row: TimelineRow | None = event.row
-        if row is None:
-            if event.index >= 0:
-                inspector.show_placeholder("loading…")
-            return
-        self._show_row(row)
+        if event.row is None and event.index >= 0:
+            self.query_one(Inspector).show_placeholder("loading…")
+        self._inspect_later()
+
+    @on(VirtualTable.Navigated, "#sd-timeline")
+    def _navigated(self, event: VirtualTable.Navigated) -> None:
+        if self.follow.navigated(event.index, event.count):
+            self._update_status()
+
+    def _inspect_later(self) -> None:
+        """Show the highlighted row in the inspector after the table has repainted (once per burst of
+        moves: holding a key down costs one inspector update per frame, not one per row)."""
+        if not self._inspect_pending:
+            self._inspect_pending = True
+            self.call_after_refresh(self._inspect_now)
+
+    def _inspect_now(self) -> None:
+        self._inspect_pending = False
+        row = self.query_one(TimelineView).highlighted_row
+        if row is not None:
+            self._show_row(row)
+        self._update_status()
 
     def _show_row(self, row: TimelineRow) -> None:
         inspector = self.query_one(Inspector)
-        note = None
+        if inspector.event is not None and inspector.event == row.ev:
+            return
         view = self.query_one(TimelineView)
+        note = None
         if row.ev.inherited:
             note = "inherited from " + view.branch_names.get(row.ev.branch_id, row.ev.branch_id)
         fork = view.fork_description(row, self.timeline)
@@ -285,7 +420,6 @@ class SessionDetailScreen(Screen[None]):
             note = (note + " · " if note else "") + fork
         # notes contain branch names (journal text): show_event passes them through safe_text
         inspector.show_event(row.ev, note)
-        self._update_status()
 
     @on(VirtualTable.RowSelected, "#sd-timeline")
     def _row_selected(self, event: VirtualTable.RowSelected) -> None:
@@ -294,66 +428,83 @@ class SessionDetailScreen(Screen[None]):
     @on(BranchTree.BranchChosen)
     def _branch_chosen(self, event: BranchTree.BranchChosen) -> None:
         self.select_branch(event.branch_id)
+        self.query_one(TimelineView).focus()  # the next key is for the timeline
 
     def select_branch(self, branch_id: str) -> None:
+        """Show ``branch_id``'s timeline, the cursor on the same event (or the nearest) as before."""
         if self.detail is None:
             return
+        row = self._highlighted()
+        key = nearest_key(self.detail, row.ev.branch_id, row.ev.seq, branch_id) if row is not None else None
         self.branch_id = branch_id
         self.query_one(BranchTree).select_branch(branch_id)
-        self._open_timeline()
+        self._open_branch(branch_id, key)
         self._update_status()
+
+    def jump_to(self, position: int, *, context: int = 3) -> None:
+        """Move the cursor to ``position`` with rows of context around it (a jump, not a step)."""
+        view = self.query_one(TimelineView)
+        view.move_cursor(position, context=context)
+        view.focus()
+        if self.follow.navigated(view.cursor, view.row_count):
+            self._update_status()
 
     # ------------------------------------------------------------------ status
 
     def _update_status(self) -> None:
         view = self.query_one(TimelineView)
-        status = Text()
+        branch = None
         if self.branch_id is not None:
-            status.append("branch ")
-            status.append_text(self._branch_name_text(self.branch_id))
-        if view.row_count:
-            status.append(f"  {view.cursor + 1:,}/{view.row_count:,}")
-        status.append("  kinds: ", "dim")
-        status.append("all" if not self.kinds else ", ".join(self._families_of(self.kinds)))
-        if self.following:
-            status.append("  FOLLOW", "bold reverse")
-        if self.searching:
-            status.append("  searching…", "italic")
-        elif self.search_text:
-            status.append("  /", "dim")
-            status.append_text(safe_text(self.search_text, single_line=True, width=30))
-        if self.busy:
-            status.append("  journal busy, retrying…", "bold")
-        status.no_wrap = True
-        status.overflow = "ellipsis"
-        self.query_one("#sd-status", Static).update(status)
+            info = self.detail.branch(self.branch_id) if self.detail else None
+            branch = info.name if info else self.branch_id
+        status = Status(
+            branch=branch, cursor=view.cursor, rows=view.row_count, kinds=self.kinds,
+            follow=self.follow.state.value, query=self.search.query, searching=self.search.searching,
+            match=self.search.ordinal(view.cursor), busy=self.busy, problem=self.problem,
+        )
+        self.query_one("#sd-status", Static).update(status_text(status), layout=False)
 
-    @staticmethod
-    def _families_of(kinds: tuple[str, ...]) -> list[str]:
-        chosen = set(kinds)
-        fams = [fam for fam, members in FAMILIES.items() if set(members) <= chosen]
-        covered = {k for fam in fams for k in FAMILIES[fam]}
-        return fams + sorted(chosen - covered)
+    def search_changed(self) -> None:
+        """The search's query, matches or progress changed (called by the search controller)."""
+        self.query_one(TimelineView).set_search(self.search.marks())
+        self._update_status()
 
     # ------------------------------------------------------------------ journal changes
 
     def on_journal_changed(self, _message: JournalChanged) -> None:
-        if self.detail is None:
-            self._load(select=self.branch_id)
+        if self.detail is None or self._loading:
+            if not self._loading:
+                self._load()
             return
-        self._load()
+        self._refresh()
 
     # ------------------------------------------------------------------ actions
 
     def action_back(self) -> None:
+        """escape: close the search box, else clear the search, else go back to the list."""
         search = self.query_one("#sd-search", Input)
         if search.display:
             self._close_search()
             return
+        if self.search.active:
+            self.search.clear()
+            return
         self.app.pop_screen()
+
+    def action_leave(self) -> None:
+        self.app.pop_screen()
+
+    def action_refresh(self) -> None:
+        self.problem = ""
+        if self.detail is None:
+            self._load()
+        else:
+            row = self._highlighted()
+            self._load(key=(row.ev.branch_id, row.ev.seq) if row is not None else None)
 
     def action_search(self) -> None:
         search = self.query_one("#sd-search", Input)
+        search.value = self.search.query
         search.display = True
         search.focus()
 
@@ -365,70 +516,21 @@ class SessionDetailScreen(Screen[None]):
     @on(Input.Submitted, "#sd-search")
     def _search_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.search_text = event.value
         self._close_search()
-        if self.search_text:
-            view = self.query_one(TimelineView)
-            self._find(max(0, view.cursor), forward=True)
+        self.search.submit(event.value, self.query_one(TimelineView).cursor)
 
     def action_next_match(self) -> None:
-        view = self.query_one(TimelineView)
-        if not self.search_text:
+        if not self.search.active:
             # `n` means "new session" everywhere; here it is "next match" only once there is a search.
             self.app.action_new_session()  # type: ignore[attr-defined]
             return
-        self._find(view.cursor + 1, forward=True)
+        self.search.step(self.query_one(TimelineView).cursor, forward=True)
 
     def action_previous_match(self) -> None:
-        view = self.query_one(TimelineView)
-        if not self.search_text:
+        if not self.search.active:
             self.notify("No search yet: press / to search", severity="warning")
             return
-        self._find(view.cursor - 1, forward=False)
-
-    def _find(self, start: int, *, forward: bool) -> None:
-        timeline, text = self.timeline, self.search_text
-        if timeline is None:
-            return
-        self.searching = True
-        self._update_status()
-
-        def run() -> None:
-            worker = get_current_worker()
-            wrapped = False
-            try:
-                length = timeline.length
-                pos = None
-                if (forward and start < length) or (not forward and start >= 0):
-                    pos = timeline.find(text, start, forward=forward)
-                if pos is None and length:
-                    wrapped = True
-                    pos = timeline.find(text, 0 if forward else length - 1, forward=forward)
-            except JournalBusy:
-                self.app.call_from_thread(self._search_done, None, False, "journal busy, try again")
-                return
-            except JournalError as err:
-                self.app.call_from_thread(self._search_done, None, False, str(err))
-                return
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self._search_done, pos, wrapped, None)
-
-        self.run_worker(run, thread=True, group="sd-search", exclusive=True, exit_on_error=False)
-
-    def _search_done(self, pos: int | None, wrapped: bool, error: str | None) -> None:
-        self.searching = False
-        self._update_status()
-        if error is not None:
-            self.notify(one_line(error, 300), severity="error", title="search", markup=False)
-            return
-        if pos is None:
-            self.notify("No match for " + one_line(self.search_text, 60), severity="warning", markup=False)
-            return
-        view = self.query_one(TimelineView)
-        if wrapped:
-            self.notify("Search wrapped around", timeout=2)
-        view.move_cursor(pos)
-        view.focus()
+        self.search.step(self.query_one(TimelineView).cursor, forward=False)
 
     def action_kind_filter(self) -> None:
         self.app.push_screen(KindFilterScreen(self.kinds), self._kinds_chosen)
@@ -438,16 +540,21 @@ class SessionDetailScreen(Screen[None]):
             return
         self.kinds = kinds or None
         if self.detail is not None and self.branch_id is not None:
-            self._open_timeline()
+            row = self._highlighted()
+            self._open_branch(self.branch_id, (row.ev.branch_id, row.ev.seq) if row is not None else None)
         self._update_status()
 
     def action_toggle_follow(self) -> None:
-        self.following = not self.following
+        state = self.follow.toggle()
         view = self.query_one(TimelineView)
-        if self.following:
-            self.notify("Following new events", timeout=2)
+        if self.follow.tracking:
+            self.notify("Following new events (move away to pause, G or f to resume)", timeout=2)
+            if view.row_count:
+                view.move_cursor(view.row_count - 1)
             if view.source is not None:
                 view.reload(keep=False)
+        elif state.value == "off":
+            self.notify("Follow off", timeout=2)
         self._update_status()
 
     def action_toggle_inspector(self) -> None:
@@ -481,11 +588,8 @@ class SessionDetailScreen(Screen[None]):
         if self.detail is None or self.branch_id is None:
             self.notify("The session is still loading", severity="warning")
             return
-        try:
-            from ..create_branch import CreateBranchScreen
-        except ImportError:
-            self.notify("Creating branches is not available in this build", severity="error")
-            return
+        from ..create_branch import CreateBranchScreen
+
         row = self._highlighted()
         if row is not None:
             parent, fork = row.ev.branch_id, row.ev.seq
@@ -504,7 +608,7 @@ class SessionDetailScreen(Screen[None]):
         if not branch_id:
             return
         self.branch_id = branch_id
-        self._load(select=branch_id)
+        self._load()
         note = getattr(self.app, "note_own_write", None)
         if callable(note):
             note()

@@ -27,13 +27,14 @@ keeping the scroll position and the cursor on the same row (by key, see `keep_ke
 """
 
 from .columns import Cell, Column, RenderContext, RowRenderer, Sort, layout_columns
-from .fetching import KeyedRowSource, RowSource
+from .fetching import KeyedRowSource, Preloaded, RowSource
 from .table import VirtualTable
 
 __all__ = [
     "Cell",
     "Column",
     "KeyedRowSource",
+    "Preloaded",
     "RenderContext",
     "RowRenderer",
     "RowSource",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from textual.geometry import clamp
 from textual.message import Message
@@ -27,12 +27,14 @@ __all__ = [
     "LoadOutcome",
     "PageArrived",
     "PageJob",
+    "Preloaded",
     "RowSource",
     "keep_visible",
     "pages_for",
     "run_load",
 ]
 
+RowT = TypeVar("RowT")
 RowT_co = TypeVar("RowT_co", covariant=True)
 
 LINGER = 1.0
@@ -115,6 +117,26 @@ class LoadArrived(Message, bubble=False):
         self.job = job
         self.outcome = outcome
         super().__init__()
+
+
+@dataclass(frozen=True, slots=True)
+class Preloaded(Generic[RowT]):
+    """Rows a caller fetched itself (with the count), for `VirtualTable.set_source(preloaded=...)`:
+    ``rows`` are the rows from ``start`` (a multiple of the page size) on; ``key_index`` is where the
+    key given to `set_source` is, if known."""
+
+    count: int
+    start: int = 0
+    rows: Sequence[RowT] = ()
+    key_index: int | None = None
+
+    def outcome(self, page_size: int) -> LoadOutcome:
+        if self.start % page_size:
+            raise ValueError(f"preloaded rows must start on a page (at a multiple of {page_size})")
+        pages: dict[int, Sequence[Any]] = {}
+        for offset in range(0, len(self.rows), page_size):
+            pages[(self.start + offset) // page_size] = self.rows[offset : offset + page_size]
+        return LoadOutcome(count=self.count, key_index=self.key_index, pages=pages)
 
 
 def pages_for(first: int, last: int, page_size: int) -> range:

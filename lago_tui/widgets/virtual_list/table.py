@@ -29,8 +29,10 @@ from .fetching import (
     Fetcher,
     LoadArrived,
     LoadJob,
+    LoadOutcome,
     PageArrived,
     PageJob,
+    Preloaded,
     RowSource,
     keep_visible,
     pages_for,
@@ -78,8 +80,10 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "cursor_up", "Up", show=False),
         Binding("down,j", "cursor_down", "Down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False),
+        Binding("pagedown,ctrl+f,space", "page_down", "Page down", show=False),
+        Binding("ctrl+u", "half_page_up", "Half a page up", show=False),
+        Binding("ctrl+d", "half_page_down", "Half a page down", show=False),
         Binding("home,g", "first", "First", show=False),
         Binding("end,G", "last", "Last", show=False),
         Binding("enter", "select", "Select", show=False),
@@ -176,6 +180,18 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
             self.row = row
             super().__init__()
 
+    class Navigated(_TableMessage):
+        """The user moved the cursor (a key or a click), as opposed to the program (`move_cursor`).
+
+        Posted after the move; ``index`` is where the cursor went and ``count`` the row count then.
+        """
+
+        def __init__(self, table: VirtualTable[Any], index: int, count: int) -> None:
+            self.table = table
+            self.index = index
+            self.count = count
+            super().__init__()
+
     class HeaderClicked(_TableMessage):
         """A header cell was clicked."""
 
@@ -233,8 +249,8 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
 
         self._source: RowSource[RowT] | None = None
         self._started = False  # Set on mount; set_source() before that is deferred.
-        self._initial_load: tuple[RowSource[RowT], Hashable | None] | None = (
-            (source, None) if source is not None else None
+        self._initial_load: tuple[RowSource[RowT], Hashable | None, Preloaded[RowT] | None] | None = (
+            (source, None, None) if source is not None else None
         )
         self._row_count = 0
         self._epoch = 0  # Bumped when the source is replaced or reset.
@@ -265,6 +281,11 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
     def columns(self, columns: Sequence[Column]) -> None:
         self._columns = tuple(columns)
         self._invalidate()
+
+    @property
+    def page_size(self) -> int:
+        """Rows per fetched page (preloaded rows start at a multiple of it)."""
+        return self._page_size
 
     @property
     def row_count(self) -> int:
@@ -305,6 +326,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
         *,
         keep_key: Callable[[RowT], Hashable] | None = None,
         key: Hashable | None = None,
+        preloaded: Preloaded[RowT] | None = None,
     ) -> None:
         """Show rows from a new source.
 
@@ -318,11 +340,13 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
             key: Put the cursor on the row with this key once loaded (found with the
                 source's ``index_of`` if it has one, else only if it is near the
                 current viewport); otherwise the cursor goes to the first row.
+            preloaded: The count and rows of the viewport, already fetched (by the
+                caller's own worker): shown at once, without a fetch round trip.
         """
         if keep_key is not None:
             self._keep_key = keep_key
         if not self._started:
-            self._initial_load = (source, key) if source is not None else None
+            self._initial_load = (source, key, preloaded) if source is not None else None
             return
         self._epoch += 1
         self._source = source
@@ -332,6 +356,10 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
             self._awaiting_replace = False
             self._clear_rows()
             self._update_loading_class()
+            return
+        if preloaded is not None:
+            self._apply_load(self._load_job(replace=True, keep=False, key=key, has_key=key is not None),
+                             preloaded.outcome(self._page_size))
             return
         # Until the new rows arrive the old ones stay on screen, but nothing more is
         # fetched for them.
@@ -363,14 +391,23 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
         """
         self.set_source(None)
 
-    def move_cursor(self, index: int, *, scroll: bool = True) -> None:
-        """Move the cursor to `index` (clamped), scrolling it into view if `scroll`."""
-        self._suppress_scroll = not scroll
+    def move_cursor(self, index: int, *, scroll: bool = True, context: int = 0) -> None:
+        """Move the cursor to `index` (clamped), scrolling it into view if `scroll`.
+
+        With `context`, a row that is off screen (or within `context` rows of an edge) is
+        brought to a third of the way down, so that rows before and after it show too:
+        for jumps (a search match, a seq) rather than steps.
+        """
+        self._suppress_scroll = not scroll or context > 0
         try:
             self.cursor = index
         finally:
             self._suppress_scroll = False
-        if scroll:
+        if not scroll:
+            return
+        if context > 0:
+            self._scroll_with_context(context)
+        else:
             self._scroll_cursor_visible()
 
     def refresh_rows(self, indices: Sequence[int] | None = None) -> None:
@@ -393,11 +430,11 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
 
     def action_cursor_up(self) -> None:
         if self._row_count:
-            self.move_cursor(max(0, self.cursor - 1))
+            self._navigate(max(0, self.cursor - 1))
 
     def action_cursor_down(self) -> None:
         if self._row_count:
-            self.move_cursor(self.cursor + 1)
+            self._navigate(self.cursor + 1)
 
     def action_page_up(self) -> None:
         self._page(-1)
@@ -405,13 +442,19 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
     def action_page_down(self) -> None:
         self._page(+1)
 
+    def action_half_page_up(self) -> None:
+        self._page(-1, half=True)
+
+    def action_half_page_down(self) -> None:
+        self._page(+1, half=True)
+
     def action_first(self) -> None:
         if self._row_count:
-            self.move_cursor(0)
+            self._navigate(0)
 
     def action_last(self) -> None:
         if self._row_count:
-            self.move_cursor(self._row_count - 1)
+            self._navigate(self._row_count - 1)
 
     def action_select(self) -> None:
         self._select(self.cursor)
@@ -462,12 +505,30 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
         self.move_cursor(-1, scroll=False)
         self._invalidate()
 
-    def _page(self, direction: int) -> None:
+    def _navigate(self, index: int) -> None:
+        """A move made by the user: moved, then announced (`Navigated`)."""
+        self.move_cursor(index)
+        self.post_message(self.Navigated(self, self.cursor, self._row_count))
+
+    def _page(self, direction: int, *, half: bool = False) -> None:
         if not self._row_count:
             return
-        step = max(1, self._visible_rows) * direction
+        rows = max(1, self._visible_rows)
+        step = max(1, rows // 2 if half else rows) * direction
         self.scroll_to(y=self.scroll_offset.y + step, animate=False)
-        self.move_cursor(self.cursor + step)
+        self._navigate(self.cursor + step)
+
+    def _scroll_with_context(self, context: int) -> None:
+        cursor, visible = self.cursor, self._visible_rows
+        if cursor < 0 or visible <= 0:
+            return
+        current = self.scroll_offset.y
+        margin = min(context, max(0, (visible - 1) // 2))
+        if current + margin <= cursor < current + visible - margin:
+            return  # already in view with its context
+        target = keep_visible(cursor, cursor - visible // 3, visible, self._row_count)
+        if target != current:
+            self.scroll_to(y=target, animate=False)
 
     def _scroll_cursor_visible(self) -> None:
         if self.cursor < 0:
@@ -526,8 +587,8 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
         self._update_virtual_size()
         if self._initial_load is not None:
-            (source, key), self._initial_load = self._initial_load, None
-            self.set_source(source, key=key)
+            (source, key, preloaded), self._initial_load = self._initial_load, None
+            self.set_source(source, key=key, preloaded=preloaded)
 
     def _on_theme_changed(self, _theme: object) -> None:
         self._invalidate()
@@ -576,7 +637,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
             if event.chain <= 2:
                 self._select(index)
         else:
-            self.move_cursor(index)
+            self._navigate(index)
 
     def _column_at(self, x: int) -> str | None:
         position = 0
@@ -591,8 +652,15 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
     def _queue_load(
         self, *, replace: bool, keep: bool, key: Hashable | None, has_key: bool
     ) -> None:
+        job = self._load_job(replace=replace, keep=keep, key=key, has_key=has_key)
+        queued = self._fetcher.submit_load(job)
+        if queued:
+            self._outstanding_loads += 1
+        self._update_loading_class()
+
+    def _load_job(self, *, replace: bool, keep: bool, key: Hashable | None, has_key: bool) -> LoadJob:
         assert self._source is not None
-        job = LoadJob(
+        return LoadJob(
             source=self._source,
             epoch=self._epoch,
             replace=replace,
@@ -604,10 +672,6 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
             visible=max(1, self._visible_rows),
             page_size=self._page_size,
         )
-        queued = self._fetcher.submit_load(job)
-        if queued:
-            self._outstanding_loads += 1
-        self._update_loading_class()
 
     def _ensure_pages(self) -> None:
         """Queue the pages the viewport needs (plus one page of prefetch each side)."""
@@ -632,8 +696,15 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
         self._fetcher.want_pages([
             PageJob(source, generation, page, page_size)
             for page in wanted
-            if page not in pages and page not in self._failed_pages
+            if not self._page_complete(page) and page not in self._failed_pages
         ])
+
+    def _page_complete(self, page: int) -> bool:
+        """The page is cached with all its rows (a preloaded page may hold only the visible ones)."""
+        rows = self._pages.get(page)
+        if rows is None:
+            return False
+        return len(rows) >= self._page_size or page * self._page_size + len(rows) >= self._row_count
 
     def _start_thread(self, loop: Callable[[], None]) -> None:
         self.run_worker(
@@ -675,9 +746,11 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
     @on(LoadArrived)
     def _load_arrived(self, message: LoadArrived) -> None:
         message.stop()
-        job, outcome = message.job, message.outcome
         self._outstanding_loads = max(0, self._outstanding_loads - 1)
         self._update_loading_class()
+        self._apply_load(message.job, message.outcome)
+
+    def _apply_load(self, job: LoadJob, outcome: LoadOutcome) -> None:
         if job.epoch != self._epoch:
             return  # The source was replaced (or reset) meanwhile.
         if job.replace:

@@ -1,0 +1,116 @@
+"""The detail screen's header (what the session is) and status line (where you are, what is on).
+
+Plain functions from state to :class:`rich.text.Text`; journal strings go through :mod:`lago_tui.safe`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+
+from ...journal import SessionDetail
+from ...safe import safe_text
+from ...summary import FAMILIES, duration, timestamp, tokens
+
+__all__ = ["Status", "families_of", "header_text", "state_header", "status_text"]
+
+
+def header_text(detail: SessionDetail, width: int) -> Text:
+    """Two lines: the name (it wins the space), id, model and params; then the figures."""
+    s, t = detail.summary, detail.totals
+    head = Text()
+    head.append_text(safe_text(s.name, "bold", single_line=True, width=max(20, width - 4)))
+    head.append("  ")
+    head.append_text(safe_text(s.session_id, "dim", single_line=True, width=40))
+    if s.model:
+        head.append("  ")
+        head.append_text(safe_text(s.model, "italic", single_line=True, width=40))
+    if s.params:
+        params = " ".join(f"{k}={v}" for k, v in s.params.items())
+        head.append("  ")
+        head.append_text(safe_text(params, "dim", single_line=True, width=120))
+    line2 = Text()
+    line2.append(f"created {timestamp(s.created_at)}  ")
+    line2.append("closed" if s.closed else "open", "bold" if not s.closed else "dim")
+    line2.append(
+        f"  events {t.events:,}  tokens {tokens(t.tokens_in)} in / {tokens(t.tokens_out)} out"
+        f"  tools {t.tool_calls:,}  "
+    )
+    line2.append(f"failures {t.failures:,}", "bold" if t.failures else "")
+    line2.append(f"  wall {duration(t.wall_time_us / 1000)}  branches {len(detail.branches)}")
+    return _two_lines(head, line2, width)
+
+
+def state_header(title: Text, message: Text, width: int) -> Text:
+    """The header while there is no session to show: what is opened, and what is happening."""
+    return _two_lines(title, message, width)
+
+
+def _two_lines(first: Text, second: Text, width: int) -> Text:
+    for part in (first, second):
+        part.truncate(max(20, width - 2), overflow="ellipsis")
+    both = Text("\n").join([first, second])
+    both.no_wrap = True
+    both.overflow = "ellipsis"
+    return both
+
+
+def families_of(kinds: tuple[str, ...]) -> list[str]:
+    """Kinds as the family names that cover them (plus any kind outside a whole family)."""
+    chosen = set(kinds)
+    fams = [fam for fam, members in FAMILIES.items() if set(members) <= chosen]
+    covered = {k for fam in fams for k in FAMILIES[fam]}
+    return fams + sorted(chosen - covered)
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the status line says."""
+
+    branch: str | None = None
+    cursor: int = -1
+    rows: int = 0
+    kinds: tuple[str, ...] | None = None
+    follow: str = "off"  # off | on | paused
+    query: str = ""
+    searching: bool = False
+    match: tuple[int | None, int] | None = None  # (number of the match under the cursor, total)
+    busy: bool = False
+    problem: str = ""
+
+
+def status_text(st: Status) -> Text:
+    status = Text()
+    if st.branch is not None:
+        status.append("branch ")
+        status.append_text(safe_text(st.branch, single_line=True, width=40))
+    if st.rows:
+        status.append(f"  {st.cursor + 1:,}/{st.rows:,}")
+    status.append("  kinds: ", "dim")
+    status.append("all" if not st.kinds else ", ".join(families_of(st.kinds)))
+    if st.follow == "on":
+        status.append("  FOLLOW", "bold reverse")
+    elif st.follow == "paused":
+        status.append("  FOLLOW paused (G or f resumes)", "bold")
+    if st.query:
+        status.append("  /", "dim")
+        status.append_text(safe_text(st.query, single_line=True, width=30))
+        if st.searching:
+            status.append("  searching…", "italic")
+        elif st.match is not None:
+            number, total = st.match
+            if total == 0:
+                status.append("  no match", "bold")
+            elif number is None:
+                status.append(f"  {total:,} match{'es' if total != 1 else ''}")
+            else:
+                status.append(f"  match {number:,}/{total:,}", "bold")
+    if st.busy:
+        status.append("  journal busy (another process is writing), retrying…", "bold")
+    if st.problem:
+        status.append("  ")
+        status.append_text(safe_text(st.problem, "bold", single_line=True, width=120))
+    status.no_wrap = True
+    status.overflow = "ellipsis"
+    return status

@@ -1,0 +1,49 @@
+"""How the detail screen shares its width: identifying text first, then the panes give way.
+
+* below ``NARROW`` columns: stacked (tree, timeline, inspector); the tree is as tall as its branches
+  (at most ``TREE_ROWS``) and hidden when there is only main;
+* from ``NARROW``: tree | (timeline over inspector); from ``WIDE``: tree | timeline | inspector.
+
+Side by side, the tree is as wide as the branch names (the counts after them are cut first), up to
+``TREE_MAX_SHARE`` of the screen; the whole labels show when they fit in ``TREE_SHARE`` of it. The timeline's own columns give
+way inside it (see :func:`lago_tui.widgets.timeline.timeline_columns`).
+"""
+
+from __future__ import annotations
+
+from textual.screen import Screen
+
+from ...widgets.branch_tree import BranchTree
+
+__all__ = ["NARROW", "WIDE", "apply_layout", "tree_width"]
+
+NARROW = 120
+WIDE = 160
+TREE_ROWS = 5
+TREE_CHROME = 3  # borders and the scrollbar
+TREE_MIN = 16
+TREE_SHARE = 0.2  # the whole labels get up to this share of the screen
+TREE_MAX_SHARE = 0.4  # the names alone, up to this
+
+
+def tree_width(name_only: int, whole: int, screen_width: int) -> int:
+    """Columns for the tree pane beside the timeline."""
+    if whole + TREE_CHROME <= screen_width * TREE_SHARE:
+        return max(TREE_MIN, whole + TREE_CHROME)
+    return max(TREE_MIN, min(name_only + TREE_CHROME, int(screen_width * TREE_MAX_SHARE)))
+
+
+def apply_layout(screen: Screen[object], tree: BranchTree, width: int, branches: int) -> None:
+    """Set the screen's layout classes and the tree's size for ``width`` columns and ``branches``."""
+    narrow = width < NARROW
+    screen.set_class(narrow, "-narrow")
+    screen.set_class(width >= WIDE, "-wide")
+    if narrow:
+        tree.display = branches > 1
+        tree.styles.width = "1fr"
+        tree.styles.height = min(max(branches, 1), TREE_ROWS) + 1  # and the rule above
+    else:
+        tree.display = True
+        name_only, whole = tree.wanted_widths()
+        tree.styles.width = tree_width(name_only, whole, width)
+        tree.styles.height = "1fr"
