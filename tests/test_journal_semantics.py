@@ -402,8 +402,11 @@ def test_timeline_find_matches_wildcards_literally(j: Journal) -> None:
     assert (at["user " + target], at["user AGAIN 100%_DONE\\X"], timeline.length) == (6, 11, 12)
 
     def check(tl, events, needle):
-        """find() against a brute-force oracle, from every start, both ways."""
-        hits = [e.position for e in events if needle.lower() in _searchable(e).lower()]
+        """find() and match_positions() against a brute-force oracle (the text or the kind shown), from
+        every start, both ways."""
+        hits = [e.position for e in events
+                if needle.lower() in _searchable(e).lower() or needle.lower() in e.kind.lower()]
+        assert tl.match_positions(needle) == hits, needle
         for start in range(-2, tl.length + 2):
             forward = min((p for p in hits if p >= start), default=None)
             backward = max((p for p in hits if p <= start), default=None)

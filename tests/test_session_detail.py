@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 import pytest
 
@@ -16,95 +12,24 @@ from lago_tui.journal import BatchingWriter, Journal
 from lago_tui.screens.session_detail import KindFilterScreen, SessionDetailScreen
 from lago_tui.summary import FAMILIES
 from lago_tui.widgets.branch_tree import BranchTree
-from lago_tui.widgets.inspector import FullTextScreen, Inspector, TextPager
-from lago_tui.widgets.timeline import TimelineView
+from lago_tui.widgets.inspector import FullTextScreen, TextPager
 
 from conftest import FIXED_NOW_US, fixed_clock
+from detail_helpers import (
+    detail_of,
+    inspector_of,
+    inspector_text,
+    open_detail,
+    row_line,
+    run_async,
+    text_of,
+    timeline_ready,
+    tree_nodes,
+    view_of,
+    wait_until,
+)
 
 HOSTILE = "[@click=app.quit]click me[/] \x1b[31mred\x1b]52;c;SGVsbG8=\x07 \u202eevil"
-
-
-def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    @functools.wraps(test)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return wrapper
-
-
-async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 8.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
-        await pilot.pause(0.02)
-
-
-def detail_of(app: LagoApp) -> SessionDetailScreen:
-    screen = app.screen
-    assert isinstance(screen, SessionDetailScreen), type(screen).__name__
-    return screen
-
-
-def view_of(app: LagoApp) -> TimelineView:
-    return detail_of(app).query_one(TimelineView)
-
-
-def inspector_of(app: LagoApp) -> Inspector:
-    return detail_of(app).query_one(Inspector)
-
-
-def inspector_text(app: LagoApp) -> str:
-    return str(inspector_of(app).query_one("#inspector-body").visual)
-
-
-def text_of(widget_id: str, app: LagoApp) -> str:
-    return str(detail_of(app).query_one(widget_id).visual)
-
-
-async def timeline_ready(pilot, rows: int | None = None) -> None:
-    """The timeline loaded (``rows`` rows) and the row under the cursor is in the inspector."""
-    app = pilot.app
-
-    def ready() -> bool:
-        if not isinstance(app.screen, SessionDetailScreen) or not app.screen.query(TimelineView):
-            return False
-        view = view_of(app)
-        if view.is_loading or view.source is None or (rows is not None and view.row_count != rows):
-            return False
-        row = view.highlighted_row
-        ev = inspector_of(app).event
-        return row is not None and ev is not None and ev.event_id == row.ev.event_id
-
-    await wait_until(pilot, ready)
-
-
-async def open_detail(pilot, journal: Journal, name: str, branch: str | None = None, rows: int | None = None) -> str:
-    app = pilot.app
-    await pilot.pause()
-    detail = journal.session(name)
-    branch_id = detail.branch(branch).branch_id if branch else None
-    app.open_session(detail.summary.session_id, branch_id=branch_id)
-    await timeline_ready(pilot, rows)
-    return detail.summary.session_id
-
-
-def row_line(view: TimelineView, index: int) -> str:
-    """The rendered text of row ``index`` (it must be on screen)."""
-    return view.render_line(index - view.scroll_offset.y + 1).text
-
-
-def tree_nodes(tree: BranchTree) -> dict[str, tuple[str | None, str]]:
-    """branch id -> (parent node's branch id, label)."""
-    out: dict[str, tuple[str | None, str]] = {}
-
-    def walk(node, parent) -> None:  # noqa: ANN001
-        out[node.data] = (parent, node.label.plain)
-        for child in node.children:
-            walk(child, node.data)
-
-    walk(tree.root, None)
-    return out
 
 
 # ---------------------------------------------------------------------------- pilot tests
@@ -506,3 +431,50 @@ def test_snapshot_inspector_long_message_160x48(snap_compare, journal: Journal) 
         await _settle(pilot)
 
     assert snap_compare(_app(journal), terminal_size=(160, 48), run_before=run_before)
+
+
+def test_snapshot_detail_search_120x40(snap_compare, demo_journal: Journal) -> None:
+    opener = _opener(demo_journal, "incident-2231-db-latency")
+
+    async def run_before(pilot) -> None:
+        await opener(pilot)
+        screen = detail_of(pilot.app)
+        await pilot.press("slash")
+        screen.query_one("#sd-search").value = "query_metrics"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.search.positions is not None and view_of(pilot.app).cursor > 0)
+        await timeline_ready(pilot)
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(120, 40), run_before=run_before)
+
+
+def test_snapshot_detail_nested_branch_200x50(snap_compare, demo_journal: Journal) -> None:
+    assert snap_compare(_app(demo_journal), terminal_size=(200, 50),
+                        run_before=_opener(demo_journal, "migrate-billing-to-pydantic-v2",
+                                           branch="codemod-plus-manual-fixes", cursor=215))
+
+
+def test_snapshot_kind_dialog_over_the_detail_120x40(snap_compare, demo_journal: Journal) -> None:
+    opener = _opener(demo_journal, "incident-2231-db-latency")
+
+    async def run_before(pilot) -> None:
+        await opener(pilot)
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, KindFilterScreen))
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(120, 40), run_before=run_before)
+
+
+def test_snapshot_session_not_found_80x24(snap_compare, demo_journal: Journal) -> None:
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "SessionListScreen")
+        app.open_session("no-such-session")
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen)
+                         and bool(app.screen.query("#sd-header")) and "Could not open" in text_of("#sd-header", app))
+        app.clear_notifications()
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=run_before)

@@ -110,12 +110,14 @@ class BranchTree(Tree[str]):
         self._relabel()
 
     def wanted_widths(self) -> tuple[int, int]:
-        """Cells (guides included) for the longest (name only, whole label) line."""
+        """Cells (guides included) for the longest (name and fork point, whole label) line."""
         names = {b.branch_id: b.name for b in self._branches}
         name_only = whole = 0
         for b in self._branches:
             indent = 2 * self._branch_depth.get(b.branch_id, 0) + 2 + len(_MARK)
             name = safe_text(b.name, single_line=True, width=40).cell_len
+            if b.parent_branch_id is not None:
+                name += len(f" @{b.fork_point_seq}")
             name_only = max(name_only, indent + name)
             whole = max(whole, indent + branch_label(b, names).cell_len)
         return name_only, whole

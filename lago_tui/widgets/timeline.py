@@ -180,7 +180,7 @@ class TimelineView(VirtualTable[TimelineRow]):
         & > .timeline--fork { color: $text-accent; text-style: bold; }
         & > .timeline--dim { color: $text-muted; }
         & > .timeline--failure { color: $text-error; }
-        & > .timeline--match { color: $text-warning; text-style: bold reverse; }
+        & > .timeline--match { color: $text-warning; text-style: bold underline; }
         & > .timeline--match-text { background: $warning 40%; text-style: bold; }
         & > .timeline--branch-name { color: $text-accent; }
     }
