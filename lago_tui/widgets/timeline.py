@@ -155,6 +155,9 @@ def timeline_columns(width: int, branch_names: Sequence[str], longest_seq: int) 
 class TimelineView(VirtualTable[TimelineRow]):
     """The timeline table. Colours come from component classes (theme variables)."""
 
+    PAGE_SIZE = 128
+    MAX_PAGES = 24  # 3,072 rows cached: enough to scroll back and forth, little memory on a 200k branch
+
     COMPONENT_CLASSES: ClassVar[set[str]] = VirtualTable.COMPONENT_CLASSES | {
         f"timeline--{name}" for name in _GLYPHS
     } | {"timeline--inherited", "timeline--fork", "timeline--dim", "timeline--failure", "timeline--match",
@@ -191,7 +194,8 @@ class TimelineView(VirtualTable[TimelineRow]):
             timeline_columns(100, (), 1),
             self._render_timeline_row,
             keep_key=row_key,
-            page_size=128,
+            page_size=self.PAGE_SIZE,
+            max_pages=self.MAX_PAGES,
             placeholder="loading…",
             id=id,
             classes=classes,

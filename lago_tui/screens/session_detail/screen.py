@@ -97,6 +97,8 @@ class SessionDetailScreen(Screen[None]):
         self._timeline_epoch = 0
         self._inspect_pending = False
         self._rows_seen = 0  # rows of the timeline when its search matches were last counted
+        self._ready = False  # the widgets are mounted
+        self._early: Callable[[], None] | None = None  # a load result that came before that
 
     # ------------------------------------------------------------------ compatibility views of the state
 
@@ -117,6 +119,8 @@ class SessionDetailScreen(Screen[None]):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
+        # The journal work starts now, while the widgets are built and mounted (see _opened).
+        self._load()
         yield Static(Text("Loading session…", "dim"), id="sd-header")
         with Horizontal(id="sd-body"):
             tree = BranchTree(id="sd-tree")
@@ -140,7 +144,10 @@ class SessionDetailScreen(Screen[None]):
         self.query_one(TimelineView).focus()
         self.query_one(Inspector).show_placeholder("loading…")
         self._render_header()
-        self._load()
+        self._ready = True
+        if self._early is not None:  # the load finished before the widgets were mounted
+            early, self._early = self._early, None
+            early()
 
     def on_resize(self, event: Resize) -> None:
         self._layout(event.size.width)
@@ -153,15 +160,15 @@ class SessionDetailScreen(Screen[None]):
     # ------------------------------------------------------------------ loading
 
     def _visible_rows(self) -> int:
-        view = self.query_one(TimelineView)
-        return max(view.scrollable_content_region.height, self.app.size.height) + 1
+        """Rows the timeline can show (the terminal's height bounds it before the first layout)."""
+        return self.app.size.height
 
     def _load(self, *, key: Hashable | None = None) -> None:
         """Open the session (detail, timeline of the chosen branch, first rows) in one worker."""
         ref, branch, kinds = self.session_id, self.branch_id, self.kinds
         at_end = self.follow.tracking
         visible = self._visible_rows()
-        page_size = self.query_one(TimelineView).page_size
+        page_size = TimelineView.PAGE_SIZE
         self._timeline_epoch += 1
         epoch = self._timeline_epoch
 
@@ -177,7 +184,7 @@ class SessionDetailScreen(Screen[None]):
         assert detail is not None
         at_end = self.follow.tracking
         visible = self._visible_rows()
-        page_size = self.query_one(TimelineView).page_size
+        page_size = TimelineView.PAGE_SIZE
         self._timeline_epoch += 1
         epoch = self._timeline_epoch
         view = self.query_one(TimelineView)
@@ -194,6 +201,7 @@ class SessionDetailScreen(Screen[None]):
         if self._slow_timer is not None:
             self._slow_timer.stop()
         self._slow_timer = self.set_timer(SLOW_LOAD, self._slow)
+        self._early = None
 
         def run() -> None:
             worker = get_current_worker()
@@ -218,12 +226,19 @@ class SessionDetailScreen(Screen[None]):
 
     def _slow(self) -> None:
         self._slow_timer = None
-        if self._loading and not self.busy:
+        if self._loading and not self.busy and self._ready:
             self._render_header(waiting=True)
             self._update_status()
 
+    def _when_ready(self, callback: Callable[[], None]) -> bool:
+        """Run ``callback`` now if the widgets are mounted, else once they are (returns False then)."""
+        if self._ready:
+            return True
+        self._early = callback
+        return False
+
     def _busy(self, epoch: int, retry: Callable[[], None]) -> None:
-        if epoch != self._timeline_epoch:
+        if epoch != self._timeline_epoch or not self._when_ready(lambda: self._busy(epoch, retry)):
             return
         self._done_loading()
         self.busy = True
@@ -234,7 +249,7 @@ class SessionDetailScreen(Screen[None]):
         self._retry_timer = self.set_timer(BUSY_RETRY, retry)
 
     def _failed(self, epoch: int, err: JournalError) -> None:
-        if epoch != self._timeline_epoch:
+        if epoch != self._timeline_epoch or not self._when_ready(lambda: self._failed(epoch, err)):
             return
         self._done_loading()
         self.busy = False
@@ -255,6 +270,8 @@ class SessionDetailScreen(Screen[None]):
     def _opened(self, epoch: int, opened: Opened) -> None:
         if epoch != self._timeline_epoch:
             return  # another branch or filter was asked for meanwhile
+        if not self._when_ready(lambda: self._opened(epoch, opened)):
+            return
         self._done_loading()
         self.busy = False
         self.problem = ""
