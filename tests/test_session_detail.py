@@ -216,7 +216,7 @@ async def test_follow_mode_jumps_to_appended_events(demo_journal: Journal) -> No
 
 
 @run_async
-async def test_copy_event_json(demo_journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_copy_menu_whole_event_json(demo_journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
     app = LagoApp(demo_journal, clock=fixed_clock)
     copied: list[str] = []
     monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
@@ -224,8 +224,10 @@ async def test_copy_event_json(demo_journal: Journal, monkeypatch: pytest.Monkey
         await open_detail(pilot, demo_journal, "incident-2231-db-latency", rows=67)
         await pilot.press("j", "j", "j")
         await wait_until(pilot, lambda: inspector_of(app).event is not None and inspector_of(app).event.seq == 4)
-        await pilot.press("y")
-        assert len(copied) == 1
+        await pilot.press("y")  # the copy menu: e is the whole event
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ChoiceMenu")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: len(copied) == 1)
         wire = json.loads(copied[0])
         assert wire == view_of(app).highlighted_row.ev.to_wire()
         assert wire["seq"] == 4 and wire["payload"]["type"] == "Message"
@@ -475,6 +477,46 @@ def test_snapshot_session_not_found_80x24(snap_compare, demo_journal: Journal) -
         await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen)
                          and bool(app.screen.query("#sd-header")) and "Could not open" in text_of("#sd-header", app))
         app.clear_notifications()
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_copy_menu_80x24(snap_compare, demo_journal: Journal) -> None:
+    opener = _opener(demo_journal, "incident-2231-db-latency", cursor=3)
+
+    async def run_before(pilot) -> None:
+        await opener(pilot)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "ChoiceMenu")
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_seq_prompt_with_a_mistake_160x48(snap_compare, demo_journal: Journal) -> None:
+    opener = _opener(demo_journal, "migrate-billing-to-pydantic-v2", branch="codemod-plus-manual-fixes")
+
+    async def run_before(pilot) -> None:
+        await opener(pilot)
+        await pilot.press("colon")
+        await wait_until(pilot, lambda: bool(pilot.app.screen.query("#seq-input")))
+        pilot.app.screen.query_one("#seq-input").value = "main@300"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "no seq" in str(pilot.app.screen.query_one("#seq-hint").visual))
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(160, 48), run_before=run_before)
+
+
+def test_snapshot_zoomed_inspector_80x24(snap_compare, demo_journal: Journal) -> None:
+    opener = _opener(demo_journal, "incident-2231-db-latency", cursor=6)
+
+    async def run_before(pilot) -> None:
+        await opener(pilot)
+        inspector_of(pilot.app).focus()
+        await pilot.press("z")
+        await wait_until(pilot, lambda: not view_of(pilot.app).display)
         await _settle(pilot)
 
     assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=run_before)

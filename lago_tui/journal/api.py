@@ -64,6 +64,15 @@ class TimelineAPI(ABC):
         """The next (previous) position at or after (before) ``start`` whose text matches, or None."""
 
     @abstractmethod
+    def exact_position(self, branch_id: str, seq: int) -> int | None:
+        """The position of event (``branch_id``, ``seq``) if it is in this timeline, else None."""
+
+    @abstractmethod
+    def partner(self, position: int) -> int | None:
+        """The event paired with the one at ``position``: a tool call's request <-> its outcome (the
+        completion or failure with the same call_id), or None if it has none in this timeline."""
+
+    @abstractmethod
     def match_positions(self, text: str) -> list[int]:
         """Every position whose event matches ``text`` (as :meth:`find` matches), ascending: for a
         search's match count, its highlights and next/previous without another query."""

@@ -21,6 +21,8 @@ from typing import ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.binding import Binding, BindingType
+from textual.message import Message
 
 from ..journal import TimelineAPI, TimelineEvent
 from ..safe import safe_text
@@ -123,6 +125,9 @@ def kind_class(ev: TimelineEvent) -> str:
     return fam
 
 
+SUMMARY_LIMIT = 400  # characters of a summary (summarize's limit): how far h / l can scroll
+
+
 def summary_of(ev: TimelineEvent, names: dict[str, str]) -> str:
     """The summary shown for an event (raw journal text): merges name their source branch, as forks do."""
     if ev.kind == "BranchMerged":
@@ -157,6 +162,23 @@ class TimelineView(VirtualTable[TimelineRow]):
 
     PAGE_SIZE = 128
     MAX_PAGES = 24  # 3,072 rows cached: enough to scroll back and forth, little memory on a 200k branch
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left,h", "scroll_cells(-1)", "Scroll the summaries left", show=False),
+        Binding("right,l", "scroll_cells(1)", "Scroll the summaries right", show=False),
+    ]
+
+    class CellsScrolled(Message):
+        """The summaries were scrolled sideways (``offset`` characters are hidden on their left)."""
+
+        def __init__(self, view: TimelineView, offset: int) -> None:
+            self.view = view
+            self.offset = offset
+            super().__init__()
+
+        @property
+        def control(self) -> TimelineView:
+            return self.view
 
     COMPONENT_CLASSES: ClassVar[set[str]] = VirtualTable.COMPONENT_CLASSES | {
         f"timeline--{name}" for name in _GLYPHS
@@ -206,6 +228,7 @@ class TimelineView(VirtualTable[TimelineRow]):
         self._segment_names: tuple[str, ...] = ()  # branch names of a multi-branch timeline, else ()
         self._longest_seq = 1
         self._columns_width = -1
+        self.cell_offset = 0  # characters of each summary scrolled out on the left (h / l)
 
     # columns --------------------------------------------------------------
 
@@ -233,6 +256,16 @@ class TimelineView(VirtualTable[TimelineRow]):
     def _on_resize(self, _event: events.Resize) -> None:
         # (VirtualTable's own _on_resize runs after this one: Textual dispatches to each class.)
         self._fit_columns()
+
+    def action_scroll_cells(self, direction: int) -> None:
+        """h / l: show the summaries from further right (or back), half a column at a time, as less -S."""
+        widths = dict(zip((c.key for c in self.columns), self._column_widths(self.scrollable_content_region.width)))
+        step = max(8, widths.get("summary", 16) // 2)
+        offset = max(0, min(SUMMARY_LIMIT - step, self.cell_offset + direction * step))
+        if offset != self.cell_offset:
+            self.cell_offset = offset
+            self.refresh_rows()
+            self.post_message(self.CellsScrolled(self, offset))
 
     def set_search(self, marks: SearchMarks | None) -> None:
         """Mark (and highlight) the matches of a search; None clears."""
@@ -291,7 +324,11 @@ class TimelineView(VirtualTable[TimelineRow]):
         if cls == "error" or (ev.outcome is not None and ev.outcome.kind == "ToolCallFailed"):
             summary_style = self._style("failure") + dim
         width = widths.get("summary", 80)
-        summary = safe_text(summary_of(ev, self.branch_names), summary_style, single_line=True, width=max(1, width))
+        offset = self.cell_offset
+        summary = safe_text(summary_of(ev, self.branch_names), summary_style, single_line=True,
+                            width=max(1, width + offset))
+        if offset:
+            summary = Text("…", self._style("dim")) + summary[offset + 1:] if len(summary) > offset else Text("")
         if search is not None and search.needles:
             match_text = self._style("match-text")
             for cell in (kind, summary):

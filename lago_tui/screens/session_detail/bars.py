@@ -78,6 +78,8 @@ class Status:
     match: tuple[int | None, int] | None = None  # (number of the match under the cursor, total)
     busy: bool = False
     problem: str = ""
+    offset: int = 0  # summaries scrolled sideways by this many characters (h / l)
+    zoom: str | None = None  # the pane shown alone (z)
 
 
 def status_text(st: Status) -> Text:
@@ -106,6 +108,10 @@ def status_text(st: Status) -> Text:
                 status.append(f"  {total:,} match{'es' if total != 1 else ''}")
             else:
                 status.append(f"  match {number:,}/{total:,}", "bold")
+    if st.offset:
+        status.append(f"  ⇢ +{st.offset} (h / l)", "dim")
+    if st.zoom:
+        status.append(f"  zoom: {st.zoom} (z)", "dim")
     if st.busy:
         status.append("  journal busy (another process is writing), retrying…", "bold")
     if st.problem:

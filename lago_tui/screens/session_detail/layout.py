@@ -2,7 +2,8 @@
 
 * below ``NARROW`` columns: stacked (tree, timeline, inspector); the tree is as tall as its branches
   (at most ``TREE_ROWS``) and hidden when there is only main;
-* from ``NARROW``: tree | (timeline over inspector); from ``WIDE``: tree | timeline | inspector.
+* from ``NARROW``: tree | (timeline over inspector); from ``WIDE``: tree | timeline | inspector;
+* ``z`` shows the focused pane alone; ``<``/``>`` move the timeline/inspector split (or the tree's edge).
 
 Side by side, the tree is as wide as the branch names (the counts after them are cut first), up to
 ``TREE_MAX_SHARE`` of the screen; the whole labels show when they fit in ``TREE_SHARE`` of it. The timeline's own columns give
@@ -12,10 +13,11 @@ way inside it (see :func:`lago_tui.widgets.timeline.timeline_columns`).
 from __future__ import annotations
 
 from textual.screen import Screen
+from textual.widget import Widget
 
 from ...widgets.branch_tree import BranchTree
 
-__all__ = ["NARROW", "WIDE", "apply_layout", "tree_width"]
+__all__ = ["NARROW", "WIDE", "apply_layout", "default_share", "tree_width"]
 
 NARROW = 120
 WIDE = 160
@@ -33,17 +35,46 @@ def tree_width(name_only: int, whole: int, screen_width: int) -> int:
     return max(TREE_MIN, min(name_only + TREE_CHROME, int(screen_width * TREE_MAX_SHARE)))
 
 
-def apply_layout(screen: Screen[object], tree: BranchTree, width: int, branches: int) -> None:
-    """Set the screen's layout classes and the tree's size for ``width`` columns and ``branches``."""
+def default_share(width: int) -> int:
+    """The inspector's share of the screen (percent) at ``width`` columns, before ``<``/``>``."""
+    if width >= WIDE:
+        return 34  # of the width, beside the timeline
+    return 45 if width >= NARROW else 35  # of the height, under the timeline
+
+
+def apply_layout(
+    screen: Screen[object], tree: BranchTree, inspector: Widget, width: int, branches: int, *,
+    zoom: str | None = None, inspector_share: int | None = None, tree_extra: int = 0,
+) -> None:
+    """Set the screen's layout classes and the panes' sizes for ``width`` columns and ``branches``.
+
+    ``zoom`` shows one pane alone; ``inspector_share`` (percent) and ``tree_extra`` (columns) are what
+    ``<``/``>`` changed.
+    """
     narrow = width < NARROW
     screen.set_class(narrow, "-narrow")
     screen.set_class(width >= WIDE, "-wide")
+    if zoom == "tree":
+        tree.display = True
+        tree.styles.width = "1fr"
+        tree.styles.height = "1fr"
+        return
     if narrow:
-        tree.display = branches > 1
+        tree.display = branches > 1 and zoom is None
         tree.styles.width = "1fr"
         tree.styles.height = min(max(branches, 1), TREE_ROWS) + 1  # and the rule above
     else:
-        tree.display = True
+        tree.display = zoom is None
         name_only, whole = tree.wanted_widths()
-        tree.styles.width = tree_width(name_only, whole, width)
+        tree.styles.width = max(TREE_MIN, min(tree_width(name_only, whole, width) + tree_extra, width // 2))
         tree.styles.height = "1fr"
+    share = inspector_share if inspector_share is not None else default_share(width)
+    if zoom == "inspector":
+        inspector.styles.width = "1fr"
+        inspector.styles.height = "1fr"
+    elif width >= WIDE:
+        inspector.styles.width = f"{share}%"
+        inspector.styles.height = "1fr"
+    else:
+        inspector.styles.width = "1fr"
+        inspector.styles.height = f"{share}%"

@@ -1,20 +1,26 @@
-"""The detail screen's dialogs."""
+"""The detail screen's dialogs: the kind filter, the menus (copy...), and the one-line prompts at the
+bottom for the keys that take an argument (``:`` a seq, ``m``/``'`` a letter)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import SelectionList, Static
+from textual.widgets import Input, OptionList, SelectionList, Static
+from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
 from ...summary import FAMILIES
 
-__all__ = ["KindFilterScreen"]
+__all__ = ["ChoiceMenu", "KeyPrompt", "KindFilterScreen", "MenuChoice", "SeqPrompt"]
 
 _CSS = Path(__file__).with_suffix(".tcss")
 
@@ -52,6 +58,117 @@ class KindFilterScreen(ModalScreen[tuple[str, ...] | None]):
 
     def action_clear(self) -> None:
         self.query_one(SelectionList).deselect_all()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class KeyPrompt(ModalScreen[str | None]):
+    """One key, for the keys that take a letter after them (``m``, ``'``): a line at the bottom says what
+    it is for; a letter dismisses with it, escape with None."""
+
+    CSS_PATH = _CSS
+
+    def __init__(self, prompt: str, *, extra: str = "") -> None:
+        super().__init__(classes="-detail-dialog -detail-prompt")
+        self.prompt = prompt
+        self.extra = extra  # characters accepted besides letters
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.prompt, classes="prompt-line", markup=False)
+
+    def on_key(self, event: events.Key) -> None:
+        event.stop()
+        event.prevent_default()
+        if event.key == "escape":
+            self.dismiss(None)
+        elif event.character is not None and (event.character.isalpha() and event.character.isascii()
+                                               or event.character in self.extra):
+            self.dismiss(event.character)
+
+
+class SeqPrompt(ModalScreen[None]):
+    """``:`` then a seq (or BRANCH@seq): jumps on enter; a mistake is shown under what was typed."""
+
+    CSS_PATH = _CSS
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, jump: Callable[[str], str | None], hint: str) -> None:
+        super().__init__(classes="-detail-dialog -detail-prompt")
+        self._jump = jump
+        self._hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="prompt-box"):
+            yield Static(self._hint, id="seq-hint", classes="prompt-hint", markup=False)
+            yield Input(placeholder="seq, or branch@seq", id="seq-input")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted, "#seq-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        problem = self._jump(event.value)
+        if problem is None:
+            self.dismiss(None)
+            return
+        hint = self.query_one("#seq-hint", Static)
+        hint.update(Text(problem, "bold"))
+        hint.add_class("-error")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class MenuChoice:
+    key: str  # the letter that picks it
+    label: str
+    enabled: bool = True
+    note: str = ""  # why it is disabled, or what it holds
+
+
+class ChoiceMenu(ModalScreen[str | None]):
+    """A short menu: a letter or enter on a highlighted choice dismisses with its key; escape with None."""
+
+    CSS_PATH = _CSS
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, choices: list[MenuChoice]) -> None:
+        super().__init__(classes="-detail-dialog")
+        self._title = title
+        self._choices = choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box menu-box"):
+            yield Static(self._title, classes="dialog-title", markup=False)
+            options = []
+            for choice in self._choices:
+                label = Text()
+                label.append(f"{choice.key}  ", "bold")
+                label.append(choice.label)
+                if choice.note:
+                    label.append(f"  {choice.note}", "dim")
+                options.append(Option(label, id=choice.key, disabled=not choice.enabled))
+            yield OptionList(*options, id="menu-list")
+            yield Static("a letter or enter picks · esc cancels", classes="dialog-hint", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        for choice in self._choices:
+            if event.character == choice.key and choice.enabled:
+                event.stop()
+                event.prevent_default()
+                self.dismiss(choice.key)
+                return
+
+    @on(OptionList.OptionSelected, "#menu-list")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(event.option.id)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -13,7 +13,6 @@ and the dialogs (:mod:`.modals`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import ClassVar
@@ -43,14 +42,15 @@ from ...journal import (
 from ...messages import JournalChanged
 from ...safe import one_line, safe_text
 from ...widgets.branch_tree import BranchTree
-from ...widgets.inspector import FullTextScreen, Inspector, full_text_of
+from ...widgets.inspector import Inspector
 from ...widgets.timeline import TimelineRow, TimelineView
 from ...widgets.virtual_list import VirtualTable
+from .actions import DetailActions
 from .bars import Status, header_text, state_header, status_text
 from .follow import Follow, FollowState
-from .layout import apply_layout
+from .jumps import JumpController
+from .layout import apply_layout, default_share
 from .loading import Opened, choose_branch, nearest_key, open_session, open_timeline
-from .modals import KindFilterScreen
 from .search import SearchController
 
 __all__ = ["SessionDetailScreen"]
@@ -60,21 +60,35 @@ SLOW_LOAD = 0.4  # seconds before a load that has not answered says it is waitin
 _FATAL = (NotAJournal, JournalCorrupt, JournalTooNew, JournalPermission)
 
 
-class SessionDetailScreen(Screen[None]):
-    """A session's branches, timeline and events."""
+class SessionDetailScreen(DetailActions, Screen[None]):
+    """A session's branches, timeline and events (the key actions are in :mod:`.actions`)."""
 
     CSS_PATH = Path(__file__).with_suffix(".tcss")
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # shown in the footer, most used first (the footer must keep "? Help" at 80 columns)
         Binding("escape", "back", "Back"),
-        Binding("q", "leave", "Back to the list", show=False),
         Binding("slash", "search", "Search", key_display="/"),
-        Binding("n", "next_match", "Next match (new session when there is no search)", show=False),
-        Binding("N", "previous_match", "Previous match", show=False),
         Binding("t", "kind_filter", "Kinds"),
         Binding("f", "toggle_follow", "Follow"),
-        Binding("y", "copy_event", "Copy"),
+        Binding("y", "copy", "Copy"),
         Binding("b", "new_branch", "Branch"),
+        # in the help screen
+        Binding("q", "leave", "Back to the list", show=False),
+        Binding("n", "next_match", "Next match (new session when there is no search)", show=False),
+        Binding("N", "previous_match", "Previous match", show=False),
+        Binding("colon", "jump_to_seq", "Jump to a seq (or branch@seq)", show=False, key_display=":"),
+        Binding("percent_sign", "partner", "Tool request <-> its result", show=False, key_display="%"),
+        Binding("e", "next_error", "Next error or failure", show=False),
+        Binding("E", "previous_error", "Previous error or failure", show=False),
+        Binding("right_square_bracket", "next_run", "Next run start", show=False, key_display="]"),
+        Binding("left_square_bracket", "previous_run", "Previous run start", show=False, key_display="["),
+        Binding("m", "set_mark", "Set a mark (then a letter)", show=False),
+        Binding("apostrophe", "go_to_mark", "Go to a mark (then a letter; ' goes back)", show=False,
+                key_display="'"),
+        Binding("z", "zoom", "Zoom the focused pane (again: back)", show=False),
+        Binding("less_than_sign", "split(-1)", "Smaller timeline (tree: narrower)", show=False, key_display="<"),
+        Binding("greater_than_sign", "split(1)", "Larger timeline (tree: wider)", show=False, key_display=">"),
         Binding("o", "show_full", "Full text", show=False),
         Binding("i", "toggle_inspector", "Inspector", show=False),
         Binding("ctrl+r", "refresh", "Refresh", show=False),
@@ -89,6 +103,10 @@ class SessionDetailScreen(Screen[None]):
         self.kinds: tuple[str, ...] | None = None
         self.follow = Follow()
         self.search = SearchController(self)
+        self.jumps = JumpController(self)
+        self.zoomed: str | None = None  # the pane shown alone (z): "tree", "timeline" or "inspector"
+        self.inspector_share: int | None = None  # percent of the screen for the inspector (< >), else the default
+        self.tree_extra = 0  # columns added to (or taken from) the tree's width (< > with the tree focused)
         self.busy = False
         self.problem = ""  # why the session is not shown (not found, an error), with what to do
         self._loading = False
@@ -155,7 +173,11 @@ class SessionDetailScreen(Screen[None]):
 
     def _layout(self, width: int) -> None:
         branches = len(self.detail.branches) if self.detail else 1
-        apply_layout(self, self.query_one(BranchTree), width, branches)
+        apply_layout(self, self.query_one(BranchTree), self.query_one(Inspector), width, branches,
+                     zoom=self.zoomed, inspector_share=self.inspector_share, tree_extra=self.tree_extra)
+
+    def default_inspector_share(self) -> int:
+        return default_share(self.app.size.width)
 
     # ------------------------------------------------------------------ loading
 
@@ -286,6 +308,7 @@ class SessionDetailScreen(Screen[None]):
         self.timeline = opened.timeline
         view.describe_timeline(opened.timeline)
         self._rows_seen = opened.preloaded.count if opened.preloaded is not None else 0
+        self.jumps.forget()
         view.set_source(opened.source, key=opened.key, preloaded=opened.preloaded)
         self.search.timeline_changed()
         self._update_status()
@@ -366,6 +389,12 @@ class SessionDetailScreen(Screen[None]):
         info = detail.branch(branch_id) if detail else None
         return safe_text(info.name if info else branch_id, single_line=True, width=40)
 
+    @on(Input.Submitted, "#sd-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._close_search()
+        self.search.submit(event.value, self.cursor)
+
     @on(VirtualTable.Loaded, "#sd-timeline")
     def _timeline_loaded(self, event: VirtualTable.Loaded) -> None:
         view = self.query_one(TimelineView)
@@ -404,6 +433,10 @@ class SessionDetailScreen(Screen[None]):
         if event.row is None and event.index >= 0:
             self.query_one(Inspector).show_placeholder("loading…")
         self._inspect_later()
+
+    @on(TimelineView.CellsScrolled, "#sd-timeline")
+    def _cells_scrolled(self, _event: TimelineView.CellsScrolled) -> None:
+        self._update_status()
 
     @on(VirtualTable.Navigated, "#sd-timeline")
     def _navigated(self, event: VirtualTable.Navigated) -> None:
@@ -451,8 +484,26 @@ class SessionDetailScreen(Screen[None]):
         """Show ``branch_id``'s timeline, the cursor on the same event (or the nearest) as before."""
         if self.detail is None:
             return
-        row = self._highlighted()
+        row = self.highlighted()
         key = nearest_key(self.detail, row.ev.branch_id, row.ev.seq, branch_id) if row is not None else None
+        self.open_branch_at(branch_id, key)
+
+    def highlighted(self) -> TimelineRow | None:
+        """The row under the timeline's cursor (if loaded)."""
+        return self.query_one(TimelineView).highlighted_row
+
+    @property
+    def cursor(self) -> int:
+        return self.query_one(TimelineView).cursor
+
+    def branch_name(self, branch_id: str) -> str:
+        info = self.detail.branch(branch_id) if self.detail else None
+        return info.name if info else branch_id
+
+    def open_branch_at(self, branch_id: str, key: Hashable | None) -> None:
+        """Show ``branch_id`` with the cursor on ``key`` (an event's (branch, seq)) or the nearest."""
+        if self.detail is None:
+            return
         self.branch_id = branch_id
         self.query_one(BranchTree).select_branch(branch_id)
         self._open_branch(branch_id, key)
@@ -478,6 +529,7 @@ class SessionDetailScreen(Screen[None]):
             branch=branch, cursor=view.cursor, rows=view.row_count, kinds=self.kinds,
             follow=self.follow.state.value, query=self.search.query, searching=self.search.searching,
             match=self.search.ordinal(view.cursor), busy=self.busy, problem=self.problem,
+            offset=view.cell_offset, zoom=self.zoomed,
         )
         self.query_one("#sd-status", Static).update(status_text(status), layout=False)
 
@@ -494,138 +546,3 @@ class SessionDetailScreen(Screen[None]):
                 self._load()
             return
         self._refresh()
-
-    # ------------------------------------------------------------------ actions
-
-    def action_back(self) -> None:
-        """escape: close the search box, else clear the search, else go back to the list."""
-        search = self.query_one("#sd-search", Input)
-        if search.display:
-            self._close_search()
-            return
-        if self.search.active:
-            self.search.clear()
-            return
-        self.app.pop_screen()
-
-    def action_leave(self) -> None:
-        self.app.pop_screen()
-
-    def action_refresh(self) -> None:
-        self.problem = ""
-        if self.detail is None:
-            self._load()
-        else:
-            row = self._highlighted()
-            self._load(key=(row.ev.branch_id, row.ev.seq) if row is not None else None)
-
-    def action_search(self) -> None:
-        search = self.query_one("#sd-search", Input)
-        search.value = self.search.query
-        search.display = True
-        search.focus()
-
-    def _close_search(self) -> None:
-        search = self.query_one("#sd-search", Input)
-        search.display = False
-        self.query_one(TimelineView).focus()
-
-    @on(Input.Submitted, "#sd-search")
-    def _search_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._close_search()
-        self.search.submit(event.value, self.query_one(TimelineView).cursor)
-
-    def action_next_match(self) -> None:
-        if not self.search.active:
-            # `n` means "new session" everywhere; here it is "next match" only once there is a search.
-            self.app.action_new_session()  # type: ignore[attr-defined]
-            return
-        self.search.step(self.query_one(TimelineView).cursor, forward=True)
-
-    def action_previous_match(self) -> None:
-        if not self.search.active:
-            self.notify("No search yet: press / to search", severity="warning")
-            return
-        self.search.step(self.query_one(TimelineView).cursor, forward=False)
-
-    def action_kind_filter(self) -> None:
-        self.app.push_screen(KindFilterScreen(self.kinds), self._kinds_chosen)
-
-    def _kinds_chosen(self, kinds: tuple[str, ...] | None) -> None:
-        if kinds is None:
-            return
-        self.kinds = kinds or None
-        if self.detail is not None and self.branch_id is not None:
-            row = self._highlighted()
-            self._open_branch(self.branch_id, (row.ev.branch_id, row.ev.seq) if row is not None else None)
-        self._update_status()
-
-    def action_toggle_follow(self) -> None:
-        state = self.follow.toggle()
-        view = self.query_one(TimelineView)
-        if self.follow.tracking:
-            self.notify("Following new events (move away to pause, G or f to resume)", timeout=2)
-            if view.row_count:
-                view.move_cursor(view.row_count - 1)
-            if view.source is not None:
-                view.reload(keep=False)
-        elif state.value == "off":
-            self.notify("Follow off", timeout=2)
-        self._update_status()
-
-    def action_toggle_inspector(self) -> None:
-        inspector = self.query_one(Inspector)
-        inspector.display = not inspector.display
-        if not inspector.display and inspector.has_focus:
-            self.query_one(TimelineView).focus()
-
-    def _highlighted(self) -> TimelineRow | None:
-        return self.query_one(TimelineView).highlighted_row
-
-    def action_show_full(self) -> None:
-        row = self._highlighted()
-        if row is None:
-            return
-        ev = row.ev
-        title = Text(f"seq {ev.seq} ")
-        title.append_text(safe_text(ev.kind, "bold", single_line=True, width=40))
-        title.append("  (esc/q to close)", "dim")
-        self.app.push_screen(FullTextScreen(title, full_text_of(ev)))
-
-    def action_copy_event(self) -> None:
-        row = self._highlighted()
-        if row is None:
-            self.notify("No event to copy", severity="warning")
-            return
-        self.app.copy_to_clipboard(json.dumps(row.ev.to_wire(), ensure_ascii=False))
-        self.notify(f"Copied event seq {row.ev.seq} as JSON", timeout=2)
-
-    def action_new_branch(self) -> None:
-        if self.detail is None or self.branch_id is None:
-            self.notify("The session is still loading", severity="warning")
-            return
-        from ..create_branch import CreateBranchScreen
-
-        row = self._highlighted()
-        if row is not None:
-            parent, fork = row.ev.branch_id, row.ev.seq
-        else:
-            info = self.detail.branch(self.branch_id)
-            parent, fork = self.branch_id, (info.head_seq if info else 0)
-        self.app.push_screen(
-            CreateBranchScreen(
-                session_id=self.session_id, branches=self.detail.branches,
-                parent_branch_id=parent, fork_point_seq=fork,
-            ),
-            self._branch_created,
-        )
-
-    def _branch_created(self, branch_id: str | None) -> None:
-        if not branch_id:
-            return
-        self.branch_id = branch_id
-        self._load()
-        note = getattr(self.app, "note_own_write", None)
-        if callable(note):
-            note()

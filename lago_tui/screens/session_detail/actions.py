@@ -1,0 +1,264 @@
+"""What the detail screen's keys do (its bindings are on the screen, their actions here).
+
+The state these act on (follow, search, jumps, zoom, the split) lives in the screen and its
+controllers; each action is short and says what a user sees happen.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.widgets import Input
+
+from ...safe import one_line, safe_text
+from ...widgets.branch_tree import BranchTree
+from ...widgets.inspector import FullTextScreen, Inspector, full_text_of
+from ...widgets.timeline import TimelineView
+from .copying import COPY_FORMATS
+from .jumps import BACK
+from .modals import ChoiceMenu, KeyPrompt, KindFilterScreen, MenuChoice, SeqPrompt
+
+if TYPE_CHECKING:
+    from .screen import SessionDetailScreen
+
+    _Base = SessionDetailScreen
+else:
+    _Base = object
+
+__all__ = ["DetailActions", "SPLIT_STEP", "ZOOMABLE"]
+
+ZOOMABLE = {"sd-tree": "tree", "sd-timeline": "timeline", "sd-inspector": "inspector"}
+SPLIT_STEP = 5  # percent of the screen per < or >
+SPLIT_RANGE = (15, 80)  # the inspector's share stays within this
+TREE_STEP = 4  # columns per < or > when the tree has the focus
+
+
+class DetailActions(_Base):
+    """The key actions of :class:`~lago_tui.screens.session_detail.screen.SessionDetailScreen`."""
+
+    # ------------------------------------------------------------------ leaving, refreshing
+
+    def action_back(self) -> None:
+        """escape: close the search box, else clear the search, else unzoom, else go back to the list."""
+        search = self.query_one("#sd-search", Input)
+        if search.display:
+            self._close_search()
+            return
+        if self.search.active:
+            self.search.clear()
+            return
+        if self.zoomed is not None:
+            self.action_zoom()
+            return
+        self.app.pop_screen()
+
+    def action_leave(self) -> None:
+        self.app.pop_screen()
+
+    def action_refresh(self) -> None:
+        self.problem = ""
+        if self.detail is None:
+            self._load()
+        else:
+            row = self.highlighted()
+            self._load(key=(row.ev.branch_id, row.ev.seq) if row is not None else None)
+
+    # ------------------------------------------------------------------ search
+
+    def action_search(self) -> None:
+        search = self.query_one("#sd-search", Input)
+        search.value = self.search.query
+        search.display = True
+        search.focus()
+
+    def _close_search(self) -> None:
+        search = self.query_one("#sd-search", Input)
+        search.display = False
+        self.query_one(TimelineView).focus()
+
+    def action_next_match(self) -> None:
+        if not self.search.active:
+            # `n` means "new session" everywhere; here it is "next match" only once there is a search.
+            self.app.action_new_session()  # type: ignore[attr-defined]
+            return
+        self.search.step(self.cursor, forward=True)
+
+    def action_previous_match(self) -> None:
+        if not self.search.active:
+            self.notify("No search yet: press / to search", severity="warning")
+            return
+        self.search.step(self.cursor, forward=False)
+
+    # ------------------------------------------------------------------ jumps
+
+    def action_jump_to_seq(self) -> None:
+        if self.timeline is None:
+            return
+        hint = "jump to a seq: 120, or branch@120 (enter jumps, esc cancels)"
+        self.app.push_screen(SeqPrompt(self.jumps.to_seq, hint))
+
+    def action_partner(self) -> None:
+        self.jumps.partner()
+
+    def action_next_error(self) -> None:
+        self.jumps.step("error", forward=True)
+
+    def action_previous_error(self) -> None:
+        self.jumps.step("error", forward=False)
+
+    def action_next_run(self) -> None:
+        self.jumps.step("run", forward=True)
+
+    def action_previous_run(self) -> None:
+        self.jumps.step("run", forward=False)
+
+    def action_set_mark(self) -> None:
+        if self.highlighted() is None:
+            return
+
+        def chosen(letter: str | None) -> None:
+            if letter:
+                self.jumps.set_mark(letter)
+
+        self.app.push_screen(KeyPrompt("set a mark: press a letter (esc cancels)"), chosen)
+
+    def action_go_to_mark(self) -> None:
+        marks = self.jumps.marks()
+        letters = " ".join(sorted(k for k in marks if k != BACK))
+        prompt = "go to mark: " + (letters if letters else "(none yet: m + a letter sets one)")
+        if BACK in marks:
+            prompt += "  · ' back to before the last jump"
+
+        def chosen(letter: str | None) -> None:
+            if letter:
+                self.jumps.go_to_mark(letter)
+
+        self.app.push_screen(KeyPrompt(prompt + " (esc cancels)", extra=BACK), chosen)
+
+    # ------------------------------------------------------------------ panes
+
+    def action_zoom(self) -> None:
+        """z: the focused pane gets the whole screen; z (or escape) again gives the others back."""
+        if self.zoomed is None:
+            focused = self.focused
+            pane = ZOOMABLE.get(focused.id or "") if focused is not None else None
+            self.zoomed = pane or "timeline"
+        else:
+            self.zoomed = None
+        for pane in ZOOMABLE.values():
+            self.set_class(self.zoomed == pane, f"-zoom-{pane}")
+        if self.zoomed == "inspector":
+            inspector = self.query_one(Inspector)
+            inspector.display = True
+            inspector.focus()
+        self._layout(self.app.size.width)
+        self._update_status()
+
+    def action_split(self, direction: int) -> None:
+        """``<`` (-1) / ``>`` (+1): the tree narrower / wider when it has the focus, else the timeline
+        smaller / larger (the inspector takes or gives the difference)."""
+        if self.zoomed is not None:
+            return
+        if self.query_one(BranchTree).has_focus:
+            self.tree_extra += direction * TREE_STEP
+        else:
+            low, high = SPLIT_RANGE
+            share = self.inspector_share if self.inspector_share is not None else self.default_inspector_share()
+            self.inspector_share = max(low, min(high, share - direction * SPLIT_STEP))
+        self._layout(self.app.size.width)
+
+    def action_toggle_inspector(self) -> None:
+        inspector = self.query_one(Inspector)
+        inspector.display = not inspector.display
+        if not inspector.display and inspector.has_focus:
+            self.query_one(TimelineView).focus()
+
+    # ------------------------------------------------------------------ filters and modes
+
+    def action_kind_filter(self) -> None:
+        self.app.push_screen(KindFilterScreen(self.kinds), self._kinds_chosen)
+
+    def _kinds_chosen(self, kinds: tuple[str, ...] | None) -> None:
+        if kinds is None:
+            return
+        self.kinds = kinds or None
+        if self.detail is not None and self.branch_id is not None:
+            row = self.highlighted()
+            self._open_branch(self.branch_id, (row.ev.branch_id, row.ev.seq) if row is not None else None)
+        self._update_status()
+
+    def action_toggle_follow(self) -> None:
+        state = self.follow.toggle()
+        view = self.query_one(TimelineView)
+        if self.follow.tracking:
+            self.notify("Following new events (move away to pause, G or f to resume)", timeout=2)
+            if view.row_count:
+                view.move_cursor(view.row_count - 1)
+            if view.source is not None:
+                view.reload(keep=False)
+        elif state.value == "off":
+            self.notify("Follow off", timeout=2)
+        self._update_status()
+
+    # ------------------------------------------------------------------ the event
+
+    def action_show_full(self) -> None:
+        row = self.highlighted()
+        if row is None:
+            return
+        ev = row.ev
+        title = Text(f"seq {ev.seq} ")
+        title.append_text(safe_text(ev.kind, "bold", single_line=True, width=40))
+        title.append("  (esc/q to close)", "dim")
+        self.app.push_screen(FullTextScreen(title, full_text_of(ev)))
+
+    def action_copy(self) -> None:
+        """y: what to copy (payload, text, whole event, and what other views add)."""
+        if self.highlighted() is None:
+            self.notify("No event to copy", severity="warning")
+            return
+        rendered = {fmt.key: fmt.render(self) for fmt in COPY_FORMATS}
+        choices = [
+            MenuChoice(fmt.key, fmt.label, enabled=rendered[fmt.key] is not None,
+                       note="" if rendered[fmt.key] is not None else "(none here)")
+            for fmt in COPY_FORMATS
+        ]
+
+        def chosen(key: str | None) -> None:
+            found = rendered.get(key) if key else None
+            if found is not None:
+                text, what = found
+                self.app.copy_to_clipboard(text)
+                self.notify(f"Copied {one_line(what, 80)} ({len(text):,} characters)", timeout=3, markup=False)
+
+        self.app.push_screen(ChoiceMenu("Copy", choices), chosen)
+
+    def action_new_branch(self) -> None:
+        if self.detail is None or self.branch_id is None:
+            self.notify("The session is still loading", severity="warning")
+            return
+        from ..create_branch import CreateBranchScreen
+
+        row = self.highlighted()
+        if row is not None:
+            parent, fork = row.ev.branch_id, row.ev.seq
+        else:
+            info = self.detail.branch(self.branch_id)
+            parent, fork = self.branch_id, (info.head_seq if info else 0)
+        self.app.push_screen(
+            CreateBranchScreen(
+                session_id=self.session_id, branches=self.detail.branches,
+                parent_branch_id=parent, fork_point_seq=fork,
+            ),
+            self._branch_created,
+        )
+
+    def _branch_created(self, branch_id: str | None) -> None:
+        if not branch_id:
+            return
+        self.branch_id = branch_id
+        self._load()
+        note: Any = getattr(self.app, "note_own_write", None)
+        if callable(note):
+            note()
