@@ -1,19 +1,12 @@
-"""`VirtualTable`: the widget (cursor, scrolling, rendering, messages); its rows come from a `Fetcher`.
-
-Rendered rows are cached as `Strip`s per (row, width, highlighted). Rows not loaded yet show a dim
-placeholder and are repainted when their page arrives.
-"""
+"""`VirtualTable`: the widget (cursor, scrolling, messages, the page cache); its rows come from a
+`Fetcher` (:mod:`.fetching`) and are drawn by `TableRendering` (:mod:`.rendering`)."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from rich.segment import Segment
-from rich.style import Style
-from rich.text import Text
 from textual import events, on
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
@@ -23,8 +16,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from .cells import render_cells
-from .columns import GAP, Cell, Column, RenderContext, RowRenderer, Sort, layout_columns
+from .rendering import TableRendering, _RenderState
+from .columns import GAP, Column, RowRenderer, Sort, layout_columns
 from .fetching import (
     Fetcher,
     LoadArrived,
@@ -45,23 +38,7 @@ RowT = TypeVar("RowT")
 _MISSING = object()
 
 
-@dataclass(frozen=True, slots=True)
-class _RenderState:
-    """Styles and geometry for one render pass (computed once per frame)."""
-
-    width: int
-    widths: tuple[int, ...]
-    focused: bool
-    base: Style
-    cursor: Style
-    even: Style
-    header: Style
-    placeholder: Style
-    error: Style
-    key: int  # Identifies the styles, part of the cache key of rendered rows.
-
-
-class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=False):
+class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, inherit_bindings=False):
     """A virtual, read-only table whose rows come from a slow `RowSource`.
 
     Args:
@@ -825,120 +802,3 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True, inherit_bindings=F
                 if keep_key(row) == key:
                     return page * page_size + offset
         return None
-
-    # ----------------------------------------------------------------- rendering
-
-    def _get_render_state(self) -> _RenderState:
-        state = self._render_state
-        if state is None:
-            width = self._width
-            focused = self.has_focus
-            get = self.get_component_rich_style
-            base = self.rich_style
-            cursor = get("virtual-table--cursor")
-            even = get("virtual-table--even")
-            header = get("virtual-table--header")
-            placeholder = get("virtual-table--placeholder", partial=True)
-            error = get("virtual-table--error", partial=True)
-            state = self._render_state = _RenderState(
-                width=width,
-                widths=self._column_widths(width),
-                focused=focused,
-                base=base,
-                cursor=cursor,
-                even=even,
-                header=header,
-                placeholder=placeholder,
-                error=error,
-                key=hash((width, focused, base, cursor, even, self._zebra)),
-            )
-        return state
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # Styles are re-read once per frame (cheap), so rendered rows never go stale
-        # even if a style changes without notify_style_update (their key changes).
-        self._render_state = None
-        self._ensure_pages()
-        return super().render_lines(crop)
-
-    def render_line(self, y: int) -> Strip:
-        state = self._get_render_state()
-        width = state.width
-        header = self._header_height
-        if y < header:
-            return self._render_header(state)
-        index = self.scroll_offset.y + y - header
-        if index >= self._row_count or width <= 0:
-            return Strip.blank(width, state.base)
-        highlighted = index == self.cursor
-        key = (index, highlighted, state.key)
-        strip = self._strips.get(key)
-        if strip is not None:
-            return strip
-        row = self.get_row(index)
-        if row is None:
-            failed = index // self._page_size in self._failed_pages
-            return self._render_placeholder(state, index, highlighted, failed)
-        strip = self._render_row_strip(state, row, index, highlighted)
-        self._strips[key] = strip
-        return strip
-
-    def _row_style(self, state: _RenderState, index: int, highlighted: bool) -> Style:
-        if highlighted:
-            return state.cursor
-        if self._zebra and index % 2 == 0:
-            return state.even
-        return state.base
-
-    def _render_placeholder(
-        self, state: _RenderState, index: int, highlighted: bool, failed: bool
-    ) -> Strip:
-        base = self._row_style(state, index, highlighted)
-        if failed:
-            segment = Segment(" ⚠ failed to load", base + state.error)
-        else:
-            segment = Segment(" " + self._placeholder, base + state.placeholder)
-        return Strip([segment]).crop_extend(0, state.width, base)
-
-    def _render_row_strip(
-        self, state: _RenderState, row: RowT, index: int, highlighted: bool
-    ) -> Strip:
-        base = self._row_style(state, index, highlighted)
-        context = RenderContext(state.widths, highlighted, state.focused)
-        try:
-            cells = self._render_row(row, index, context)
-        except Exception as error:
-            if self._render_error_reported != self._generation:
-                self._render_error_reported = self._generation
-                self.post_message(self.SourceError(self, error))
-            message = f" ⚠ {type(error).__name__}: {error}"
-            return Strip([Segment(message, base + state.error)]).crop_extend(
-                0, state.width, base
-            )
-        return self._render_cells(cells, state.widths, state.width, base)
-
-    def _render_header(self, state: _RenderState) -> Strip:
-        cache_key = (state.width, state.header, self.sort, self._columns)
-        if self._header_strip is not None and self._header_strip[0] == cache_key:
-            return self._header_strip[1]
-        sort = self.sort
-        labels: list[Cell] = []
-        for column, column_width in zip(self._columns, state.widths):
-            label = column.label if isinstance(column.label, Text) else Text(column.label)
-            if sort is not None and sort.key == column.key:
-                arrow = " ▼" if sort.descending else " ▲"
-                label = label.copy()
-                label.truncate(max(0, column_width - len(arrow)), overflow="ellipsis")
-                label.append(arrow)
-            labels.append(label)
-        strip = self._render_cells(labels, state.widths, state.width, state.header)
-        self._header_strip = (cache_key, strip)
-        return strip
-
-    def _render_cells(
-        self, cells: Sequence[Cell], widths: tuple[int, ...], width: int, base: Style
-    ) -> Strip:
-        """One line: each cell fitted to its column, on the `base` style."""
-        return render_cells(
-            cells, self._columns, widths, width, base, self.app.console, self.app.stylesheet.parse_style
-        )
