@@ -257,3 +257,27 @@ async def test_y_offers_payload_text_or_the_whole_event(demo_journal: Journal, m
             assert type(app.screen).__name__ == "ChoiceMenu" and len(copied) == 1
             await pilot.press("escape")
             await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
+
+
+@run_async
+async def test_w_wraps_the_summaries_over_three_lines_a_row(demo_journal: Journal) -> None:
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_detail(pilot, demo_journal, INCIDENT, rows=67)
+        view = view_of(app)
+        view.move_cursor(3)  # the user message, longer than its column
+        await timeline_ready(pilot)
+        content = view.highlighted_row.ev.payload["content"]
+        await pilot.press("w")
+        await wait_until(pilot, lambda: view.row_height == 3 and "wrap (w)" in text_of("#sd-status", app))
+        await pilot.pause()
+        top = view.scroll_offset.y
+        lines = [view.render_line(3 * 3 + k - top + 1).text for k in range(3)]
+        assert lines[0].split()[0] == "4"  # seq 4: the row's first line has every column
+        second = lines[1].strip()
+        assert second and second.split()[0] in content and not second.startswith("4 ")  # then the summary goes on
+        await pilot.press("j")
+        await at(pilot, 4)
+        await pilot.press("w")
+        await wait_until(pilot, lambda: view.row_height == 1 and "wrap" not in text_of("#sd-status", app))
+        assert view.cursor == 4

@@ -190,7 +190,7 @@ def _instrument() -> None:
 
     def wrapped(self, y):  # noqa: ANN001, ANN202
         strip = orig(self, y)
-        index = self.scroll_offset.y + y - (1 if self._show_header else 0)
+        index = (self.scroll_offset.y + y - (1 if self._show_header else 0)) // getattr(self, "row_height", 1)
         if index >= 0 and self.get_row(index) is not None:
             times, rows = PAINTS.setdefault(id(self), ([], []))
             times.append(time.perf_counter())

@@ -166,10 +166,14 @@ class TimelineView(VirtualTable[TimelineRow]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left,h", "scroll_cells(-1)", "Scroll the summaries left", show=False),
         Binding("right,l", "scroll_cells(1)", "Scroll the summaries right", show=False),
+        Binding("w", "toggle_wrap", "Wrap the summaries (3 lines a row)", show=False),
     ]
 
+    WRAP_LINES = 3
+
     class CellsScrolled(Message):
-        """The summaries were scrolled sideways (``offset`` characters are hidden on their left)."""
+        """The summaries were scrolled sideways (``offset`` characters are hidden on their left), or their
+        wrapping changed (``view.row_height``)."""
 
         def __init__(self, view: TimelineView, offset: int) -> None:
             self.view = view
@@ -258,7 +262,10 @@ class TimelineView(VirtualTable[TimelineRow]):
         self._fit_columns()
 
     def action_scroll_cells(self, direction: int) -> None:
-        """h / l: show the summaries from further right (or back), half a column at a time, as less -S."""
+        """h / l: show the summaries from further right (or back), half a column at a time, as less -S
+        (not while they wrap: then all of them shows)."""
+        if self.row_height > 1:
+            return
         widths = dict(zip((c.key for c in self.columns), self._column_widths(self.scrollable_content_region.width)))
         step = max(8, widths.get("summary", 16) // 2)
         offset = max(0, min(SUMMARY_LIMIT - step, self.cell_offset + direction * step))
@@ -266,6 +273,13 @@ class TimelineView(VirtualTable[TimelineRow]):
             self.cell_offset = offset
             self.refresh_rows()
             self.post_message(self.CellsScrolled(self, offset))
+
+    def action_toggle_wrap(self) -> None:
+        """w: each row three lines high, its summary wrapped over them (again: one line a row)."""
+        self.row_height = 1 if self.row_height > 1 else self.WRAP_LINES
+        if self.row_height > 1 and self.cell_offset:
+            self.cell_offset = 0
+        self.post_message(self.CellsScrolled(self, self.cell_offset))
 
     def set_search(self, marks: SearchMarks | None) -> None:
         """Mark (and highlight) the matches of a search; None clears."""
@@ -326,7 +340,7 @@ class TimelineView(VirtualTable[TimelineRow]):
         width = widths.get("summary", 80)
         offset = self.cell_offset
         summary = safe_text(summary_of(ev, self.branch_names), summary_style, single_line=True,
-                            width=max(1, width + offset))
+                            width=max(1, width * self.row_height + offset))
         if offset:
             summary = Text("…", self._style("dim")) + summary[offset + 1:] if len(summary) > offset else Text("")
         if search is not None and search.needles:

@@ -79,6 +79,7 @@ class Status:
     busy: bool = False
     problem: str = ""
     offset: int = 0  # summaries scrolled sideways by this many characters (h / l)
+    wrap: bool = False  # summaries wrapped over several lines (w)
     zoom: str | None = None  # the pane shown alone (z)
 
 
@@ -110,6 +111,8 @@ def status_text(st: Status) -> Text:
                 status.append(f"  match {number:,}/{total:,}", "bold")
     if st.offset:
         status.append(f"  ⇢ +{st.offset} (h / l)", "dim")
+    if st.wrap:
+        status.append("  wrap (w)", "dim")
     if st.zoom:
         status.append(f"  zoom: {st.zoom} (z)", "dim")
     if st.busy:

@@ -529,7 +529,7 @@ class SessionDetailScreen(DetailActions, Screen[None]):
             branch=branch, cursor=view.cursor, rows=view.row_count, kinds=self.kinds,
             follow=self.follow.state.value, query=self.search.query, searching=self.search.searching,
             match=self.search.ordinal(view.cursor), busy=self.busy, problem=self.problem,
-            offset=view.cell_offset, zoom=self.zoomed,
+            offset=view.cell_offset, wrap=view.row_height > 1, zoom=self.zoomed,
         )
         self.query_one("#sd-status", Static).update(status_text(status), layout=False)
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.content import Content
 from textual.geometry import Region
 from textual.strip import Strip
 
@@ -86,21 +87,23 @@ class TableRendering(_Base):
         header = self._header_height
         if y < header:
             return self._render_header(state)
-        index = self.scroll_offset.y + y - header
+        index, line = divmod(self.scroll_offset.y + y - header, self._row_height)
         if index >= self._row_count or width <= 0:
             return Strip.blank(width, state.base)
         highlighted = index == self.cursor
         key = (index, highlighted, state.key)
-        strip = self._strips.get(key)
-        if strip is not None:
-            return strip
+        strips = self._strips.get(key)
+        if strips is not None:
+            return strips[line]
         row = self.get_row(index)
         if row is None:
+            if line:
+                return Strip.blank(width, self._row_style(state, index, highlighted))
             failed = index // self._page_size in self._failed_pages
             return self._render_placeholder(state, index, highlighted, failed)
-        strip = self._render_row_strip(state, row, index, highlighted)
-        self._strips[key] = strip
-        return strip
+        strips = self._render_row_strips(state, row, index, highlighted)
+        self._strips[key] = strips
+        return strips[line]
 
     def _row_style(self, state: _RenderState, index: int, highlighted: bool) -> Style:
         if highlighted:
@@ -119,9 +122,10 @@ class TableRendering(_Base):
             segment = Segment(" " + self._placeholder, base + state.placeholder)
         return Strip([segment]).crop_extend(0, state.width, base)
 
-    def _render_row_strip(
+    def _render_row_strips(
         self, state: _RenderState, row: Any, index: int, highlighted: bool
-    ) -> Strip:
+    ) -> tuple[Strip, ...]:
+        """The row's lines: one, or ``row_height`` with the flexible columns' text wrapped over them."""
         base = self._row_style(state, index, highlighted)
         context = RenderContext(state.widths, highlighted, state.focused)
         try:
@@ -131,10 +135,36 @@ class TableRendering(_Base):
                 self._render_error_reported = self._generation
                 self.post_message(self.SourceError(self, error))
             message = f" ⚠ {type(error).__name__}: {error}"
-            return Strip([Segment(message, base + state.error)]).crop_extend(
-                0, state.width, base
-            )
-        return self._render_cells(cells, state.widths, state.width, base)
+            first = Strip([Segment(message, base + state.error)]).crop_extend(0, state.width, base)
+            return (first,) + (Strip.blank(state.width, base),) * (self._row_height - 1)
+        if self._row_height == 1:
+            return (self._render_cells(cells, state.widths, state.width, base),)
+        return tuple(
+            self._render_cells(line_cells, state.widths, state.width, base)
+            for line_cells in self._wrapped(cells, state.widths)
+        )
+
+    def _wrapped(self, cells: Sequence[Cell], widths: tuple[int, ...]) -> list[list[Cell]]:
+        """``cells`` over ``row_height`` lines: flexible columns wrapped (the last line cut with an
+        ellipsis if the text goes on), the others on the first line."""
+        height = self._row_height
+        console = self.app.console
+        lines: list[list[Cell]] = [[] for _ in range(height)]
+        for position, (column, column_width) in enumerate(zip(self._columns, widths)):
+            cell: Cell = cells[position] if position < len(cells) else ""
+            if column.width is not None or column_width <= 0:
+                for k in range(height):
+                    lines[k].append(cell if k == 0 else "")
+                continue
+            text = cell if isinstance(cell, Text) else Text(cell.plain if isinstance(cell, Content) else str(cell))
+            wrapped = list(text.wrap(console, column_width, overflow="fold", no_wrap=False))
+            if len(wrapped) > height:
+                last = wrapped[height - 1].copy()
+                last.append("…")  # (the cell renderer cuts a full line to the column, ellipsis last)
+                wrapped = [*wrapped[: height - 1], last]
+            for k in range(height):
+                lines[k].append(wrapped[k] if k < len(wrapped) else "")
+        return lines
 
     def _render_header(self, state: _RenderState) -> Strip:
         cache_key = (state.width, state.header, self.sort, self._columns)

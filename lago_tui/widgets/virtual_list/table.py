@@ -234,7 +234,7 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
         self._generation = 0  # Bumped whenever the cached rows are replaced.
         self._pages: OrderedDict[int, Sequence[RowT]] = OrderedDict()
         self._failed_pages: set[int] = set()
-        self._strips: LRUCache[tuple[int, bool, int], Strip] = LRUCache(1024)
+        self._strips: LRUCache[tuple[int, bool, int], tuple[Strip, ...]] = LRUCache(1024)  # a row's lines
         self._header_strip: tuple[tuple[Any, ...], Strip] | None = None
         self._widths: tuple[int, tuple[int, ...]] | None = None
         self._render_state: _RenderState | None = None
@@ -245,6 +245,7 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
         self._outstanding_loads = 0
         self._awaiting_replace = False  # A new source's first load is pending.
 
+        self._row_height = 1
         self._fetcher = Fetcher(self._start_thread, self.post_message)
 
     # ----------------------------------------------------------------- public API
@@ -396,12 +397,11 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
             self._strips.clear()
             self.refresh()
             return
-        header = self._header_height
         state_key = self._get_render_state().key
         for index in indices:
             for highlighted in (False, True):
                 self._strips.discard((index, highlighted, state_key))
-            self.refresh_line(index + header)
+            self._refresh_row(index)
 
     # ------------------------------------------------------------------- actions
 
@@ -443,8 +443,37 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
         return 1 if self._show_header else 0
 
     @property
+    def row_height(self) -> int:
+        """Lines per row: 1, or more to wrap the flexible columns' text over several lines."""
+        return self._row_height
+
+    @row_height.setter
+    def row_height(self, lines: int) -> None:
+        lines = max(1, int(lines))
+        if lines == self._row_height:
+            return
+        cursor, top = self.cursor, self._top_row
+        self._row_height = lines
+        self._update_virtual_size()
+        self._invalidate()
+        self._scroll_to_row(top)
+        if cursor >= 0:
+            self._scroll_cursor_visible()
+
+    @property
     def _visible_rows(self) -> int:
-        return max(0, self.scrollable_content_region.height - self._header_height)
+        return max(0, (self.scrollable_content_region.height - self._header_height) // self._row_height)
+
+    @property
+    def _top_row(self) -> int:
+        """The first row (even partly) on screen."""
+        return self.scroll_offset.y // self._row_height
+
+    def _scroll_to_row(self, row: int) -> None:
+        self.scroll_to(y=row * self._row_height, animate=False)
+
+    def _refresh_row(self, index: int) -> None:
+        self.refresh_lines(index * self._row_height + self._header_height, self._row_height)
 
     @property
     def _width(self) -> int:
@@ -470,7 +499,7 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
         self.set_class(self._outstanding_loads > 0, "-loading")
 
     def _update_virtual_size(self) -> None:
-        self.virtual_size = Size(0, self._row_count + self._header_height)
+        self.virtual_size = Size(0, self._row_count * self._row_height + self._header_height)
 
     def _clear_rows(self) -> None:
         self._generation += 1
@@ -478,7 +507,7 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
         self._failed_pages.clear()
         self._row_count = 0
         self._update_virtual_size()
-        self.scroll_to(y=0, animate=False)
+        self._scroll_to_row(0)
         self.move_cursor(-1, scroll=False)
         self._invalidate()
 
@@ -492,28 +521,28 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
             return
         rows = max(1, self._visible_rows)
         step = max(1, rows // 2 if half else rows) * direction
-        self.scroll_to(y=self.scroll_offset.y + step, animate=False)
+        self._scroll_to_row(self._top_row + step)
         self._navigate(self.cursor + step)
 
     def _scroll_with_context(self, context: int) -> None:
         cursor, visible = self.cursor, self._visible_rows
         if cursor < 0 or visible <= 0:
             return
-        current = self.scroll_offset.y
+        current = self._top_row
         margin = min(context, max(0, (visible - 1) // 2))
         if current + margin <= cursor < current + visible - margin:
             return  # already in view with its context
         target = keep_visible(cursor, cursor - visible // 3, visible, self._row_count)
         if target != current:
-            self.scroll_to(y=target, animate=False)
+            self._scroll_to_row(target)
 
     def _scroll_cursor_visible(self) -> None:
         if self.cursor < 0:
             return
-        current = self.scroll_offset.y
+        current = self._top_row
         target = keep_visible(self.cursor, current, self._visible_rows, self._row_count)
-        if target != current:
-            self.scroll_to(y=target, animate=False)
+        if target != current or self.scroll_offset.y % self._row_height:
+            self._scroll_to_row(target)
 
     def _select(self, index: int) -> None:
         row = self.get_row(index)
@@ -542,11 +571,10 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
         return clamp(value, 0, self._row_count - 1)
 
     def watch_cursor(self, old: int, new: int) -> None:
-        header = self._header_height
         if old >= 0:
-            self.refresh_line(old + header)
+            self._refresh_row(old)
         if new >= 0:
-            self.refresh_line(new + header)
+            self._refresh_row(new)
         if not self._suppress_scroll:
             self._scroll_cursor_visible()
         if not self._suppress_highlight:
@@ -606,7 +634,7 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
                 event.stop()
                 self.post_message(self.HeaderClicked(self, key))
             return
-        index = self.scroll_offset.y + y - self._header_height
+        index = (self.scroll_offset.y + y - self._header_height) // self._row_height
         if not 0 <= index < self._row_count:
             return
         event.stop()
@@ -645,7 +673,7 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
             key=key,
             has_key=has_key,
             cursor=self.cursor,
-            scroll_y=0 if replace and not has_key else self.scroll_offset.y,
+            scroll_y=0 if replace and not has_key else self._top_row,
             visible=max(1, self._visible_rows),
             page_size=self._page_size,
         )
@@ -656,7 +684,7 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
         source = self._source
         if source is None or count == 0 or self._awaiting_replace:
             return
-        first = self.scroll_offset.y
+        first = self._top_row
         last = min(count, first + max(1, self._visible_rows)) - 1
         page_size = self._page_size
         visible_pages = pages_for(first, last, page_size)
@@ -707,7 +735,7 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
             assert message.rows is not None
             self._store_page(job.page, message.rows)
         start = job.page * self._page_size
-        self.refresh_lines(start + self._header_height, self._page_size)
+        self.refresh_lines(start * self._row_height + self._header_height, self._page_size * self._row_height)
         if start <= self.cursor < start + self._page_size:
             self._post_highlight()
 
@@ -743,7 +771,7 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
 
         keep_key = self._keep_key
         old_cursor = self.cursor
-        old_scroll = self.scroll_offset.y
+        old_scroll = self._top_row
         # The key of the row under the cursor *now* (the user may have moved).
         current_key: Any = _MISSING
         if job.replace:
@@ -783,7 +811,7 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
         scroll_y = keep_visible(cursor, scroll_y, visible, count)
 
         self._update_virtual_size()
-        self.scroll_to(y=scroll_y, animate=False)
+        self._scroll_to_row(scroll_y)
         self._suppress_highlight = True  # Post Loaded first, then RowHighlighted.
         try:
             self.move_cursor(cursor, scroll=False)
