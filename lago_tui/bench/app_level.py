@@ -206,7 +206,9 @@ PROBES: list[tuple[str, float, float]] = []  # (what, start, end) of journal and
 
 def _probe(owner: Any, name: str, label: str) -> None:  # noqa: ANN401
     """Record the start and end of every call of ``owner.name`` (any thread) in PROBES."""
-    orig = getattr(owner, name)
+    orig = getattr(owner, name, None)
+    if orig is None:  # renamed or gone: measured without it
+        return
 
     def wrapped(*a, **kw):  # noqa: ANN002, ANN003, ANN202
         t = time.perf_counter()
@@ -380,7 +382,8 @@ def child_nav(db: str, m: synth.Manifest, runs: int) -> None:
         _probe(TimelineSource, "fetch", "fetch")
         _probe(Timeline, "window", "window")
         _probe(Timeline, "find", "find")
-        _probe(SessionDetailScreen, "_detail_loaded", "detail shown")
+        _probe(SessionDetailScreen, "_opened", "session shown")
+        _probe(SessionDetailScreen, "_detail_loaded", "detail shown")  # (before the detail screen's rework)
         _probe(SessionDetailScreen, "_timeline_built", "timeline set")
         from ..widgets.inspector import Inspector
         from ..widgets.timeline import TimelineView

@@ -109,7 +109,8 @@ class SearchController:
     # ------------------------------------------------------------------ workers
 
     def _count(self) -> None:
-        timeline, query = self.screen.timeline, self.query
+        """Count every match; when a jump is wanted, find the first match first (it shows sooner)."""
+        timeline, query, jump = self.screen.timeline, self.query, self._jump
         if timeline is None:
             return
         self.searching = True
@@ -118,6 +119,14 @@ class SearchController:
         def run() -> None:
             worker = get_current_worker()
             try:
+                if jump is not None and timeline.length:
+                    wrapped = False
+                    pos = timeline.find(query, min(jump, timeline.length - 1), forward=True)
+                    if pos is None and jump > 0:
+                        wrapped, pos = True, timeline.find(query, 0, forward=True)
+                    if worker.is_cancelled:
+                        return
+                    self._from_thread(self._first_found, timeline, query, pos, wrapped)
                 positions = timeline.match_positions(query)
             except JournalBusy:
                 self._from_thread(self._failed, query, "journal busy, try again")
@@ -174,6 +183,15 @@ class SearchController:
         i = bisect_left(positions, jump)
         wrapped = i == len(positions)
         self._go(positions[0 if wrapped else i], wrapped)
+
+    def _first_found(self, timeline: TimelineAPI, query: str, pos: int | None, wrapped: bool) -> None:
+        if query != self.query or timeline is not self.screen.timeline or self._jump is None:
+            return
+        self._jump = None
+        if pos is None:
+            self._no_match()
+        else:
+            self._go(pos, wrapped)
 
     def _found(self, query: str, pos: int | None, wrapped: bool) -> None:
         if query != self.query:
