@@ -281,3 +281,19 @@ async def test_w_wraps_the_summaries_over_three_lines_a_row(demo_journal: Journa
         await pilot.press("w")
         await wait_until(pilot, lambda: view.row_height == 1 and "wrap" not in text_of("#sd-status", app))
         assert view.cursor == 4
+
+
+@run_async
+async def test_the_split_follows_the_mouse_dragging_the_inspectors_edge(demo_journal: Journal) -> None:
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_detail(pilot, demo_journal, INCIDENT, rows=67)
+        view, inspector = view_of(app), inspector_of(app)
+        await pilot.pause()
+        top, height = inspector.region.y, inspector.region.height
+        await pilot.mouse_down(inspector, offset=(10, 0))  # its top edge, toward the timeline
+        await pilot.hover(view, offset=(10, 8))  # up, into the timeline
+        await pilot.mouse_up(view, offset=(10, 8))
+        await wait_until(pilot, lambda: inspector.region.height > height + 5)
+        assert inspector.region.y < top and detail_of(app).inspector_share is not None
+        assert app.mouse_captured is None  # let go: the mouse is the panes' again

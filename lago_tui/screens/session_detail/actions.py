@@ -26,10 +26,10 @@ if TYPE_CHECKING:
 else:
     _Base = object
 
-__all__ = ["DetailActions", "SPLIT_STEP", "ZOOMABLE"]
+__all__ = ["SPLIT_RANGE", "SPLIT_STEP", "ZOOMABLE", "DetailActions"]
 
 ZOOMABLE = {"sd-tree": "tree", "sd-timeline": "timeline", "sd-inspector": "inspector"}
-SPLIT_STEP = 5  # percent of the screen per < or >
+SPLIT_STEP = 5  # percent (of the timeline and inspector's pane) per < or >
 SPLIT_RANGE = (15, 80)  # the inspector's share stays within this
 TREE_STEP = 4  # columns per < or > when the tree has the focus
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal
@@ -45,7 +45,7 @@ from ...widgets.branch_tree import BranchTree
 from ...widgets.inspector import Inspector
 from ...widgets.timeline import TimelineRow, TimelineView
 from ...widgets.virtual_list import VirtualTable
-from .actions import DetailActions
+from .actions import SPLIT_RANGE, DetailActions
 from .bars import Status, header_text, state_header, status_text
 from .follow import Follow, FollowState
 from .jumps import JumpController
@@ -107,6 +107,7 @@ class SessionDetailScreen(DetailActions, Screen[None]):
         self.zoomed: str | None = None  # the pane shown alone (z): "tree", "timeline" or "inspector"
         self.inspector_share: int | None = None  # percent of the screen for the inspector (< >), else the default
         self.tree_extra = 0  # columns added to (or taken from) the tree's width (< > with the tree focused)
+        self._dragging = False  # the split is being dragged with the mouse
         self.busy = False
         self.problem = ""  # why the session is not shown (not found, an error), with what to do
         self._loading = False
@@ -178,6 +179,41 @@ class SessionDetailScreen(DetailActions, Screen[None]):
 
     def default_inspector_share(self) -> int:
         return default_share(self.app.size.width)
+
+    # ------------------------------------------------------------------ the split, with the mouse
+
+    def _on_split_border(self, event: events.MouseEvent) -> bool:
+        """The mouse is on the inspector's edge toward the timeline (its top, or its left when side by side)."""
+        inspector = self.query_one(Inspector)
+        if event.widget is not inspector or self.zoomed is not None:
+            return False
+        x, y = event.screen_x - inspector.region.x, event.screen_y - inspector.region.y
+        return x == 0 if self.has_class("-wide") else y == 0
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        if self._on_split_border(event):
+            event.stop()
+            self._dragging = True
+            self.capture_mouse()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if not self._dragging:
+            return
+        body = self.query_one("#sd-main").region  # the inspector's share is of the timeline's pane and its own
+        if self.has_class("-wide"):
+            share = (body.right - event.screen_x) * 100 // max(1, body.width)
+        else:
+            share = (body.bottom - event.screen_y) * 100 // max(1, body.height)
+        low, high = SPLIT_RANGE
+        share = max(low, min(high, share))
+        if share != self.inspector_share:
+            self.inspector_share = share
+            self._layout(self.app.size.width)
+
+    def on_mouse_up(self, _event: events.MouseUp) -> None:
+        if self._dragging:
+            self._dragging = False
+            self.release_mouse()
 
     # ------------------------------------------------------------------ loading
 
