@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from typing import Any
 
 from lago_tui.app import LagoApp
@@ -98,3 +99,23 @@ def tree_nodes(tree: BranchTree) -> dict[str, tuple[str | None, str]]:
 
     walk(tree.root, None)
     return out
+
+
+@asynccontextmanager
+async def opened(journal: Journal, name: str, *, size: tuple[int, int] = (120, 40), branch: str | None = None,
+                 rows: int | None = None, **app_options: Any) -> AsyncIterator[tuple[LagoApp, Any]]:
+    """An app of ``size`` with session ``name`` open (on ``branch``), its timeline loaded: (app, pilot)."""
+    from conftest import fixed_clock
+
+    app = LagoApp(journal, clock=fixed_clock, **app_options)
+    async with app.run_test(size=size) as pilot:
+        await open_detail(pilot, journal, name, branch=branch, rows=rows)
+        yield app, pilot
+
+
+async def search_for(pilot: Any, text: str) -> None:
+    """``/``, ``text``, enter."""
+    screen = pilot.app.screen
+    await pilot.press("slash")
+    screen.query_one("#sd-search").value = text
+    await pilot.press("enter")

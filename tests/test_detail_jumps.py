@@ -16,6 +16,7 @@ from detail_helpers import (
     detail_of,
     inspector_of,
     open_detail,
+    opened,
     row_line,
     run_async,
     text_of,
@@ -48,9 +49,7 @@ async def seq_prompt(pilot, text: str) -> None:  # noqa: ANN001
 
 @run_async
 async def test_colon_jumps_to_a_seq_with_context_and_says_why_not(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_detail(pilot, demo_journal, INCIDENT, rows=67)
+    async with opened(demo_journal, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
         view = view_of(app)
         await seq_prompt(pilot, "40")
         await at(pilot, 39)
@@ -61,9 +60,7 @@ async def test_colon_jumps_to_a_seq_with_context_and_says_why_not(demo_journal: 
         await wait_until(pilot, lambda: "no seq 999 on main (1..67)" in str(app.screen.query_one("#seq-hint").visual))
         await seq_prompt_cancel(pilot)
         assert view.cursor == 39
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(120, 40)) as pilot:  # a nested branch: its own seqs first, or branch@seq
-        await open_detail(pilot, demo_journal, MIGRATE, branch="codemod-plus-manual-fixes", rows=253)
+    async with opened(demo_journal, MIGRATE, branch="codemod-plus-manual-fixes", rows=253, size=(120, 40)) as (app, pilot):  # a nested branch: its own seqs first, or branch@seq
         await seq_prompt(pilot, "5")
         await at(pilot, 221 + 4)
         await seq_prompt(pilot, "attempt-codemod@5")
@@ -79,9 +76,7 @@ async def seq_prompt_cancel(pilot) -> None:  # noqa: ANN001
 
 @run_async
 async def test_percent_goes_between_a_tool_request_and_its_result(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_detail(pilot, demo_journal, INCIDENT, rows=67)
+    async with opened(demo_journal, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
         view = view_of(app)
         view.move_cursor(6)  # ToolCallRequested; its completion is at 9
         await timeline_ready(pilot)
@@ -100,9 +95,7 @@ async def test_percent_goes_between_a_tool_request_and_its_result(demo_journal: 
 
 @run_async
 async def test_e_and_brackets_step_through_errors_and_run_starts(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_detail(pilot, demo_journal, INCIDENT, rows=67)
+    async with opened(demo_journal, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
         await pilot.press("e")
         await at(pilot, 46)
         assert view_of(app).highlighted_row.ev.kind == "ErrorRaised"
@@ -121,9 +114,7 @@ async def test_e_and_brackets_step_through_errors_and_run_starts(demo_journal: J
 
 @run_async
 async def test_marks_set_and_go_per_session_and_quote_quote_goes_back(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await open_detail(pilot, demo_journal, MIGRATE, rows=380)
+    async with opened(demo_journal, MIGRATE, rows=380, size=(160, 48)) as (app, pilot):
         screen, view = detail_of(app), view_of(app)
         view.move_cursor(10)
         await timeline_ready(pilot)
@@ -159,9 +150,7 @@ async def test_marks_set_and_go_per_session_and_quote_quote_goes_back(demo_journ
 
 @run_async
 async def test_h_and_l_scroll_the_summaries_sideways(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await open_detail(pilot, demo_journal, INCIDENT, rows=67)
+    async with opened(demo_journal, INCIDENT, rows=67, size=(100, 30)) as (app, pilot):
         view = view_of(app)
         view.move_cursor(3)  # the user message, longer than its column
         await timeline_ready(pilot)
@@ -179,9 +168,7 @@ async def test_h_and_l_scroll_the_summaries_sideways(demo_journal: Journal) -> N
 
 @run_async
 async def test_z_zooms_the_focused_pane_and_escape_or_z_gives_the_others_back(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_detail(pilot, demo_journal, INCIDENT, rows=67)
+    async with opened(demo_journal, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
         screen, view, inspector = detail_of(app), view_of(app), inspector_of(app)
         tree = screen.query_one(BranchTree)
         await pilot.press("z")
@@ -200,9 +187,7 @@ async def test_z_zooms_the_focused_pane_and_escape_or_z_gives_the_others_back(de
 
 @run_async
 async def test_less_and_greater_move_the_split(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_detail(pilot, demo_journal, INCIDENT, rows=67)
+    async with opened(demo_journal, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
         screen, view, inspector = detail_of(app), view_of(app), inspector_of(app)
         await pilot.pause()
         height = view.region.height
@@ -217,9 +202,7 @@ async def test_less_and_greater_move_the_split(demo_journal: Journal) -> None:
         await wait_until(pilot, lambda: tree.region.width > width)
         await pilot.press("less_than_sign", "less_than_sign")
         await wait_until(pilot, lambda: tree.region.width < width)
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(160, 48)) as pilot:  # side by side: the split moves sideways
-        await open_detail(pilot, demo_journal, INCIDENT, rows=67)
+    async with opened(demo_journal, INCIDENT, rows=67, size=(160, 48)) as (app, pilot):  # side by side: the split moves sideways
         inspector = inspector_of(app)
         await pilot.pause()
         width = inspector.region.width
@@ -261,9 +244,7 @@ async def test_y_offers_payload_text_or_the_whole_event(demo_journal: Journal, m
 
 @run_async
 async def test_w_wraps_the_summaries_over_three_lines_a_row(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await open_detail(pilot, demo_journal, INCIDENT, rows=67)
+    async with opened(demo_journal, INCIDENT, rows=67, size=(100, 30)) as (app, pilot):
         view = view_of(app)
         view.move_cursor(3)  # the user message, longer than its column
         await timeline_ready(pilot)
@@ -285,9 +266,7 @@ async def test_w_wraps_the_summaries_over_three_lines_a_row(demo_journal: Journa
 
 @run_async
 async def test_the_split_follows_the_mouse_dragging_the_inspectors_edge(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_detail(pilot, demo_journal, INCIDENT, rows=67)
+    async with opened(demo_journal, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
         view, inspector = view_of(app), inspector_of(app)
         await pilot.pause()
         top, height = inspector.region.y, inspector.region.height

@@ -19,13 +19,17 @@ from lago_tui.widgets.branch_tree import BranchTree
 from lago_tui.widgets.inspector import TextPager, wrap_words
 
 from conftest import FIXED_NOW_US, fixed_clock
+from test_faults import HOLDER  # the script that holds the journal's write lock
+
 from detail_helpers import (
     detail_of,
     inspector_of,
     inspector_text,
     open_detail,
+    opened,
     row_line,
     run_async,
+    search_for,
     text_of,
     timeline_ready,
     view_of,
@@ -70,9 +74,7 @@ def emitted(journal: Journal, session_id: str, n: int, start: int = 0) -> None:
 @pytest.mark.parametrize("width", [80, 100, 120, 140, 160, 200])
 @run_async
 async def test_branch_names_are_never_cut_and_the_panes_give_way(demo_journal: Journal, width: int) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(width, 40)) as pilot:
-        await open_detail(pilot, demo_journal, MIGRATE, branch="codemod-plus-manual-fixes", rows=253)
+    async with opened(demo_journal, MIGRATE, branch="codemod-plus-manual-fixes", rows=253, size=(width, 40)) as (app, pilot):
         screen = detail_of(app)
         tree, view = screen.query_one(BranchTree), view_of(app)
         await pilot.pause()
@@ -84,9 +86,7 @@ async def test_branch_names_are_never_cut_and_the_panes_give_way(demo_journal: J
         if width >= 120:  # side by side: the tree takes no more than the names need
             assert tree.region.width <= max(40, int(width * 0.2)), (width, tree.region.width)
         # a session with only main: no tree pane when stacked, a narrow one beside the timeline
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(width, 40)) as pilot:
-        await open_detail(pilot, demo_journal, "docs-qa-onboarding", rows=38)
+    async with opened(demo_journal, "docs-qa-onboarding", rows=38, size=(width, 40)) as (app, pilot):
         tree = detail_of(app).query_one(BranchTree)
         await pilot.pause()
         if width < 120:
@@ -129,17 +129,6 @@ async def test_follow_pauses_away_from_the_end_and_g_resumes(demo_journal: Journ
 
 
 # ---------------------------------------------------------------------------- 12.7 busy, error, retry
-
-HOLDER = """
-    import select, sys
-    import duckdb
-
-    con = duckdb.connect(sys.argv[1])  # read-write: no other process may open the file meanwhile
-    print("locked", flush=True)
-    select.select([sys.stdin], [], [], float(sys.argv[2]))  # until told to let go (or at most argv[2] s)
-    con.close()
-"""
-
 
 @run_async
 async def test_a_busy_journal_is_said_at_once_and_the_session_opens_when_it_is_free(tmp_path: Path) -> None:
@@ -188,9 +177,7 @@ async def test_a_session_that_is_not_there_says_so_and_what_to_do(demo_journal: 
 
 @run_async
 async def test_the_inspector_shows_the_payload_first_and_names_the_branch(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await open_detail(pilot, demo_journal, INCIDENT, branch="hypothesis-autovacuum", rows=26 + 16)
+    async with opened(demo_journal, INCIDENT, branch="hypothesis-autovacuum", rows=26 + 16, size=(80, 24)) as (app, pilot):
         view = view_of(app)
         view.move_cursor(30)  # an event of the branch itself
         await timeline_ready(pilot)
@@ -210,9 +197,7 @@ async def test_the_inspector_shows_the_payload_first_and_names_the_branch(demo_j
 
 @run_async
 async def test_a_nested_branch_names_the_branch_of_every_row(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(200, 50)) as pilot:
-        await open_detail(pilot, demo_journal, MIGRATE, branch="codemod-plus-manual-fixes", rows=253)
+    async with opened(demo_journal, MIGRATE, branch="codemod-plus-manual-fixes", rows=253, size=(200, 50)) as (app, pilot):
         view = view_of(app)
         assert [c.key for c in view.columns][:3] == ["gutter", "seq", "branch"]
         for index, name in ((0, "main"), (198, "main"), (199, "attempt-codemod"), (221, "codemod-plus-ma")):
@@ -220,17 +205,13 @@ async def test_a_nested_branch_names_the_branch_of_every_row(demo_journal: Journ
             await timeline_ready(pilot)
             line = row_line(view, index)
             assert name in line.split()[1:3] or name in line, (index, line)
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(200, 50)) as pilot:  # one segment: no branch column
-        await open_detail(pilot, demo_journal, MIGRATE, rows=380)
+    async with opened(demo_journal, MIGRATE, rows=380, size=(200, 50)) as (app, pilot):  # one segment: no branch column
         assert "branch" not in [c.key for c in view_of(app).columns]
 
 
 @run_async
 async def test_a_merge_names_its_source_branch_as_a_fork_does(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await open_detail(pilot, demo_journal, "fix-flaky-auth-test", rows=78)
+    async with opened(demo_journal, "fix-flaky-auth-test", rows=78, size=(160, 48)) as (app, pilot):
         view = view_of(app)
         view.move_cursor(65)
         await timeline_ready(pilot)
@@ -243,17 +224,13 @@ async def test_a_merge_names_its_source_branch_as_a_fork_does(demo_journal: Jour
 
 @run_async
 async def test_search_matches_what_is_shown_counts_highlights_and_keeps_context(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_detail(pilot, demo_journal, INCIDENT, rows=67)
+    async with opened(demo_journal, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
         screen, view = detail_of(app), view_of(app)
         rows = screen.timeline.window(0, 67)
         # "PolicyEvaluated" is in no payload text (what search used to look at): only the kind column shows it
         expected = [ev.position for ev in rows if "policyevaluated" in ev.kind.lower()]
         assert expected
-        await pilot.press("slash")
-        screen.query_one("#sd-search").value = "PolicyEvaluated"
-        await pilot.press("enter")
+        await search_for(pilot, "PolicyEvaluated")
         await wait_until(pilot, lambda: view.cursor == expected[0] and not screen.searching)
         assert screen.search.positions == expected
         assert f"match 1/{len(expected)}" in text_of("#sd-status", app)
@@ -281,15 +258,11 @@ async def test_search_matches_what_is_shown_counts_highlights_and_keeps_context(
 
 @run_async
 async def test_search_of_what_is_nowhere_says_so_and_leaves_the_cursor(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_detail(pilot, demo_journal, INCIDENT, rows=67)
+    async with opened(demo_journal, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
         screen, view = detail_of(app), view_of(app)
         view.move_cursor(5)
         await timeline_ready(pilot)
-        await pilot.press("slash")
-        screen.query_one("#sd-search").value = "zz-nowhere"
-        await pilot.press("enter")
+        await search_for(pilot, "zz-nowhere")
         await wait_until(pilot, lambda: screen.search.positions == [] and any(
             "No match" in n.message for n in app._notifications))
         assert view.cursor == 5 and "no match" in text_of("#sd-status", app)
@@ -300,9 +273,7 @@ async def test_search_of_what_is_nowhere_says_so_and_leaves_the_cursor(demo_jour
 
 @run_async
 async def test_switching_branch_or_kinds_keeps_the_event_and_enter_moves_focus(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await open_detail(pilot, demo_journal, MIGRATE, rows=380)
+    async with opened(demo_journal, MIGRATE, rows=380, size=(160, 48)) as (app, pilot):
         screen, view = detail_of(app), view_of(app)
         tree = screen.query_one(BranchTree)
         ids = {b.name: b.branch_id for b in screen.detail.branches}
@@ -397,9 +368,7 @@ def test_full_text_wraps_between_words() -> None:
 
 @run_async
 async def test_the_kind_dialog_leaves_the_screen_visible(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_detail(pilot, demo_journal, INCIDENT, rows=67)
+    async with opened(demo_journal, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
         await pilot.press("t")
         await wait_until(pilot, lambda: isinstance(app.screen, KindFilterScreen))
         await pilot.pause()
@@ -409,9 +378,7 @@ async def test_the_kind_dialog_leaves_the_screen_visible(demo_journal: Journal) 
 
 @run_async
 async def test_paging_keys_move_by_a_page_and_by_half_a_page(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_detail(pilot, demo_journal, MIGRATE, rows=380)
+    async with opened(demo_journal, MIGRATE, rows=380, size=(120, 40)) as (app, pilot):
         view = view_of(app)
         page = view.scrollable_content_region.height - 1
         for key, expected in (("ctrl+f", page), ("space", 2 * page), ("ctrl+b", page), ("ctrl+d", page + page // 2),
