@@ -22,6 +22,7 @@ from .commands import SessionCommands
 from .journal import JournalAPI, JournalError
 from .messages import JournalChanged
 from .paths import config_dir
+from .safe import one_line
 
 Clock = Callable[[], int]
 
@@ -63,6 +64,9 @@ class LagoApp(App[None]):
         self._last_token: Hashable | None = None
         self._last_change = float("-inf")
         self._browse_idle_release = journal.idle_release
+        self._status_note: str | None = None
+        self._status_notice: Any = None
+        self._limitations_said = False
         self._settings_loaded = False
         self._apply_saved_theme()
 
@@ -117,6 +121,33 @@ class LagoApp(App[None]):
         # busy agent wait up to 3.6 s per commit while someone watched. Browsing alone keeps the second.
         writing = now - self._last_change < LIVE_WINDOW
         self.journal.idle_release = LIVE_IDLE_RELEASE if writing else self._browse_idle_release
+        note = self.journal.status()
+        if note != self._status_note:
+            self._show_status(note)
+        if not self._limitations_said:
+            limits = self.journal.limitations()
+            if limits:
+                self._limitations_said = True
+                self.notify(one_line(limits, 300), title="Limited server", timeout=12, markup=False)
+
+    def _show_status(self, note: str | None) -> None:
+        """Keep a problem reaching the journal (a server down) on screen until it clears by itself."""
+        from textual.notifications import Notification, Notify
+
+        was_down, self._status_note = self._status_note is not None, note
+        if self._status_notice is not None:
+            try:
+                self._unnotify(self._status_notice)
+            except KeyError:  # dismissed by a click
+                pass
+            self._status_notice = None
+        if note:
+            self._status_notice = Notification(
+                one_line(note, 300) + " · retrying", "Journal unreachable", "warning", timeout=10**9, markup=False
+            )
+            self.post_message(Notify(self._status_notice))
+        elif was_down:
+            self.notify("Connected again.", title="Journal", timeout=3, markup=False)
 
     def note_own_write(self) -> None:
         """After this process wrote: refresh now rather than at the next poll."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lago_tui.cli import run
+from lago_tui.connect import open_journal
 from lago_tui.journal import Journal
 
 from conftest import GOLDEN
@@ -23,53 +24,65 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def golden_journal(journal_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+def target(backend: str, journal_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """What ``--journal`` names: the file, or a ``lago-tui serve`` URL serving it (with a token)."""
+    if backend == "file":
+        yield str(journal_path)
+        return
+    from served import serve
+
+    served = serve(journal_path, token="cli-contract-token")
+    monkeypatch.setenv("LAGO_TOKEN", served.token)
+    yield served.url
+    served.close()
+
+
+@pytest.fixture
+def golden_journal(target: str, capsys: pytest.CaptureFixture[str]) -> str:
     if not GOLDEN.is_dir():
         pytest.skip("../shared/fixtures/lago-golden is not beside the repo")
-    code, out, _ = cli(capsys, "--journal", str(journal_path), "import", *sorted(map(str, GOLDEN.glob("*.json"))))
+    code, out, _ = cli(capsys, "--journal", target, "import", *sorted(map(str, GOLDEN.glob("*.json"))))
     assert code == 0
     assert "branch-fork.json: 1 session, 7 events imported" in out
-    return journal_path
+    return target
 
 
-def test_sessions_json_and_table(golden_journal: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = cli(capsys, "--journal", str(golden_journal), "sessions", "--json")
+def test_sessions_json_and_table(golden_journal: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "--journal", golden_journal, "sessions", "--json")
     assert code == 0
     data = json.loads(out)
     assert {s["name"] for s in data} == {"simple-chat", "tool-round-trip", "branch-fork"}
     chat = next(s for s in data if s["name"] == "simple-chat")
     assert chat["event_count"] == 4 and chat["tokens_in"] == 10 and chat["tokens_out"] == 8
-    code, out, _ = cli(capsys, "--journal", str(golden_journal), "sessions")
+    code, out, _ = cli(capsys, "--journal", golden_journal, "sessions")
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["ID", "NAME", "MODEL"]
     assert len(lines) == 4
 
 
-def test_show_and_log(golden_journal: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = cli(capsys, "--journal", str(golden_journal), "show", "branch-fork", "--json")
+def test_show_and_log(golden_journal: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "--journal", golden_journal, "show", "branch-fork", "--json")
     assert code == 0
     shown = json.loads(out)
     feature = next(b for b in shown["branches"] if b["name"] == "feature-x")
     assert (feature["parent_branch_id"], feature["fork_point_seq"], feature["head_seq"]) == ("main", 3, 2)
 
-    code, out, _ = cli(capsys, "--journal", str(golden_journal), "log", "branch-fork", "--branch", "feature-x", "--json")
+    code, out, _ = cli(capsys, "--journal", golden_journal, "log", "branch-fork", "--branch", "feature-x", "--json")
     events = [json.loads(line) for line in out.splitlines()]
     assert [(e["branch_id"], e["seq"]) for e in events] == [
         ("main", 1), ("main", 2), ("main", 3), ("feature-x", 1), ("feature-x", 2),
     ]
-    code, out, _ = cli(capsys, "--journal", str(golden_journal), "log", "branch-fork", "--branch", "feature-x")
+    code, out, _ = cli(capsys, "--journal", golden_journal, "log", "branch-fork", "--branch", "feature-x")
     assert [line[0] for line in out.splitlines()] == ["^", "^", "^", " ", " "]
 
-    code, out, _ = cli(capsys, "--journal", str(golden_journal), "log", "GOLDEN-TOOL", "--kind", "Message", "--limit", "1", "--json")
+    code, out, _ = cli(capsys, "--journal", golden_journal, "log", "GOLDEN-TOOL", "--kind", "Message", "--limit", "1", "--json")
     (last,) = [json.loads(line) for line in out.splitlines()]
     assert last["payload"]["content"] == "The hostname is agent-host."
 
 
-def test_new_branch_export_import_round_trip(
-    journal_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    j = ["--journal", str(journal_path)]
+def test_new_branch_export_import_round_trip(target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    j = ["--journal", target]
     code, out, _ = cli(capsys, *j, "new", "--name", "probe", "--model", "gpt-4.1", "--param", "temperature=0.2", "--param", "repo=a/b")
     assert code == 0
     session_id = out.strip()
@@ -89,8 +102,8 @@ def test_new_branch_export_import_round_trip(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["sessions"], "no journal at"),
-        (["show", "nope"], "no journal at"),
+        (["sessions"], "no journal at"),  # a server creates its journal: there, an empty list
+        (["show", "nope"], "no journal at|no session 'nope'"),
         (["new", "--name", ""], "name is required"),
         (["new", "--name", "x", "--param", "a=1", "--param", "a=2"], "duplicate key 'a'"),
         (["new", "--name", "x", "--param", "novalue"], "expected KEY=VALUE"),
@@ -98,30 +111,38 @@ def test_new_branch_export_import_round_trip(
     ],
 )
 def test_errors_are_one_line_exit_2(
-    journal_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+    backend: str, target: str, journal_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
-    code, out, err = cli(capsys, "--journal", str(journal_path), *args)
+    file_message, _, server_message = message.partition("|")
+    if backend == "server" and args == ["sessions"]:
+        code, out, err = cli(capsys, "--journal", target, *args)
+        assert (code, err, out.split()) == (0, "", ["ID", "NAME", "MODEL", "BRANCHES", "EVENTS", "TOKENS", "LAST",
+                                                    "ACTIVITY", "STATE"])
+        return
+    code, out, err = cli(capsys, "--journal", target, *args)
     assert code == 2
-    assert err.count("\n") == 1 and err.startswith("lago-tui: error: ") and message in err
+    expected = server_message if backend == "server" and server_message else file_message
+    assert err.count("\n") == 1 and err.startswith("lago-tui: error: ") and expected in err, err
     assert out == ""
-    if args[0] in ("sessions", "show"):
+    if args[0] in ("sessions", "show") and backend == "file":
         assert not journal_path.exists()  # read-only commands create nothing
 
 
-def test_bad_import_line_names_file_and_line(journal_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_import_line_names_file_and_line(target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.jsonl"
     good = json.dumps({"event_id": "E1", "session_id": "S", "branch_id": "main", "seq": 0, "timestamp": 1,
                        "payload": {"type": "SessionCreated", "name": "s", "config": {}}, "metadata": {}})
     bad.write_text(good + "\n" + '{"event_id": "E2", "session_id": "S", "timestamp": "abc", "payload": {"type": "X"}}\n')
-    code, _, err = cli(capsys, "--journal", str(journal_path), "import", str(bad))
+    code, _, err = cli(capsys, "--journal", target, "import", str(bad))
     assert code == 2
     assert f"{bad}:2: " in err and "timestamp" in err
-    assert not journal_path.exists() or Journal(journal_path).count_sessions() == 0
+    with open_journal(target) as journal:
+        assert not journal.exists() or journal.count_sessions() == 0  # all or nothing
 
 
-def test_binary_entry_point_and_demo(tmp_path: Path) -> None:
+def test_binary_entry_point_and_demo(target: str) -> None:
     """The installed console script: demo then sessions lists the demo, no traceback, no leak noise."""
-    env = dict(os.environ, LAGO_JOURNAL=str(tmp_path / "j.duckdb"))
+    env = dict(os.environ, LAGO_JOURNAL=target)
     first = subprocess.run([sys.executable, "-m", "lago_tui", "demo"], capture_output=True, text=True, env=env, timeout=60)
     assert first.returncode == 0, first.stderr
     listed = subprocess.run([sys.executable, "-m", "lago_tui", "sessions"], capture_output=True, text=True, env=env, timeout=60)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lago_tui.app import LagoApp
-from lago_tui.journal import Journal
+from lago_tui.journal import Journal, JournalAPI
 from lago_tui.screens.session_detail import SessionDetailScreen
 from lago_tui.widgets.branch_tree import BranchTree
 
@@ -48,8 +48,8 @@ async def seq_prompt(pilot, text: str) -> None:  # noqa: ANN001
 
 
 @run_async
-async def test_colon_jumps_to_a_seq_with_context_and_says_why_not(demo_journal: Journal) -> None:
-    async with opened(demo_journal, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
+async def test_colon_jumps_to_a_seq_with_context_and_says_why_not(demo_api: JournalAPI) -> None:
+    async with opened(demo_api, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
         view = view_of(app)
         await seq_prompt(pilot, "40")
         await at(pilot, 39)
@@ -60,7 +60,7 @@ async def test_colon_jumps_to_a_seq_with_context_and_says_why_not(demo_journal: 
         await wait_until(pilot, lambda: "no seq 999 on main (1..67)" in str(app.screen.query_one("#seq-hint").visual))
         await seq_prompt_cancel(pilot)
         assert view.cursor == 39
-    async with opened(demo_journal, MIGRATE, branch="codemod-plus-manual-fixes", rows=253, size=(120, 40)) as (app, pilot):  # a nested branch: its own seqs first, or branch@seq
+    async with opened(demo_api, MIGRATE, branch="codemod-plus-manual-fixes", rows=253, size=(120, 40)) as (app, pilot):  # a nested branch: its own seqs first, or branch@seq
         await seq_prompt(pilot, "5")
         await at(pilot, 221 + 4)
         await seq_prompt(pilot, "attempt-codemod@5")
@@ -75,8 +75,8 @@ async def seq_prompt_cancel(pilot) -> None:  # noqa: ANN001
 
 
 @run_async
-async def test_percent_goes_between_a_tool_request_and_its_result(demo_journal: Journal) -> None:
-    async with opened(demo_journal, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
+async def test_percent_goes_between_a_tool_request_and_its_result(demo_api: JournalAPI) -> None:
+    async with opened(demo_api, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
         view = view_of(app)
         view.move_cursor(6)  # ToolCallRequested; its completion is at 9
         await timeline_ready(pilot)
@@ -94,8 +94,8 @@ async def test_percent_goes_between_a_tool_request_and_its_result(demo_journal: 
 
 
 @run_async
-async def test_e_and_brackets_step_through_errors_and_run_starts(demo_journal: Journal) -> None:
-    async with opened(demo_journal, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
+async def test_e_and_brackets_step_through_errors_and_run_starts(demo_api: JournalAPI) -> None:
+    async with opened(demo_api, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
         await pilot.press("e")
         await at(pilot, 46)
         assert view_of(app).highlighted_row.ev.kind == "ErrorRaised"
@@ -113,8 +113,8 @@ async def test_e_and_brackets_step_through_errors_and_run_starts(demo_journal: J
 
 
 @run_async
-async def test_marks_set_and_go_per_session_and_quote_quote_goes_back(demo_journal: Journal) -> None:
-    async with opened(demo_journal, MIGRATE, rows=380, size=(160, 48)) as (app, pilot):
+async def test_marks_set_and_go_per_session_and_quote_quote_goes_back(demo_api: JournalAPI) -> None:
+    async with opened(demo_api, MIGRATE, rows=380, size=(160, 48)) as (app, pilot):
         screen, view = detail_of(app), view_of(app)
         view.move_cursor(10)
         await timeline_ready(pilot)
@@ -143,7 +143,7 @@ async def test_marks_set_and_go_per_session_and_quote_quote_goes_back(demo_journ
         assert "attempt-codemod" in text_of("#sd-status", app)
         assert screen.query_one(BranchTree).selected_branch == screen.branch_id
         app.pop_screen()
-        await open_detail(pilot, demo_journal, INCIDENT, rows=67)  # another session: its own marks
+        await open_detail(pilot, demo_api, INCIDENT, rows=67)  # another session: its own marks
         await pilot.press("apostrophe", "a")
         await wait_until(pilot, lambda: notified(app, "No mark a"))
 
@@ -212,13 +212,13 @@ async def test_less_and_greater_move_the_split(demo_journal: Journal) -> None:
 
 @pytest.mark.parametrize("choice", ["p", "t", "e"])
 @run_async
-async def test_y_offers_payload_text_or_the_whole_event(demo_journal: Journal, monkeypatch: pytest.MonkeyPatch,
+async def test_y_offers_payload_text_or_the_whole_event(demo_api: JournalAPI, monkeypatch: pytest.MonkeyPatch,
                                                         choice: str) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
+    app = LagoApp(demo_api, clock=fixed_clock)
     copied: list[str] = []
     monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_detail(pilot, demo_journal, INCIDENT, rows=67)
+        await open_detail(pilot, demo_api, INCIDENT, rows=67)
         view = view_of(app)
         view.move_cursor(3)  # a user message
         await timeline_ready(pilot)

@@ -13,7 +13,8 @@ from textual.app import App, ComposeResult
 from textual.widgets import SelectionList
 
 from lago_tui.app import LagoApp
-from lago_tui.journal import BatchingWriter, Journal
+from lago_tui.connect import open_journal
+from lago_tui.journal import BatchingWriter, Journal, JournalAPI
 from lago_tui.screens.session_detail import KindFilterScreen, SessionDetailScreen
 from lago_tui.widgets.branch_tree import BranchTree
 from lago_tui.widgets.inspector import TextPager, wrap_words
@@ -51,9 +52,9 @@ def detail_shown(app: LagoApp) -> bool:
     return isinstance(app.screen, SessionDetailScreen) and bool(app.screen.query("#sd-header"))
 
 
-def emitted(journal: Journal, session_id: str, n: int, start: int = 0) -> None:
+def emitted(journal: JournalAPI, session_id: str, n: int, start: int = 0) -> None:
     """Append ``n`` messages to ``session_id`` from another Journal (as an agent's process would)."""
-    other = Journal(journal.path)
+    other = open_journal(str(journal.path))  # through the server when one owns the file
     with BatchingWriter(other) as writer:
         futures = [
             writer.append({
@@ -99,17 +100,17 @@ async def test_branch_names_are_never_cut_and_the_panes_give_way(demo_journal: J
 
 
 @run_async
-async def test_follow_pauses_away_from_the_end_and_g_resumes(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock, watch_interval=0.1)
+async def test_follow_pauses_away_from_the_end_and_g_resumes(demo_api_rw: JournalAPI) -> None:
+    app = LagoApp(demo_api_rw, clock=fixed_clock, watch_interval=0.1)
     async with app.run_test(size=(120, 40)) as pilot:
-        session_id = await open_detail(pilot, demo_journal, "docs-qa-onboarding", rows=38)
+        session_id = await open_detail(pilot, demo_api_rw, "docs-qa-onboarding", rows=38)
         view = view_of(app)
         await pilot.press("f")
         await wait_until(pilot, lambda: view.cursor == 37)
         assert "FOLLOW" in text_of("#sd-status", app) and "paused" not in text_of("#sd-status", app)
         await pilot.press("k", "k")
         await wait_until(pilot, lambda: view.cursor == 35 and "paused" in text_of("#sd-status", app))
-        emitted(demo_journal, session_id, 1)
+        emitted(demo_api_rw, session_id, 1)
         await wait_until(pilot, lambda: view.row_count == 39 and not view.is_loading)
         await pilot.pause(0.2)
         assert view.cursor == 35, "a paused follow does not move the cursor"
@@ -117,7 +118,7 @@ async def test_follow_pauses_away_from_the_end_and_g_resumes(demo_journal: Journ
         await pilot.press("G")
         await wait_until(pilot, lambda: view.cursor == 38 and "paused" not in text_of("#sd-status", app))
         assert "FOLLOW" in text_of("#sd-status", app)
-        emitted(demo_journal, session_id, 1, start=1)
+        emitted(demo_api_rw, session_id, 1, start=1)
         await wait_until(pilot, lambda: view.row_count == 40 and view.cursor == 39)
         # f while paused resumes too; f while following turns it off
         await pilot.press("k")
@@ -176,8 +177,8 @@ async def test_a_session_that_is_not_there_says_so_and_what_to_do(demo_journal: 
 
 
 @run_async
-async def test_the_inspector_shows_the_payload_first_and_names_the_branch(demo_journal: Journal) -> None:
-    async with opened(demo_journal, INCIDENT, branch="hypothesis-autovacuum", rows=26 + 16, size=(80, 24)) as (app, pilot):
+async def test_the_inspector_shows_the_payload_first_and_names_the_branch(demo_api: JournalAPI) -> None:
+    async with opened(demo_api, INCIDENT, branch="hypothesis-autovacuum", rows=26 + 16, size=(80, 24)) as (app, pilot):
         view = view_of(app)
         view.move_cursor(30)  # an event of the branch itself
         await timeline_ready(pilot)
@@ -196,8 +197,8 @@ async def test_the_inspector_shows_the_payload_first_and_names_the_branch(demo_j
 
 
 @run_async
-async def test_a_nested_branch_names_the_branch_of_every_row(demo_journal: Journal) -> None:
-    async with opened(demo_journal, MIGRATE, branch="codemod-plus-manual-fixes", rows=253, size=(200, 50)) as (app, pilot):
+async def test_a_nested_branch_names_the_branch_of_every_row(demo_api: JournalAPI) -> None:
+    async with opened(demo_api, MIGRATE, branch="codemod-plus-manual-fixes", rows=253, size=(200, 50)) as (app, pilot):
         view = view_of(app)
         assert [c.key for c in view.columns][:3] == ["gutter", "seq", "branch"]
         for index, name in ((0, "main"), (198, "main"), (199, "attempt-codemod"), (221, "codemod-plus-ma")):
@@ -205,13 +206,13 @@ async def test_a_nested_branch_names_the_branch_of_every_row(demo_journal: Journ
             await timeline_ready(pilot)
             line = row_line(view, index)
             assert name in line.split()[1:3] or name in line, (index, line)
-    async with opened(demo_journal, MIGRATE, rows=380, size=(200, 50)) as (app, pilot):  # one segment: no branch column
+    async with opened(demo_api, MIGRATE, rows=380, size=(200, 50)) as (app, pilot):  # one segment: no branch column
         assert "branch" not in [c.key for c in view_of(app).columns]
 
 
 @run_async
-async def test_a_merge_names_its_source_branch_as_a_fork_does(demo_journal: Journal) -> None:
-    async with opened(demo_journal, "fix-flaky-auth-test", rows=78, size=(160, 48)) as (app, pilot):
+async def test_a_merge_names_its_source_branch_as_a_fork_does(demo_api: JournalAPI) -> None:
+    async with opened(demo_api, "fix-flaky-auth-test", rows=78, size=(160, 48)) as (app, pilot):
         view = view_of(app)
         view.move_cursor(65)
         await timeline_ready(pilot)
@@ -223,8 +224,8 @@ async def test_a_merge_names_its_source_branch_as_a_fork_does(demo_journal: Jour
 
 
 @run_async
-async def test_search_matches_what_is_shown_counts_highlights_and_keeps_context(demo_journal: Journal) -> None:
-    async with opened(demo_journal, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
+async def test_search_matches_what_is_shown_counts_highlights_and_keeps_context(demo_api: JournalAPI) -> None:
+    async with opened(demo_api, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
         screen, view = detail_of(app), view_of(app)
         rows = screen.timeline.window(0, 67)
         # "PolicyEvaluated" is in no payload text (what search used to look at): only the kind column shows it
@@ -257,8 +258,8 @@ async def test_search_matches_what_is_shown_counts_highlights_and_keeps_context(
 
 
 @run_async
-async def test_search_of_what_is_nowhere_says_so_and_leaves_the_cursor(demo_journal: Journal) -> None:
-    async with opened(demo_journal, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
+async def test_search_of_what_is_nowhere_says_so_and_leaves_the_cursor(demo_api: JournalAPI) -> None:
+    async with opened(demo_api, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
         screen, view = detail_of(app), view_of(app)
         view.move_cursor(5)
         await timeline_ready(pilot)
@@ -272,8 +273,8 @@ async def test_search_of_what_is_nowhere_says_so_and_leaves_the_cursor(demo_jour
 
 
 @run_async
-async def test_switching_branch_or_kinds_keeps_the_event_and_enter_moves_focus(demo_journal: Journal) -> None:
-    async with opened(demo_journal, MIGRATE, rows=380, size=(160, 48)) as (app, pilot):
+async def test_switching_branch_or_kinds_keeps_the_event_and_enter_moves_focus(demo_api: JournalAPI) -> None:
+    async with opened(demo_api, MIGRATE, rows=380, size=(160, 48)) as (app, pilot):
         screen, view = detail_of(app), view_of(app)
         tree = screen.query_one(BranchTree)
         ids = {b.name: b.branch_id for b in screen.detail.branches}

@@ -15,7 +15,7 @@ from textual.widgets import Input, Select
 
 import lago_tui.app as app_module
 from lago_tui.app import LagoApp
-from lago_tui.journal import Journal, JournalBusy
+from lago_tui.journal import Journal, JournalBusy, JournalAPI
 from lago_tui.screens.create_branch import CreateBranchScreen
 from lago_tui.screens.create_session import CreateSessionScreen, FieldError, ParamRow
 
@@ -74,8 +74,8 @@ async def open_session_form(pilot: Any, results: list[Any]) -> CreateSessionScre
 
 
 @run_async
-async def test_create_session_with_model_and_params(journal: Journal) -> None:
-    app = make_app(journal)
+async def test_create_session_with_model_and_params(journal_api: JournalAPI) -> None:
+    app = make_app(journal_api)
     results: list[Any] = []
     async with app.run_test(size=FORMS_SIZE) as pilot:
         screen = await open_session_form(pilot, results)
@@ -91,7 +91,7 @@ async def test_create_session_with_model_and_params(journal: Journal) -> None:
         assert not isinstance(app.screen, CreateSessionScreen)
         [note] = notifications(app)
         assert note.message == "Created session Run" and note.markup is False
-    detail = journal.session(results[0])
+    detail = journal_api.session(results[0])
     assert detail.summary.name == "Run"
     assert detail.summary.model == "m1"
     assert detail.summary.params == {"t": "0.2", "max": "512"}
@@ -274,10 +274,10 @@ async def test_add_and_remove_param_rows_by_keyboard(journal: Journal) -> None:
 
 
 @run_async
-async def test_model_suggestions_come_from_the_journal(journal: Journal) -> None:
-    journal.create_session({"name": "a", "model": "claude-sonnet-4"})
-    journal.create_session({"name": "b", "model": "gpt-5-mini"})
-    app = make_app(journal)
+async def test_model_suggestions_come_from_the_journal(journal_api: JournalAPI) -> None:
+    journal_api.create_session({"name": "a", "model": "claude-sonnet-4"})
+    journal_api.create_session({"name": "b", "model": "gpt-5-mini"})
+    app = make_app(journal_api)
     async with app.run_test(size=FORMS_SIZE) as pilot:
         screen = await open_session_form(pilot, [])
         await pilot.press("tab", *"CLA")
@@ -357,10 +357,10 @@ async def open_branch_form(pilot: Any, detail: Any, results: list[Any], **kwargs
 
 
 @run_async
-async def test_create_branch_at_the_parents_head_by_default(demo_journal: Journal) -> None:
-    detail = demo_session_with_branches(demo_journal)
+async def test_create_branch_at_the_parents_head_by_default(demo_api_rw: JournalAPI) -> None:
+    detail = demo_session_with_branches(demo_api_rw)
     main = detail.branch("main")
-    app = make_app(demo_journal)
+    app = make_app(demo_api_rw)
     results: list[Any] = []
     async with app.run_test(size=FORMS_SIZE) as pilot:
         screen = await open_branch_form(pilot, detail, results)
@@ -370,7 +370,7 @@ async def test_create_branch_at_the_parents_head_by_default(demo_journal: Journa
         await settle(pilot)
         [note] = notifications(app)
         assert note.message == f"Created branch rb at seq {main.head_seq}" and note.markup is False
-    branch = demo_journal.session(detail.summary.session_id).branch(results[0])
+    branch = demo_api_rw.session(detail.summary.session_id).branch(results[0])
     assert branch is not None and branch.name == "rb"
     assert branch.parent_branch_id == "main" and branch.fork_point_seq == main.head_seq
 

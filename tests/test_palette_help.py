@@ -17,7 +17,7 @@ from textual.widgets import Input
 from conftest import fixed_clock
 from lago_tui.app import LagoApp
 from lago_tui.commands import _entry, highlight
-from lago_tui.journal import Journal
+from lago_tui.journal import Journal, JournalAPI
 from lago_tui.paths import config_dir
 from lago_tui.screens.help import SECTIONS, HelpScreen
 from test_forms import FormsApp
@@ -58,10 +58,10 @@ async def open_palette(pilot: Any, query: str = "") -> None:
 
 
 @run_async
-async def test_palette_opens_a_session_by_fuzzy_name(demo_journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = demo_journal.list_sessions()[-1]  # the least recent: not among the first discovery hits
+async def test_palette_opens_a_session_by_fuzzy_name(demo_api: JournalAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = demo_api.list_sessions()[-1]  # the least recent: not among the first discovery hits
     query = target.name[: max(4, len(target.name) // 2)]
-    app = FormsApp(demo_journal, clock=fixed_clock)
+    app = FormsApp(demo_api, clock=fixed_clock)
     opened: list[str] = []
     try:
         from lago_tui.screens.session_detail import SessionDetailScreen  # noqa: F401

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from lago_tui.app import LagoApp
-from lago_tui.journal import BatchingWriter, Journal
+from lago_tui.connect import open_journal
+from lago_tui.journal import BatchingWriter, Journal, JournalAPI
 from lago_tui.screens.session_detail import KindFilterScreen, SessionDetailScreen
 from lago_tui.summary import FAMILIES
 from lago_tui.widgets.branch_tree import BranchTree
@@ -36,14 +37,14 @@ HOSTILE = "[@click=app.quit]click me[/] \x1b[31mred\x1b]52;c;SGVsbG8=\x07 \u202e
 
 
 @run_async
-async def test_header_and_tree_with_nested_branches_and_merge_marks(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
+async def test_header_and_tree_with_nested_branches_and_merge_marks(demo_api: JournalAPI) -> None:
+    app = LagoApp(demo_api, clock=fixed_clock)
     async with app.run_test(size=(160, 48)) as pilot:
-        await open_detail(pilot, demo_journal, "migrate-billing-to-pydantic-v2", rows=380)
+        await open_detail(pilot, demo_api, "migrate-billing-to-pydantic-v2", rows=380)
         header = text_of("#sd-header", app)
         assert "migrate-billing-to-pydantic-v2" in header and "claude-sonnet-4" in header
         assert "events 435" in header and "tools 63" in header and "failures 0" in header and "closed" in header
-        detail = demo_journal.session("migrate-billing-to-pydantic-v2")
+        detail = demo_api.session("migrate-billing-to-pydantic-v2")
         by_name = {b.name: b.branch_id for b in detail.branches}
         nodes = tree_nodes(detail_of(app).query_one(BranchTree))
         assert nodes["main"][0] is None
@@ -54,19 +55,19 @@ async def test_header_and_tree_with_nested_branches_and_merge_marks(demo_journal
         assert "32 ev" in nodes[by_name["codemod-plus-manual-fixes"]][1]
         assert "branch main" in text_of("#sd-status", app)
 
-    app = LagoApp(demo_journal, clock=fixed_clock)
+    app = LagoApp(demo_api, clock=fixed_clock)
     async with app.run_test(size=(160, 48)) as pilot:
-        await open_detail(pilot, demo_journal, "fix-flaky-auth-test", rows=78)
+        await open_detail(pilot, demo_api, "fix-flaky-auth-test", rows=78)
         nodes = tree_nodes(detail_of(app).query_one(BranchTree))
         labels = [label for _, label in nodes.values()]
         assert any("try-freezegun @28" in label and "⤴main@66" in label for label in labels), labels
 
 
 @run_async
-async def test_nested_branch_shows_inherited_rows_then_fork_then_own(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
+async def test_nested_branch_shows_inherited_rows_then_fork_then_own(demo_api: JournalAPI) -> None:
+    app = LagoApp(demo_api, clock=fixed_clock)
     async with app.run_test(size=(160, 48)) as pilot:
-        await open_detail(pilot, demo_journal, "migrate-billing-to-pydantic-v2", rows=380)
+        await open_detail(pilot, demo_api, "migrate-billing-to-pydantic-v2", rows=380)
         screen = detail_of(app)
         tree = screen.query_one(BranchTree)
         target = next(n for n in tree.root.children[0].children if "codemod-plus" in n.label.plain)
@@ -99,10 +100,10 @@ async def test_nested_branch_shows_inherited_rows_then_fork_then_own(demo_journa
 
 
 @run_async
-async def test_navigation_keys_and_inspector_follows(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
+async def test_navigation_keys_and_inspector_follows(demo_api: JournalAPI) -> None:
+    app = LagoApp(demo_api, clock=fixed_clock)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_detail(pilot, demo_journal, "incident-2231-db-latency", rows=67)
+        await open_detail(pilot, demo_api, "incident-2231-db-latency", rows=67)
         view = view_of(app)
         assert view.has_focus and view.cursor == 0
 
@@ -129,10 +130,10 @@ async def test_navigation_keys_and_inspector_follows(demo_journal: Journal) -> N
 
 
 @run_async
-async def test_search_and_next_previous_match(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
+async def test_search_and_next_previous_match(demo_api: JournalAPI) -> None:
+    app = LagoApp(demo_api, clock=fixed_clock)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_detail(pilot, demo_journal, "incident-2231-db-latency", rows=67)
+        await open_detail(pilot, demo_api, "incident-2231-db-latency", rows=67)
         screen = detail_of(app)
         view = view_of(app)
         timeline = screen.timeline
@@ -161,10 +162,10 @@ async def test_search_and_next_previous_match(demo_journal: Journal) -> None:
 
 
 @run_async
-async def test_kind_filter_keeps_only_chosen_families(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
+async def test_kind_filter_keeps_only_chosen_families(demo_api: JournalAPI) -> None:
+    app = LagoApp(demo_api, clock=fixed_clock)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_detail(pilot, demo_journal, "incident-2231-db-latency", rows=67)
+        await open_detail(pilot, demo_api, "incident-2231-db-latency", rows=67)
         await pilot.press("t")
         await wait_until(pilot, lambda: isinstance(app.screen, KindFilterScreen))
         from textual.widgets import SelectionList
@@ -187,13 +188,13 @@ async def test_kind_filter_keeps_only_chosen_families(demo_journal: Journal) -> 
 
 
 @run_async
-async def test_follow_mode_jumps_to_appended_events(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock, watch_interval=0.1)
+async def test_follow_mode_jumps_to_appended_events(demo_api_rw: JournalAPI) -> None:
+    app = LagoApp(demo_api_rw, clock=fixed_clock, watch_interval=0.1)
     async with app.run_test(size=(120, 40)) as pilot:
-        session_id = await open_detail(pilot, demo_journal, "docs-qa-onboarding", rows=38)  # an open session
+        session_id = await open_detail(pilot, demo_api_rw, "docs-qa-onboarding", rows=38)  # an open session
         await pilot.press("f")
         assert "FOLLOW" in text_of("#sd-status", app)
-        other = Journal(demo_journal.path)
+        other = open_journal(str(demo_api_rw.path))  # through the server when one owns the file
         with BatchingWriter(other) as writer:
             futures = [
                 writer.append({
@@ -216,12 +217,12 @@ async def test_follow_mode_jumps_to_appended_events(demo_journal: Journal) -> No
 
 
 @run_async
-async def test_copy_menu_whole_event_json(demo_journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
+async def test_copy_menu_whole_event_json(demo_api: JournalAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = LagoApp(demo_api, clock=fixed_clock)
     copied: list[str] = []
     monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_detail(pilot, demo_journal, "incident-2231-db-latency", rows=67)
+        await open_detail(pilot, demo_api, "incident-2231-db-latency", rows=67)
         await pilot.press("j", "j", "j")
         await wait_until(pilot, lambda: inspector_of(app).event is not None and inspector_of(app).event.seq == 4)
         await pilot.press("y")  # the copy menu: e is the whole event
@@ -234,12 +235,12 @@ async def test_copy_menu_whole_event_json(demo_journal: Journal, monkeypatch: py
 
 
 @run_async
-async def test_b_opens_create_branch_and_selects_the_new_branch(demo_journal: Journal) -> None:
+async def test_b_opens_create_branch_and_selects_the_new_branch(demo_api_rw: JournalAPI) -> None:
     from lago_tui.screens.create_branch import CreateBranchScreen
 
-    app = LagoApp(demo_journal, clock=fixed_clock)
+    app = LagoApp(demo_api_rw, clock=fixed_clock)
     async with app.run_test(size=(120, 40)) as pilot:
-        session_id = await open_detail(pilot, demo_journal, "incident-2231-db-latency",
+        session_id = await open_detail(pilot, demo_api_rw, "incident-2231-db-latency",
                                        branch="hypothesis-autovacuum", rows=26 + 16)
         view = view_of(app)
         view.move_cursor(10)  # an inherited row: the fork goes on main at its seq
@@ -248,7 +249,7 @@ async def test_b_opens_create_branch_and_selects_the_new_branch(demo_journal: Jo
         await wait_until(pilot, lambda: isinstance(app.screen, CreateBranchScreen))
         form = app.screen
         assert form.session_id == session_id and form._parent_id == "main" and form._initial_fork == 11
-        new_id = demo_journal.create_branch(session_id, {"name": "from-test", "parent": "main", "fork_point_seq": 11})
+        new_id = demo_api_rw.create_branch(session_id, {"name": "from-test", "parent": "main", "fork_point_seq": 11})
         form.dismiss(new_id)
         await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
         await timeline_ready(pilot, rows=11)
@@ -258,10 +259,10 @@ async def test_b_opens_create_branch_and_selects_the_new_branch(demo_journal: Jo
 
 
 @run_async
-async def test_escape_returns_to_the_list_keeping_its_highlight(demo_journal: Journal) -> None:
+async def test_escape_returns_to_the_list_keeping_its_highlight(demo_api: JournalAPI) -> None:
     from lago_tui.screens.session_list import SessionListScreen
 
-    app = LagoApp(demo_journal, clock=fixed_clock)
+    app = LagoApp(demo_api, clock=fixed_clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, SessionListScreen)
                          and app.screen.table.highlighted_row is not None)

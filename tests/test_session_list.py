@@ -16,7 +16,7 @@ import pytest
 from textual import events
 
 from lago_tui.app import LagoApp
-from lago_tui.journal import Journal
+from lago_tui.journal import Journal, JournalAPI
 from lago_tui.messages import JournalChanged
 from lago_tui.screens.session_list import SessionListScreen
 from lago_tui.widgets.session_preview import SessionPreview
@@ -135,8 +135,8 @@ def recording_open_session(app: LagoApp, monkeypatch: pytest.MonkeyPatch) -> lis
 
 
 @run_async
-async def test_first_paint_lists_demo_sessions_by_last_activity(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
+async def test_first_paint_lists_demo_sessions_by_last_activity(demo_api: JournalAPI) -> None:
+    app = LagoApp(demo_api, clock=fixed_clock)
     async with running(app, (100, 30)) as pilot:
         await loaded(pilot)
         assert names(app) == DEMO_ORDER
@@ -151,8 +151,8 @@ async def test_first_paint_lists_demo_sessions_by_last_activity(demo_journal: Jo
 
 
 @run_async
-async def test_filter_narrows_shows_n_of_m_and_escape_clears(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
+async def test_filter_narrows_shows_n_of_m_and_escape_clears(demo_api: JournalAPI) -> None:
+    app = LagoApp(demo_api, clock=fixed_clock)
     async with running(app, (100, 30)) as pilot:
         await loaded(pilot)
         await pilot.press("slash")
@@ -183,9 +183,9 @@ async def test_filter_narrows_shows_n_of_m_and_escape_clears(demo_journal: Journ
 
 
 @run_async
-async def test_keys_typed_right_after_slash_reach_the_filter(demo_journal: Journal) -> None:
+async def test_keys_typed_right_after_slash_reach_the_filter(demo_api: JournalAPI) -> None:
     """A fast typist (or tmux send-keys): "/inc" arrives before the filter has focus."""
-    app = LagoApp(demo_journal, clock=fixed_clock)
+    app = LagoApp(demo_api, clock=fixed_clock)
     async with running(app, (100, 30)) as pilot:
         await loaded(pilot)
         keys = [("slash", "/"), ("i", "i"), ("n", "n"), ("c", "c"), ("enter", "\r"), ("j", "j")]
@@ -201,8 +201,8 @@ async def test_keys_typed_right_after_slash_reach_the_filter(demo_journal: Journ
 
 
 @run_async
-async def test_filter_with_no_match_and_by_model_and_id(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
+async def test_filter_with_no_match_and_by_model_and_id(demo_api: JournalAPI) -> None:
+    app = LagoApp(demo_api, clock=fixed_clock)
     async with running(app, (100, 30)) as pilot:
         await loaded(pilot)
         await pilot.press("slash", *"o3-mini")
@@ -215,8 +215,8 @@ async def test_filter_with_no_match_and_by_model_and_id(demo_journal: Journal) -
 
 
 @run_async
-async def test_cursor_keys_move_the_highlight(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
+async def test_cursor_keys_move_the_highlight(demo_api: JournalAPI) -> None:
+    app = LagoApp(demo_api, clock=fixed_clock)
     async with running(app, (100, 30)) as pilot:
         await loaded(pilot)
         await pilot.press("j", "j")
@@ -236,8 +236,8 @@ async def test_cursor_keys_move_the_highlight(demo_journal: Journal) -> None:
 
 
 @run_async
-async def test_enter_opens_the_highlighted_session(demo_journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
+async def test_enter_opens_the_highlighted_session(demo_api: JournalAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = LagoApp(demo_api, clock=fixed_clock)
     async with running(app, (100, 30)) as pilot:
         await loaded(pilot)
         opened = recording_open_session(app, monkeypatch)
@@ -259,8 +259,8 @@ async def test_enter_opens_the_highlighted_session(demo_journal: Journal, monkey
 
 
 @run_async
-async def test_sort_by_keys_and_header_clicks(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
+async def test_sort_by_keys_and_header_clicks(demo_api: JournalAPI) -> None:
+    app = LagoApp(demo_api, clock=fixed_clock)
     async with running(app, (100, 30)) as pilot:
         await loaded(pilot)
         table = table_of(app)
@@ -293,8 +293,8 @@ async def test_sort_by_keys_and_header_clicks(demo_journal: Journal) -> None:
 
 
 @run_async
-async def test_empty_journal_shows_empty_state_and_d_loads_the_demo(journal: Journal) -> None:
-    app = LagoApp(journal, clock=fixed_clock)
+async def test_empty_journal_shows_empty_state_and_d_loads_the_demo(journal_api: JournalAPI) -> None:
+    app = LagoApp(journal_api, clock=fixed_clock)
     async with running(app, (100, 30)) as pilot:
         screen = screen_of(app)
         await wait_until(pilot, lambda: screen.empty)
@@ -304,14 +304,14 @@ async def test_empty_journal_shows_empty_state_and_d_loads_the_demo(journal: Jou
         assert "press d to load the demo sessions" in str(screen.query_one("#sl-empty-hint").visual)
         await pilot.press("d")
         await loaded(pilot)
-        assert not screen.empty
+        await wait_until(pilot, lambda: not screen.empty)  # the rows may be in before their Loaded message
         assert names(app) == DEMO_ORDER
         assert "12 sessions" in count_text(app)
 
 
 @run_async
-async def test_live_update_keeps_highlight_and_filter(demo_journal: Journal) -> None:
-    app = LagoApp(demo_journal, clock=fixed_clock)
+async def test_live_update_keeps_highlight_and_filter(demo_api_rw: JournalAPI) -> None:
+    app = LagoApp(demo_api_rw, clock=fixed_clock)
     async with running(app, (100, 30)) as pilot:
         await loaded(pilot)
         await pilot.press("slash", *"-", "enter")  # every demo name has a dash
@@ -320,11 +320,11 @@ async def test_live_update_keeps_highlight_and_filter(demo_journal: Journal) -> 
         assert highlighted(app) == DEMO_ORDER[2]
         # another process writes (a subprocess: DuckDB allows one writer or several readers)
         script = (
-            "import sys; from lago_tui.journal import Journal\n"
-            "with Journal(sys.argv[1]) as j: j.create_session({'name': 'zz-live-session', 'model': 'm'})\n"
+            "import sys; from lago_tui.connect import open_journal\n"  # through the server when one owns the file
+            "with open_journal(sys.argv[1]) as j: j.create_session({'name': 'zz-live-session', 'model': 'm'})\n"
         )
         started = time.monotonic()
-        subprocess.run([sys.executable, "-c", script, str(demo_journal.path)], check=True, timeout=30)
+        subprocess.run([sys.executable, "-c", script, str(demo_api_rw.path)], check=True, timeout=30)
         await wait_until(pilot, lambda: table_of(app).row_count == 13 and "zz-live-session" in names(app), 3.0)
         assert time.monotonic() - started < 6  # including the subprocess start
         assert highlighted(app) == DEMO_ORDER[2]

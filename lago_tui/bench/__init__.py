@@ -7,11 +7,16 @@ numbers go to ``--json``):
 
 * journal level: the session list query, 100-event windows of the big timeline at random positions, import
   rate, appends (direct and through the BatchingWriter), search across all events, Timeline.find;
+* analysis: state at random points of the big session, comparing two 100k-event attempts, the
+  integrity check of the whole journal;
 * app level, driving the real app headless (``App.run_test(size=(120, 40))`` with a Pilot) in child
   processes: process start to a painted session list, filter keystrokes, opening the big session, ``G``,
   PageDown, a jump, switching to a nested branch, search, key latency during a search, live updates from
   another process, the create-session form, peak RSS, and a plain DataTable loaded with every row as a
-  baseline.
+  baseline;
+* remote (``bench/remote.py``): the same app through a ``lago-tui serve`` on this machine (start-up beside
+  the local figure, open, ``G``, jump, PageDown) and an agent appending 20 events/s through the server while
+  PageDown is held on its session (0 failed appends).
 
 "Painted" means the table's row renderer produced the row (Textual renders through the compositor even when
 headless; only the terminal write is skipped). Timings on a shared 2-core machine are noisy: read medians.
@@ -31,6 +36,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from .analysis import analysis_level
 from .app_level import app_level, child_main
 from .common import FULL, QUICK, Result, cached_journal, print_table
 from .journal_level import journal_level
@@ -48,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rebuild", action="store_true", help="rebuild the cached synthetic journal")
     ap.add_argument("--no-app", action="store_true", help="journal level only")
     ap.add_argument("--no-journal", action="store_true", help="app level only")
+    ap.add_argument("--no-analysis", action="store_true", help="skip state / compare / check (issue 10)")
+    ap.add_argument("--no-remote", action="store_true", help="leave out the remote rows (the app through a server)")
+    ap.add_argument("--serve", action="store_true",
+                    help="only the server's measures: a real lago-tui serve under load from another process")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--manifest", help=argparse.SUPPRESS)
@@ -61,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     params = QUICK if args.quick else FULL
     if args.runs is None:
         args.runs = 3 if args.quick else 5
+    if args.serve:
+        return _serve(args, log)
     t_all = time.perf_counter()
     load_before = os.getloadavg()[0]
     db, m, files, built = cached_journal(params, args.seed, Path(args.cache_dir), rebuild=args.rebuild, log=log)
@@ -70,9 +82,17 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_journal:
             log("journal level ...")
             results += journal_level(db, m, files, args.runs, scratch, built, log)
+        if not args.no_analysis:
+            log("analysis ...")
+            results += analysis_level(db, m, args.runs, scratch, args.quick, log)
         if not args.no_app:
             log("app level ...")
             results += app_level(db, m, args.runs, scratch, log)
+        if not args.no_app and not args.no_remote:
+            from .remote import remote_level
+
+            log("remote (the app through lago-tui serve) ...")
+            results += remote_level(db, m, args.runs, scratch, log, quick=args.quick, local=results)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     header = (f"lago-tui bench: {m.sessions:,} sessions, {m.events:,} events, big session {m.big:,} events "
@@ -85,6 +105,26 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps({"header": header, "journal": str(db), "manifest": asdict(m),
                                                "results": [r.to_json() for r in results]}, indent=1),
                                    encoding="utf-8")
+    return 0
+
+
+def _serve(args: argparse.Namespace, log) -> int:  # noqa: ANN001
+    from .serve import serve_level
+
+    t_all = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    scratch = Path(tempfile.mkdtemp(prefix="lago-bench-serve-"))
+    try:
+        results = serve_level(scratch, args.runs, args.quick, log)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    header = (f"lago-tui bench --serve: a lago-tui serve process and a load generator process on this machine; "
+              f"medians of {args.runs} runs; {os.cpu_count()} CPUs; {time.perf_counter() - t_all:.0f} s; load "
+              f"average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print_table(results, header)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"header": header, "results": [r.to_json() for r in results]},
+                                              indent=1), encoding="utf-8")
     return 0
 
 

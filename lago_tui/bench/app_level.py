@@ -321,9 +321,11 @@ def _result(data: dict[str, Any]) -> None:
 
 def _make_app(db: str, **kw) -> Any:  # noqa: ANN401
     from ..app import LagoApp
+    from ..connect import open_journal
     from ..journal import Journal
 
-    return LagoApp(Journal(db), settings_path=Path(tempfile.mkdtemp(prefix="lago-bench-")) / "settings.json", **kw)
+    journal = open_journal(db) if "://" in db else Journal(db)  # a URL: the remote rows (bench/remote.py)
+    return LagoApp(journal, settings_path=Path(tempfile.mkdtemp(prefix="lago-bench-")) / "settings.json", **kw)
 
 
 async def _query_when_mounted(app: Any, screen_name: str, widget: Any, timeout: float = 30) -> Any:  # noqa: ANN401

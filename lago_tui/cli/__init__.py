@@ -11,10 +11,10 @@ import argparse
 import sys
 
 from ..journal import JournalError
-from . import reading, writing
+from . import analysis, reading, serving, writing
 from .output import PROG, error
 
-COMMAND_MODULES = (reading, writing)
+COMMAND_MODULES = (reading, writing, analysis, serving)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     parser = _Parser(prog=PROG, description="Browse and create AI-agent sessions in a Lago event journal.")
-    parser.add_argument("--journal", metavar="PATH", help="journal file (default: $LAGO_JOURNAL, else the user data dir)")
+    parser.add_argument("--journal", metavar="PATH", help="journal file or server URL (default: $LAGO_JOURNAL, else the user data dir)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     handlers: dict = {}
     for module in COMMAND_MODULES:
@@ -40,7 +40,7 @@ def run(argv: list[str]) -> int:
     from ..connect import open_journal
 
     try:
-        journal = open_journal(args.journal)
+        journal = open_journal(args.journal, follow_server=args.command is None)  # the TUI follows a server
     except JournalError as exc:
         error(str(exc))
         return 2

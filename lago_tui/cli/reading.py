@@ -12,8 +12,14 @@ from .output import clean, table
 
 
 def register(sub: argparse._SubParsersAction) -> dict:
-    p = sub.add_parser("export", help="export one session (all branches) as JSON Lines")
+    p = sub.add_parser("export", help="export one session (all branches) or a branch's timeline")
     p.add_argument("session", metavar="SESSION")
+    p.add_argument("--branch", metavar="B", help="only this branch's timeline, inherited events included "
+                   "(default: all branches for jsonl, main for a range or another format)")
+    p.add_argument("--from", dest="from_seq", metavar="SEQ", type=int, help="from this seq of the branch itself")
+    p.add_argument("--to", dest="to_seq", metavar="SEQ", type=int, help="up to this seq of the branch itself")
+    p.add_argument("--format", choices=("jsonl", "md", "openai"), default="jsonl",
+                   help="jsonl (wire format), md (transcript) or openai (chat messages as a JSON array)")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
     p = sub.add_parser("sessions", help="list sessions")
@@ -34,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
 
 def cmd_export(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
     journal.check()
-    lines = (json.dumps(event, ensure_ascii=False) + "\n" for event in journal.export(args.session))
+    lines = _export_lines(journal, args)
     if args.output:
         target = Path(args.output)
         tmp = target.with_name(target.name + ".part")
@@ -51,6 +57,21 @@ def cmd_export(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> in
     else:
         out.writelines(lines)
     return 0
+
+
+def _export_lines(journal: JournalAPI, args: argparse.Namespace):  # noqa: ANN202 - an iterator of text
+    """The export as text chunks; everything that can be refused is checked before the first one."""
+    ranged = args.from_seq is not None or args.to_seq is not None
+    if args.branch is None and args.format == "jsonl" and not ranged:
+        return (json.dumps(event, ensure_ascii=False) + "\n" for event in journal.export(args.session))
+    from ..journal.formats import render
+
+    detail = journal.session(args.session)
+    branch = args.branch or "main"
+    events = journal.export(detail.summary.session_id, branch=branch, from_seq=args.from_seq, to_seq=args.to_seq)
+    info = detail.branch(branch)
+    title = f"{detail.summary.name} · {info.name if info else branch}"
+    return render(events, args.format, title=title, branch_names={b.branch_id: b.name for b in detail.branches})
 
 
 def cmd_sessions(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:

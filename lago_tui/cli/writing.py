@@ -78,6 +78,6 @@ def cmd_demo(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
     source = demo_source()
     result = journal.import_file(source)
     out.write(
-        f"demo: {plural(result.sessions, 'session')}, {plural(result.events, 'event')} added to {clean(str(journal.path))}\n"
+        f"demo: {plural(result.sessions, 'session')}, {plural(result.events, 'event')} added to {clean(journal.location)}\n"
     )
     return 0

@@ -1,6 +1,20 @@
 """The journal: a Lago-compatible event store in one DuckDB file. Never imports textual."""
 
+from .analysis_views import (
+    Comparison,
+    ComparisonRow,
+    ComparisonSide,
+    ComparisonTotals,
+    FileState,
+    MessageState,
+    Problem,
+    RunState,
+    StateAt,
+    ToolCallState,
+)
+from .api import JournalAPI, TimelineAPI
 from .errors import (
+    Conflict,
     InvalidEvent,
     InvalidSpec,
     JournalBusy,
@@ -12,10 +26,9 @@ from .errors import (
     NotAJournal,
     NotFound,
 )
-from .api import JournalAPI, TimelineAPI
 from .store import ChangeToken, ImportResult, Journal
 from .timeline import Timeline
-from .views import BranchInfo, SearchHit, SessionDetail, SessionSummary, SessionTotals, TimelineEvent, ToolOutcome
+from .views import AppendResult, BranchInfo, MergeResult, SearchHit, SessionDetail, SessionSummary, SessionTotals, TimelineEvent, ToolOutcome
 
 # The pydantic models (and what needs them) are only for writing: building them costs ~100 ms at start-up,
 # so readers such as the TUI's first screen don't pay for them until something writes.
@@ -35,7 +48,9 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "BatchingWriter", "BranchInfo", "BranchSpec", "ChangeToken", "EventEnvelope", "ImportResult", "InvalidEvent",
+    "Comparison", "ComparisonRow", "ComparisonSide", "ComparisonTotals", "FileState", "MessageState", "Problem",
+    "RunState", "StateAt", "ToolCallState",
+    "AppendResult", "BatchingWriter", "BranchInfo", "Conflict", "MergeResult", "BranchSpec", "ChangeToken", "EventEnvelope", "ImportResult", "InvalidEvent",
     "InvalidSpec", "Journal", "JournalAPI", "JournalBusy", "JournalCorrupt", "JournalError", "JournalNotFound",
     "JournalPermission", "JournalTooNew", "KNOWN_KINDS", "NotAJournal", "NotFound", "SearchHit", "SessionDetail",
     "SessionSpec", "SessionSummary", "SessionTotals", "Timeline", "TimelineAPI", "TimelineEvent", "ToolOutcome",

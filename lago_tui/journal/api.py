@@ -19,7 +19,16 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .views import SearchHit, SessionDetail, SessionSummary, TimelineEvent
+    from .analysis_views import Comparison, Problem, StateAt
+    from .views import (
+        AppendResult,
+        BranchInfo,
+        MergeResult,
+        SearchHit,
+        SessionDetail,
+        SessionSummary,
+        TimelineEvent,
+    )
 
 
 class TimelineAPI(ABC):
@@ -110,6 +119,15 @@ class JournalAPI(ABC):
     def change_token(self) -> Hashable:
         """Cheap and never blocking: equal tokens mean nothing was written in between."""
 
+    def status(self) -> str | None:
+        """A problem reaching the journal right now, in one line (a server that is down), or None.
+        Memory only, never blocks: the TUI shows it until it clears."""
+        return None
+
+    def limitations(self) -> str | None:
+        """What this journal cannot do, in one line, once known (a plain Lago server), or None."""
+        return None
+
     @property
     def idle_release(self) -> float:
         """Seconds a reader keeps its resources after the last call (a hint; 0 for implementations
@@ -123,8 +141,12 @@ class JournalAPI(ABC):
     # ------------------------------------------------------------------ writing
 
     @abstractmethod
-    def append(self, events: Sequence[Any]) -> Any:
-        """Append EventEnvelopes (models or wire dicts) in one transaction, all or nothing."""
+    def append(self, events: Sequence[Any]) -> AppendResult:
+        """Append EventEnvelopes (models or wire dicts) in one transaction, all or nothing.
+
+        The result's ``seqs`` are the seqs assigned, in input order; an event whose event_id is already in
+        the journal (identical content) is not added again and answers its stored seq.
+        """
 
     @abstractmethod
     def create_session(self, spec: Any, *, now_us: int | None = None) -> str:
@@ -135,12 +157,25 @@ class JournalAPI(ABC):
         """Fork a branch (BranchSpec or dict) with a BranchCreated event; returns its id."""
 
     @abstractmethod
+    def merge_branch(self, session: str, source: str, target: str, *, now_us: int | None = None) -> MergeResult:
+        """Fast-forward ``target`` (the branch ``source`` forked from) with ``source``'s own events, then a
+        BranchMerged marker, in one transaction. :class:`~lago_tui.journal.errors.Conflict` when the target
+        has moved on since the fork (so also when merging twice)."""
+
+    @abstractmethod
     def import_file(self, path: Any) -> Any:
         """Import a JSON array or JSON Lines file of EventEnvelopes, all or nothing."""
 
     @abstractmethod
-    def export(self, session: str) -> Iterator[dict[str, Any]]:
-        """Every event of a session (all branches) as wire objects, in write order."""
+    def export(
+        self, session: str, *, branch: str | None = None, from_seq: int | None = None, to_seq: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every event of a session (all branches) as wire objects, in write order.
+
+        With a ``branch``: that branch's timeline in order (inherited events included), optionally cut to
+        ``from_seq``..``to_seq``, seqs of the branch itself (no ``from_seq``: from the first inherited
+        event; a range without a branch is refused).
+        """
 
     # ------------------------------------------------------------------ reading
 
@@ -187,6 +222,32 @@ class JournalAPI(ABC):
 
     @abstractmethod
     def search(self, text: str, *, session: str | None = None, limit: int = 100) -> list[SearchHit]: ...
+
+    # ------------------------------------------------------------------ analysis (issue 10)
+
+    @abstractmethod
+    def state_at(self, session: str, branch: str = "main", at_seq: int | None = None) -> StateAt:
+        """The state of ``branch`` as of its own event ``at_seq`` (default its head; 0: at its fork point):
+        messages, tool calls with status, runs, files, tokens, agent state. Past the head is InvalidSpec."""
+
+    @abstractmethod
+    def compare_branches(self, session: str, left: str, right: str) -> Comparison:
+        """Events of two branches after their common fork point, aligned side by side, with totals."""
+
+    @abstractmethod
+    def problems(self, session: str | None = None) -> list[Problem]:
+        """Integrity problems of one session (or of all sessions), each at its offending event."""
+
+    @abstractmethod
+    def list_branches(self, session: str | None = None) -> list[BranchInfo]:
+        """The branches of one session, or of every session (grouped by session), main first."""
+
+    @abstractmethod
+    def read_events(
+        self, session: str, branch: str = "main", after_seq: int = 0, limit: int | None = None
+    ) -> list[TimelineEvent]:
+        """A branch's own events (none inherited) with seq > ``after_seq`` (exclusive), by seq, at most
+        ``limit``. Raises NotFound for an unknown session or branch."""
 
     def head_seq(self, session: str, branch: str = "main") -> int:
         from .errors import NotFound

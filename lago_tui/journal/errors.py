@@ -49,3 +49,8 @@ class InvalidEvent(JournalError):
 
 class InvalidSpec(JournalError):
     """A session or branch specification that fails validation (name, params, fork point...)."""
+
+
+class Conflict(JournalError):
+    """The journal's current state forbids the change: a merge that is not a fast-forward (or already done),
+    a branch name already taken. Retrying the same request gives the same answer (HTTP 409)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -16,20 +17,24 @@ from typing import TYPE_CHECKING, Any
 from . import ids
 from .api import JournalAPI
 from .connection import Connector, check_file
-from .errors import InvalidEvent, InvalidSpec, JournalError, NotFound
+from .errors import Conflict, InvalidEvent, InvalidSpec, JournalError, NotFound
+
 if TYPE_CHECKING:  # the write path (pydantic models, ingest SQL) is imported on first write
-    from .ingest import IngestResult
+    from .analysis_views import Comparison, Problem, StateAt
     from .models import BranchSpec, EventEnvelope, SessionSpec
+    from .replay import ReplayCache
+from .timeline import _EVENT_COLS, Timeline, _event
 from .views import (
+    AppendResult,
     BranchInfo,
     Merge,
+    MergeResult,
     SearchHit,
     SessionDetail,
     SessionSummary,
     SessionTotals,
     TimelineEvent,
 )
-from .timeline import _EVENT_COLS, Timeline, _event
 
 SORT_COLUMNS = {
     "name": "lower(name)",
@@ -87,9 +92,18 @@ class ImportResult:
 class Journal(JournalAPI):
     """A Lago-compatible event journal in one DuckDB file (the local implementation of JournalAPI)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0, idle_release: float = 1.0):
+    def __init__(
+        self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0, idle_release: float = 1.0,
+        connector: Any = None,
+    ):
+        """``connector``: what opens the file (default a :class:`Connector`; the server passes its
+        :class:`~lago_tui.journal.owner.FileOwner`, which keeps one read-write connection for everything)."""
         self.path = Path(path).expanduser()
-        self._conn = Connector(self.path, busy_timeout=busy_timeout, idle_release=idle_release)
+        self._conn = connector if connector is not None else Connector(
+            self.path, busy_timeout=busy_timeout, idle_release=idle_release
+        )
+        self._replay: ReplayCache | None = None  # timeline indexes of state_at, built on first use
+        self._analysis_lock = threading.Lock()
 
     @property
     def location(self) -> str:
@@ -143,14 +157,15 @@ class Journal(JournalAPI):
 
     # ------------------------------------------------------------------ writing
 
-    def append(self, events: Sequence[EventEnvelope | dict[str, Any]]) -> IngestResult:
-        """Append a batch atomically. Incoming seq values are ignored; the journal assigns them.
+    def append(self, events: Sequence[EventEnvelope | dict[str, Any]]) -> AppendResult:
+        """Append a batch atomically. Incoming seq values are ignored; the journal assigns them and the
+        result lists them (``.seqs``, input order; an event already in the journal answers its stored seq).
 
         Events of an unknown session are refused unless the batch creates it with SessionCreated first.
         """
         from pydantic import ValidationError
 
-        from .ingest import IngestResult, ingest, stage_rows
+        from .ingest import append_rows
         from .models import EventEnvelope
         rows: list[tuple[int, str]] = []
         for i, event in enumerate(events):
@@ -163,10 +178,9 @@ class Journal(JournalAPI):
                     raise InvalidEvent(f"event {i + 1}", f"{loc}: {err['msg']}") from None
             rows.append((i, json.dumps(event.to_wire(), ensure_ascii=False)))
         if not rows:
-            return IngestResult(0, 0, 0, 0)
+            return AppendResult((), 0, 0, 0, 0)
         with self._conn.writer() as con:
-            stage_rows(con, rows)
-            return ingest(con, lambda idx: f"event {idx + 1}", implicit_sessions=False)
+            return append_rows(con, rows, lambda idx: f"event {idx + 1}")
 
     def create_session(self, spec: SessionSpec | dict[str, Any], *, now_us: int | None = None) -> str:
         """Write a session, its main branch and its SessionCreated event (seq 1) in one transaction."""
@@ -267,8 +281,45 @@ class Journal(JournalAPI):
         return ImportResult(str(path), result.sessions_created, result.events_added, result.events_skipped,
                             result.branches_created)
 
-    def export(self, session: str) -> Iterator[dict[str, Any]]:
-        """Every event of a session (all branches) as wire objects, in write order, with assigned seqs."""
+    def export(
+        self, session: str, *, branch: str | None = None, from_seq: int | None = None, to_seq: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every event of a session (all branches) as wire objects, in write order, with assigned seqs.
+
+        With a ``branch``: its timeline in order (inherited events included), optionally cut to the range
+        ``from_seq``..``to_seq`` of the branch's own seqs (no ``from_seq``: from the first inherited event).
+        """
+        if branch is not None:
+            return self._export_branch(session, branch, from_seq, to_seq)
+        if from_seq is not None or to_seq is not None:
+            raise InvalidSpec("a seq range needs a branch")
+        return self._export_all(session)
+
+    def _export_branch(
+        self, session: str, branch: str, from_seq: int | None, to_seq: int | None
+    ) -> Iterator[dict[str, Any]]:
+        from .replay import export_ranges
+
+        ranges = export_ranges(self.session(session), branch, from_seq, to_seq)  # raises before any output
+        return self._export_ranges(ranges)
+
+    def _export_ranges(self, ranges: list[tuple[str, str, int, int]]) -> Iterator[dict[str, Any]]:
+        for session_id, branch_id, after, last in ranges:
+            while after < last:
+                with self._conn.reader() as con:
+                    assert con is not None
+                    rows = con.execute(
+                        f"SELECT {_EVENT_COLS} FROM events WHERE session_id = ? AND branch_id = ? AND seq > ? "
+                        "AND seq <= ? ORDER BY seq LIMIT 5000",
+                        [session_id, branch_id, after, last],
+                    ).fetchall()
+                if not rows:
+                    break
+                for row in rows:
+                    yield _event(row, 0, inherited=False).to_wire()
+                after = rows[-1][3]
+
+    def _export_all(self, session: str) -> Iterator[dict[str, Any]]:
         session_id = self.resolve_session(session)
         last = 0
         while True:
@@ -387,18 +438,10 @@ class Journal(JournalAPI):
                 "WHERE session_id = ? ORDER BY (branch_id <> 'main'), created_at, branch_id",
                 [session_id],
             ).fetchall()
-            merge_rows = con.execute(
-                "SELECT branch_id, seq, payload->>'$.source_branch_id', TRY_CAST(payload->>'$.merge_seq' AS BIGINT) "
-                "FROM events WHERE session_id = ? AND kind = 'BranchMerged' ORDER BY ord",
-                [session_id],
-            ).fetchall()
-            merges: dict[str, list[Merge]] = {}
-            for target, seq, source, merge_seq in merge_rows:
-                if source:
-                    merges.setdefault(source, []).append(Merge(source, target, seq, merge_seq or 0))
+            merges = _merges(con, session_id)
         summary = _session(row)
         branches = tuple(
-            BranchInfo(session_id, b[0], b[1], b[2], b[3], b[4], b[5], tuple(merges.get(b[0], ())))
+            BranchInfo(session_id, b[0], b[1], b[2], b[3], b[4], b[5], tuple(merges.get((session_id, b[0]), ())))
             for b in branch_rows
         )
         return SessionDetail(
@@ -449,9 +492,145 @@ class Journal(JournalAPI):
             ).fetchall()
         return [SearchHit(*r) for r in rows]
 
+    # ------------------------------------------------------------------ analysis: state, compare, check
+
+    def state_at(self, session: str, branch: str = "main", at_seq: int | None = None) -> StateAt:
+        """The state of ``branch`` as of its event ``at_seq`` (default: its head; 0: at its fork point)."""
+        detail = self.session(session)
+        with self._analysis_lock:
+            if self._replay is None:
+                from .replay import ReplayCache
+
+                self._replay = ReplayCache()
+        return self._replay.state_at(self._read, detail, branch, at_seq)
+
+    def compare_branches(self, session: str, left: str, right: str) -> Comparison:
+        """The two branches' events after their common fork point, aligned (see ``journal.compare``)."""
+        from .compare import compare_branches
+
+        return compare_branches(self._read, self.session(session), left, right)
+
+    def problems(self, session: str | None = None) -> list[Problem]:
+        """Integrity problems of one session, or of every session (see ``journal.integrity``)."""
+        from .integrity import find_problems
+
+        return find_problems(self._read, None if session is None else self.resolve_session(session))
+
+    def list_branches(self, session: str | None = None) -> list[BranchInfo]:
+        """The branches of one session, or of every session (grouped by session id), main first."""
+        where, params = "", []
+        if session is not None:
+            where, params = " WHERE session_id = ?", [self.resolve_session(session)]
+        with self._conn.reader() as con:
+            if con is None:
+                return []
+            rows = con.execute(
+                "SELECT session_id, branch_id, name, parent_branch_id, fork_point_seq, created_at, head_seq "
+                f"FROM branches{where} ORDER BY session_id, (branch_id <> 'main'), created_at, branch_id",
+                params,
+            ).fetchall()
+            merges = _merges(con, params[0] if params else None)
+        return [BranchInfo(*r, tuple(merges.get((r[0], r[1]), ()))) for r in rows]
+
+    # ------------------------------------------------------------------ events by seq, merging
+
+    def _branch_ref(self, con: Any, session_id: str, branch: str) -> tuple[str, str, str | None, int, int]:
+        """(branch_id, name, parent_branch_id, fork_point_seq, head_seq) of a branch id or unique name."""
+        rows = con.execute(
+            "SELECT branch_id, name, parent_branch_id, fork_point_seq, head_seq FROM branches "
+            "WHERE session_id = ? AND (branch_id = ? OR name = ?) ORDER BY (branch_id <> ?) LIMIT 2",
+            [session_id, branch, branch, branch],
+        ).fetchall()
+        if not rows or (len(rows) > 1 and rows[0][0] != branch):
+            what = "is ambiguous" if rows else "does not exist"
+            raise NotFound(f"branch {branch!r} {what} in session {session_id}")
+        return rows[0]
+
+    def read_events(
+        self, session: str, branch: str = "main", after_seq: int = 0, limit: int | None = None
+    ) -> list[TimelineEvent]:
+        """A branch's own events (none inherited from its parent) with seq > ``after_seq``, by seq; at most
+        ``limit``. ``position`` is seq - 1. Raises NotFound for an unknown session or branch."""
+        session_id = self.resolve_session(session)
+        sql = f"SELECT {_EVENT_COLS} FROM events WHERE session_id = ? AND branch_id = ? AND seq > ? ORDER BY seq"
+        with self._conn.reader() as con:
+            assert con is not None
+            branch_id = self._branch_ref(con, session_id, branch)[0]
+            params: list[Any] = [session_id, branch_id, max(0, after_seq)]
+            if limit is not None:
+                sql += " LIMIT ?"
+                params.append(max(0, limit))
+            rows = con.execute(sql, params).fetchall()
+        return [_event(row, row[3] - 1, inherited=False) for row in rows]
+
+    def merge_branch(self, session: str, source: str, target: str, *, now_us: int | None = None) -> MergeResult:
+        """Fast-forward ``target`` with ``source``'s own events, in one transaction.
+
+        Possible only when ``target`` is the branch ``source`` was forked from and has nothing but
+        BranchCreated events after the fork point; otherwise (and so for a second merge) :class:`Conflict`.
+        The source's events are copied onto the target with new event ids and seqs, keeping their
+        timestamps (BranchCreated events, which fork the source itself, stay where they are), then a
+        ``BranchMerged {source_branch_id, merge_seq: the source's head}`` marker closes the merge.
+        """
+        from .ingest import append_rows
+
+        session_id = self.resolve_session(session)
+        now = now_us if now_us is not None else time.time_ns() // 1000
+        with self._conn.writer() as con:
+            src = self._branch_ref(con, session_id, source)
+            dst = self._branch_ref(con, session_id, target)
+            if src[0] == dst[0]:
+                raise Conflict(f"cannot merge branch {src[1]} into itself")
+            if src[2] != dst[0]:
+                raise Conflict(f"fast-forward not possible: branch {src[1]} was not forked from {dst[1]}")
+            diverged = con.execute(
+                "SELECT count(*) FROM events WHERE session_id = ? AND branch_id = ? AND seq > ? "
+                "AND kind <> 'BranchCreated'",
+                [session_id, dst[0], src[3]],
+            ).fetchone()[0]
+            if diverged:
+                raise Conflict(
+                    f"fast-forward not possible: branch {src[1]} forked at seq {src[3]} but {dst[1]} has "
+                    f"{diverged} event{'s' if diverged != 1 else ''} after it (head at seq {dst[4]})"
+                )
+            copies = con.execute(
+                "SELECT run_id, ts, parent_id, payload, metadata, schema_version FROM events "
+                "WHERE session_id = ? AND branch_id = ? AND kind <> 'BranchCreated' ORDER BY seq",
+                [session_id, src[0]],
+            ).fetchall()
+            head = {"session_id": session_id, "branch_id": dst[0]}
+            rows: list[tuple[int, str]] = []
+            for i, (run_id, ts, parent_id, payload, metadata, version) in enumerate(copies):
+                fields = {**head, "event_id": ids.new_ulid(), "run_id": run_id, "timestamp": ts,
+                          "parent_id": parent_id, "schema_version": version}
+                body = json.dumps({k: v for k, v in fields.items() if v is not None}, ensure_ascii=False)
+                rows.append((i, f'{body[:-1]}, "payload": {payload}, "metadata": {metadata}}}'))
+            marker = {**head, "event_id": ids.new_ulid(), "timestamp": now,
+                      "payload": {"type": "BranchMerged", "source_branch_id": src[0], "merge_seq": src[4]}}
+            rows.append((len(rows), json.dumps(marker, ensure_ascii=False)))
+            result = append_rows(con, rows, lambda idx: f"merged event {idx + 1}")
+        return MergeResult(session_id, src[0], dst[0], len(copies), src[4], result.seqs[-1])
+        self._replay: ReplayCache | None = None  # timeline indexes of state_at, built on first use
+        self._analysis_lock = threading.Lock()
+
     # used by Timeline
     def _read(self) -> Any:
         return self._conn.reader()
+
+
+def _merges(con: Any, session_id: str | None) -> dict[tuple[str, str], list[Merge]]:
+    """BranchMerged events of one session (or all), keyed by (session id, source branch id), in write order."""
+    where, params = ("session_id = ? AND ", [session_id]) if session_id is not None else ("", [])
+    rows = con.execute(
+        "SELECT session_id, branch_id, seq, payload->>'$.source_branch_id', "
+        f"TRY_CAST(payload->>'$.merge_seq' AS BIGINT) FROM events WHERE {where}kind = 'BranchMerged' ORDER BY ord",
+        params,
+    ).fetchall()
+    merges: dict[tuple[str, str], list[Merge]] = {}
+    for sid, target, seq, source, merge_seq in rows:
+        if source:
+            merges.setdefault((sid, source), []).append(Merge(source, target, seq, merge_seq or 0))
+    return merges
 
 
 def _array_element_lines(text: str):  # noqa: ANN202 - returns a small closure

@@ -46,6 +46,13 @@ class SessionSummary:
             "closed": self.closed,
         }
 
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> SessionSummary:
+        return cls(
+            d["session_id"], d["name"], d["model"], dict(d["params"]), d["created_at"], d["event_count"],
+            d["branch_count"], d["tokens_in"], d["tokens_out"], d["first_ts"], d["last_ts"], bool(d["closed"]),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Merge:
@@ -85,6 +92,14 @@ class BranchInfo:
                 {"branch_id": m.target_branch_id, "at_seq": m.at_seq, "merge_seq": m.merge_seq} for m in self.merges
             ],
         }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any], session_id: str) -> BranchInfo:
+        merges = tuple(Merge(d["branch_id"], m["branch_id"], m["at_seq"], m["merge_seq"]) for m in d["merged_into"])
+        return cls(
+            session_id, d["branch_id"], d["name"], d["parent_branch_id"], d["fork_point_seq"], d["created_at"],
+            d["head_seq"], merges,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +149,16 @@ class SessionDetail:
         }
         return out
 
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> SessionDetail:
+        summary = SessionSummary.from_json(d)
+        t = d["totals"]
+        return cls(
+            summary,
+            tuple(BranchInfo.from_json(b, summary.session_id) for b in d["branches"]),
+            SessionTotals(t["events"], t["tokens_in"], t["tokens_out"], t["tool_calls"], t["failures"], t["wall_time_us"]),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ToolOutcome:
@@ -144,6 +169,14 @@ class ToolOutcome:
     duration_ms: int | None
     ended_ts: int
     error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "status": self.status, "duration_ms": self.duration_ms, "ended_ts": self.ended_ts,
+                "error": self.error}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ToolOutcome:
+        return cls(d["kind"], d["status"], d["duration_ms"], d["ended_ts"], d.get("error"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +217,18 @@ class TimelineEvent:
             return {}
         return value if isinstance(value, dict) else {}
 
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any], position: int = 0, *, inherited: bool = False) -> TimelineEvent:
+        """Rebuild an event from :meth:`to_wire` output (for clients of a server)."""
+        payload = wire.get("payload") if isinstance(wire.get("payload"), dict) else {}
+        return cls(
+            position=position, event_id=wire["event_id"], session_id=wire["session_id"],
+            branch_id=wire.get("branch_id", "main"), seq=wire.get("seq", 0), ts=wire.get("timestamp", 0),
+            kind=str(payload.get("type", "")), run_id=wire.get("run_id"), parent_id=wire.get("parent_id"),
+            payload_json=json.dumps(payload, ensure_ascii=False), metadata_json=json.dumps(wire.get("metadata") or {}),
+            schema_version=wire.get("schema_version", 1), inherited=inherited,
+        )
+
     def to_wire(self) -> dict[str, Any]:
         """The event as Lago's EventEnvelope JSON object, with its assigned seq."""
         out: dict[str, Any] = {"event_id": self.event_id, "session_id": self.session_id, "branch_id": self.branch_id}
@@ -198,6 +243,25 @@ class TimelineEvent:
         out["schema_version"] = self.schema_version
         return out
 
+    def to_json(self) -> dict[str, Any]:
+        """Every field, payload and metadata as the stored JSON text (exact, never re-encoded)."""
+        return {
+            "position": self.position, "event_id": self.event_id, "session_id": self.session_id,
+            "branch_id": self.branch_id, "seq": self.seq, "ts": self.ts, "kind": self.kind, "run_id": self.run_id,
+            "parent_id": self.parent_id, "payload_json": self.payload_json, "metadata_json": self.metadata_json,
+            "schema_version": self.schema_version, "inherited": self.inherited,
+            "outcome": None if self.outcome is None else self.outcome.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> TimelineEvent:
+        outcome = d.get("outcome")
+        return cls(
+            d["position"], d["event_id"], d["session_id"], d["branch_id"], d["seq"], d["ts"], d["kind"], d["run_id"],
+            d["parent_id"], d["payload_json"], d["metadata_json"], d["schema_version"], d["inherited"],
+            None if outcome is None else ToolOutcome.from_json(outcome),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
@@ -208,3 +272,68 @@ class SearchHit:
     event_id: str
     kind: str
     text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"session_id": self.session_id, "session_name": self.session_name, "branch_id": self.branch_id,
+                "seq": self.seq, "event_id": self.event_id, "kind": self.kind, "text": self.text}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> SearchHit:
+        return cls(d["session_id"], d["session_name"], d["branch_id"], d["seq"], d["event_id"], d["kind"], d["text"])
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What an append did: the seq of every event given, in input order (an event already in the journal
+    answers its stored seq), and how many events, sessions and branches it added."""
+
+    seqs: tuple[int, ...]
+    events_added: int
+    events_skipped: int
+    sessions_created: int
+    branches_created: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seqs": list(self.seqs),
+            "events_added": self.events_added,
+            "events_skipped": self.events_skipped,
+            "sessions_created": self.sessions_created,
+            "branches_created": self.branches_created,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AppendResult:
+        return cls(tuple(data["seqs"]), data["events_added"], data["events_skipped"], data["sessions_created"],
+                   data["branches_created"])
+
+
+@dataclass(frozen=True, slots=True)
+class MergeResult:
+    """A fast-forward merge: ``events_merged`` events of the source copied onto the target, then the
+    ``BranchMerged`` marker at ``marker_seq`` on the target (its ``merge_seq`` is the source's head)."""
+
+    session_id: str
+    source_branch_id: str
+    target_branch_id: str
+    events_merged: int
+    merge_seq: int
+    marker_seq: int
+    strategy: str = "fast-forward"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "merged": True,
+            "strategy": self.strategy,
+            "events_merged": self.events_merged,
+            "session_id": self.session_id,
+            "source_branch_id": self.source_branch_id,
+            "target_branch_id": self.target_branch_id,
+            "merge_seq": self.merge_seq,
+            "marker_seq": self.marker_seq,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MergeResult:
+        return cls(data["session_id"], data["source_branch_id"], data["target_branch_id"], data["events_merged"],
+                   data["merge_seq"], data["marker_seq"], data.get("strategy", "fast-forward"))

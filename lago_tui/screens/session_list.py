@@ -250,7 +250,7 @@ class SessionListScreen(Screen[None]):
         return self.app.journal  # type: ignore[attr-defined,no-any-return]
 
     def on_mount(self) -> None:
-        self.query_one("#sl-path", Static).update(safe_content(display_path(self.journal.location), single_line=True, width=200))
+        self._show_location()
         self._apply_layout(self.app.size.width, self.app.size.height)
         self.table.sort = Sort(self.sort_key, self.descending)
         self.table.set_source(self._source())
@@ -329,12 +329,12 @@ class SessionListScreen(Screen[None]):
             if not empty and self.focused is None:
                 self.table.focus()
 
-    def _set_busy(self, busy: bool) -> None:
+    def _set_busy(self, busy: bool, note: str | None = None) -> None:
         if busy == self.busy:
             return
         self.busy = busy
         status = self.query_one("#sl-status", Static)
-        status.update(Content("journal busy (another process is writing), retrying…") if busy else Content(""))
+        status.update(Content(note or "journal busy (another process is writing), retrying…") if busy else Content(""))
         self.set_class(busy, "-busy")
         if not busy and self._busy_timer is not None:
             self._busy_timer.stop()
@@ -398,7 +398,7 @@ class SessionListScreen(Screen[None]):
     def handle_error(self, error: BaseException) -> None:
         """What any failed journal call leads to (busy: retry; missing: empty; broken: error screen)."""
         if isinstance(error, JournalBusy):
-            self._set_busy(True)
+            self._set_busy(True, getattr(error, "retry_note", None))
             if self._busy_timer is None:
                 self._busy_timer = self.set_timer(_BUSY_RETRY, self._retry)
         elif isinstance(error, JournalNotFound):
@@ -447,8 +447,12 @@ class SessionListScreen(Screen[None]):
         if self.table.source is not None:
             self.refresh_list()
 
+    def _show_location(self) -> None:
+        self.query_one("#sl-path", Static).update(safe_content(display_path(self.journal.location), single_line=True, width=200))
+
     def refresh_list(self) -> None:
         """Reload the rows, counts and preview, keeping the highlighted session and the filter."""
+        self._show_location()  # a file's server may have started or stopped (then it says "via URL")
         if self.table.source is None:
             self.table.set_source(self._source())
         else:

@@ -251,7 +251,7 @@ class SessionPreview(VerticalScroll, can_focus=False):
             return
         self._loaded_id = None
         if isinstance(data, JournalBusy):
-            self.body.update(Content.styled("journal busy, retrying…", "$text-warning"))
+            self.body.update(Content.styled(getattr(data, "retry_note", None) or "journal busy, retrying…", "$text-warning"))
             if self._retry is None:
                 self._retry = self.set_timer(_BUSY_RETRY, self._start_load)
         elif isinstance(data, NotFound):

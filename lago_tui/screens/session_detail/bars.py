@@ -76,7 +76,7 @@ class Status:
     query: str = ""
     searching: bool = False
     match: tuple[int | None, int] | None = None  # (number of the match under the cursor, total)
-    busy: bool = False
+    busy: str = ""  # what the retrying says, while the journal (or its server) does not answer
     problem: str = ""
     offset: int = 0  # summaries scrolled sideways by this many characters (h / l)
     wrap: bool = False  # summaries wrapped over several lines (w)
@@ -116,7 +116,7 @@ def status_text(st: Status) -> Text:
     if st.zoom:
         status.append(f"  zoom: {st.zoom} (z)", "dim")
     if st.busy:
-        status.append("  journal busy (another process is writing), retrying…", "bold")
+        status.append("  " + st.busy, "bold")
     if st.problem:
         status.append("  ")
         status.append_text(safe_text(st.problem, "bold", single_line=True, width=120))

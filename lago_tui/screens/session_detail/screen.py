@@ -56,6 +56,7 @@ from .search import SearchController
 __all__ = ["SessionDetailScreen"]
 
 BUSY_RETRY = 1.0  # seconds between attempts while another process holds the journal
+BUSY_NOTE = "journal busy (another process is writing), retrying every second…"
 SLOW_LOAD = 0.4  # seconds before a load that has not answered says it is waiting for the journal
 _FATAL = (NotAJournal, JournalCorrupt, JournalTooNew, JournalPermission)
 
@@ -109,6 +110,7 @@ class SessionDetailScreen(DetailActions, Screen[None]):
         self.tree_extra = 0  # columns added to (or taken from) the tree's width (< > with the tree focused)
         self._dragging = False  # the split is being dragged with the mouse
         self.busy = False
+        self.busy_note = BUSY_NOTE  # what the retrying says (a server says "unreachable" instead)
         self.problem = ""  # why the session is not shown (not found, an error), with what to do
         self._loading = False
         self._slow_timer: Timer | None = None
@@ -265,8 +267,8 @@ class SessionDetailScreen(DetailActions, Screen[None]):
             worker = get_current_worker()
             try:
                 opened = work()
-            except JournalBusy:
-                self.app.call_from_thread(self._busy, epoch, retry)
+            except JournalBusy as err:
+                self.app.call_from_thread(self._busy, epoch, retry, err)
                 return
             except JournalError as err:
                 self.app.call_from_thread(self._failed, epoch, err)
@@ -295,9 +297,10 @@ class SessionDetailScreen(DetailActions, Screen[None]):
         self._early = callback
         return False
 
-    def _busy(self, epoch: int, retry: Callable[[], None]) -> None:
-        if epoch != self._timeline_epoch or not self._when_ready(lambda: self._busy(epoch, retry)):
+    def _busy(self, epoch: int, retry: Callable[[], None], err: BaseException | None = None) -> None:
+        if epoch != self._timeline_epoch or not self._when_ready(lambda: self._busy(epoch, retry, err)):
             return
+        self.busy_note = getattr(err, "retry_note", None) or BUSY_NOTE
         self._done_loading()
         self.busy = True
         self._render_header()
@@ -370,8 +373,8 @@ class SessionDetailScreen(DetailActions, Screen[None]):
         def run() -> None:
             try:
                 detail = self.app.journal.session(ref)
-            except JournalBusy:
-                self.app.call_from_thread(self._busy, epoch, self._refresh)
+            except JournalBusy as err:
+                self.app.call_from_thread(self._busy, epoch, self._refresh, err)
                 return
             except JournalError as err:
                 self.app.call_from_thread(self._failed, epoch, err)
@@ -411,7 +414,7 @@ class SessionDetailScreen(DetailActions, Screen[None]):
             title.append_text(safe_text(self.session_id, "bold", single_line=True, width=60))
             message = safe_text(self.problem, "bold", single_line=True, width=300)
         elif self.busy:
-            message = Text("The journal is busy (another process is writing): retrying every second…", "bold")
+            message = Text(self.busy_note[:1].upper() + self.busy_note[1:], "bold")
         elif waiting:
             message = Text("Waiting for the journal (another process may be writing)…", "italic")
         else:
@@ -450,7 +453,7 @@ class SessionDetailScreen(DetailActions, Screen[None]):
     def _timeline_error(self, event: VirtualTable.SourceError) -> None:
         err = event.error
         if isinstance(err, JournalBusy):
-            self._busy(self._timeline_epoch, self._reload_timeline)
+            self._busy(self._timeline_epoch, self._reload_timeline, err)
         elif isinstance(err, _FATAL):
             self.app.show_journal_error(err)  # type: ignore[attr-defined]
         else:
@@ -564,7 +567,7 @@ class SessionDetailScreen(DetailActions, Screen[None]):
         status = Status(
             branch=branch, cursor=view.cursor, rows=view.row_count, kinds=self.kinds,
             follow=self.follow.state.value, query=self.search.query, searching=self.search.searching,
-            match=self.search.ordinal(view.cursor), busy=self.busy, problem=self.problem,
+            match=self.search.ordinal(view.cursor), busy=self.busy_note if self.busy else "", problem=self.problem,
             offset=view.cell_offset, wrap=view.row_height > 1, zoom=self.zoomed,
         )
         self.query_one("#sd-status", Static).update(status_text(status), layout=False)

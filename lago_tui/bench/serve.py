@@ -1,0 +1,336 @@
+"""Serve-level measures: a real ``lago-tui serve`` process driven over HTTP by a load generator in a process
+of its own (``python -m lago_tui.bench.serve --load SPEC``), as issue 8's targets ask:
+
+* single-event appends from 32 concurrent keep-alive clients (each its own session), events/s;
+* batched appends (500 events per request, 4 clients), events/s;
+* ack latency p99 at an offered 500 events/s (open loop: latency counts from the scheduled send time);
+* append-to-arrival p50 on an open SSE stream (lago format);
+* a CLI ``lago-tui sessions`` on the same file while the server is idle but up;
+* the server's RSS after 1M appended events (100k with --quick).
+
+Everything runs on this machine, the load generator included; read the numbers as medians and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .common import RESULT_TAG, Result
+
+# --------------------------------------------------------------------------------------------- the server
+
+
+class ServerProcess:
+    """``lago-tui serve --port 0`` on a journal, its URL read from the line it prints."""
+
+    def __init__(self, journal: Path, log: Path, *extra: str) -> None:
+        self.journal = journal
+        self.log = log.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "lago_tui", "--journal", str(journal), "serve", "--port", "0", *extra],
+            stdout=subprocess.PIPE, stderr=self.log, text=True,
+        )
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if "http://" not in line:
+            self.stop()
+            raise RuntimeError(f"the server did not start: {line!r}; see {log}")
+        self.url = line.split("http://", 1)[1].split()[0]
+        self.url = "http://" + self.url
+
+    def rss_mb(self) -> float:
+        import psutil
+
+        return psutil.Process(self.proc.pid).memory_info().rss / 1e6
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def _post(conn: http.client.HTTPConnection, path: str, body: Any) -> dict[str, Any]:
+    data = json.dumps(body).encode()
+    conn.request("POST", path, data, {"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    payload = resp.read()
+    if resp.status >= 300:
+        raise RuntimeError(f"POST {path}: {resp.status} {payload[:200]!r}")
+    return json.loads(payload)
+
+
+def _sessions(url: str, n: int, prefix: str) -> list[str]:
+    host = urlsplit(url)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=60)
+    out = [_post(conn, "/v1/sessions", {"name": f"{prefix}-{i}", "model": "bench"})["session_id"] for i in range(n)]
+    conn.close()
+    return out
+
+
+# --------------------------------------------------------------------------------------------- the load generator
+
+
+def _message(text: str) -> dict[str, Any]:
+    return {"payload": {"type": "Message", "role": "assistant", "content": text}}
+
+
+def _closed_loop(url: str, sessions: list[str], clients: int, batch: int, seconds: float, total: int | None) -> dict:
+    """``clients`` threads, each on its own keep-alive connection and session, sending back to back."""
+    host = urlsplit(url)
+    stop_at = time.monotonic() + seconds
+    counts = [0] * clients
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors: list[str] = []
+    budget = [total]
+    lock = threading.Lock()
+
+    def worker(k: int) -> None:
+        conn = http.client.HTTPConnection(host.hostname, host.port, timeout=120)
+        path = f"/v1/sessions/{sessions[k % len(sessions)]}/events"
+        text = "x" * 200
+        while time.monotonic() < stop_at:
+            if budget[0] is not None:
+                with lock:
+                    if budget[0] <= 0:
+                        break
+                    budget[0] -= batch
+            body = {"event": _message(text)} if batch == 1 else {"events": [_message(text)] * batch}
+            t = time.perf_counter()
+            try:
+                _post(conn, path, body)
+            except Exception as exc:  # noqa: BLE001 - reported, not raised
+                errors.append(str(exc)[:200])
+                conn.close()
+                conn = http.client.HTTPConnection(host.hostname, host.port, timeout=120)
+                continue
+            latencies[k].append(time.perf_counter() - t)
+            counts[k] += batch
+        conn.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    lat = sorted(x for xs in latencies for x in xs)
+    return {"events": sum(counts), "seconds": elapsed, "errors": errors[:5], "n_errors": len(errors),
+            "p50_ms": lat[len(lat) // 2] * 1000 if lat else None,
+            "p99_ms": lat[int(len(lat) * 0.99)] * 1000 if lat else None}
+
+
+def _open_loop(url: str, sessions: list[str], rate: float, seconds: float, pool: int = 48) -> dict:
+    """Single-event appends offered at ``rate``/s whatever the answers do; latency from the scheduled time."""
+    host = urlsplit(url)
+    n = int(rate * seconds)
+    start = time.perf_counter() + 0.2
+    next_i = [0]
+    lock = threading.Lock()
+    lat: list[float] = []
+    errors: list[str] = []
+
+    def worker(k: int) -> None:
+        conn = http.client.HTTPConnection(host.hostname, host.port, timeout=60)
+        while True:
+            with lock:
+                i = next_i[0]
+                next_i[0] += 1
+            if i >= n:
+                break
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            try:
+                _post(conn, f"/v1/sessions/{sessions[i % len(sessions)]}/events", {"event": _message("open loop")})
+            except Exception as exc:  # noqa: BLE001
+                errors.append(str(exc)[:200])
+                conn.close()
+                conn = http.client.HTTPConnection(host.hostname, host.port, timeout=60)
+                continue
+            with lock:
+                lat.append(time.perf_counter() - due)
+        conn.close()
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(pool)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    lat.sort()
+    return {"events": len(lat), "n_errors": len(errors), "errors": errors[:5],
+            "p50_ms": lat[len(lat) // 2] * 1000 if lat else None,
+            "p99_ms": lat[int(len(lat) * 0.99)] * 1000 if lat else None}
+
+
+def _sse_arrival(url: str, session: str, count: int, interval: float) -> dict:
+    """Append ``count`` events one at a time; time from sending each to its frame arriving on a stream."""
+    host = urlsplit(url)
+    sock = socket.create_connection((host.hostname, host.port), timeout=60)
+    sock.sendall(f"GET /v1/sessions/{session}/events?format=lago HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    reader = sock.makefile("rb")
+    arrived: dict[str, float] = {}
+    ready = threading.Event()
+
+    def read() -> None:
+        while len(arrived) < count:
+            line = reader.readline()
+            if not line:
+                return
+            ready.set()
+            if line.startswith(b"data: "):
+                try:
+                    content = json.loads(line[6:])["payload"].get("content", "")
+                except (ValueError, KeyError, AttributeError):
+                    continue
+                if content.startswith("sse-"):
+                    arrived[content] = time.perf_counter()
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=60)
+    _post(conn, f"/v1/sessions/{session}/events", {"event": _message("warm-up")})
+    ready.wait(10)
+    sent: dict[str, float] = {}
+    for i in range(count):
+        tag = f"sse-{i}"
+        sent[tag] = time.perf_counter()
+        _post(conn, f"/v1/sessions/{session}/events", {"event": _message(tag)})
+        time.sleep(interval)
+    thread.join(10)
+    sock.close()
+    lat = sorted((arrived[t] - sent[t]) * 1000 for t in sent if t in arrived)
+    return {"events": len(lat), "missing": count - len(lat),
+            "p50_ms": statistics.median(lat) if lat else None, "max_ms": lat[-1] if lat else None}
+
+
+def load_main(spec: dict[str, Any]) -> dict[str, Any]:
+    kind = spec["kind"]
+    if kind == "closed":
+        return _closed_loop(spec["url"], spec["sessions"], spec["clients"], spec["batch"], spec["seconds"],
+                            spec.get("total"))
+    if kind == "open":
+        return _open_loop(spec["url"], spec["sessions"], spec["rate"], spec["seconds"])
+    if kind == "sse":
+        return _sse_arrival(spec["url"], spec["sessions"][0], spec["count"], spec["interval"])
+    raise ValueError(kind)
+
+
+def _load(spec: dict[str, Any], timeout: float = 3600) -> dict[str, Any]:
+    """Run one load phase in a child process; its result."""
+    proc = subprocess.run([sys.executable, "-m", "lago_tui.bench.serve", "--load", json.dumps(spec)],
+                          capture_output=True, text=True, timeout=timeout)
+    for line in proc.stdout.splitlines():
+        if line.startswith(RESULT_TAG):
+            return json.loads(line[len(RESULT_TAG):])
+    raise RuntimeError(f"load generator failed: {proc.stderr.strip()[-500:]}")
+
+
+# --------------------------------------------------------------------------------------------- the section
+
+
+def serve_level(scratch: Path, runs: int, quick: bool, log) -> list[Result]:  # noqa: ANN001
+    out: list[Result] = []
+    seconds = 4.0 if quick else 10.0
+    million = 100_000 if quick else 1_000_000
+    journal = scratch / "serve.duckdb"
+    server = ServerProcess(journal, scratch / "serve.log")
+    try:
+        idle_rss = server.rss_mb()
+        clients = _sessions(server.url, 32, "single")
+
+        r = Result("serve", "single-event appends, 32 keep-alive clients", "events/s", target=">= 1,500")
+        p99s = []
+        for k in range(runs):
+            res = _load({"kind": "closed", "url": server.url, "sessions": clients, "clients": 32, "batch": 1,
+                         "seconds": seconds})
+            r.values.append(res["events"] / res["seconds"])
+            p99s.append(res["p99_ms"] or 0)
+            log(f"  single-event run {k + 1}: {r.values[-1]:,.0f} events/s, p99 {res['p99_ms']:.0f} ms, "
+                f"{res['n_errors']} errors")
+        r.note = f"ack p99 {statistics.median(p99s):.0f} ms under this load"
+        out.append(r)
+
+        batchers = _sessions(server.url, 4, "batch")
+        r = Result("serve", "batched appends (500 per request, 4 clients)", "events/s", target=">= 30,000")
+        for k in range(runs):
+            res = _load({"kind": "closed", "url": server.url, "sessions": batchers, "clients": 4, "batch": 500,
+                         "seconds": seconds})
+            r.values.append(res["events"] / res["seconds"])
+            log(f"  batched run {k + 1}: {r.values[-1]:,.0f} events/s, {res['n_errors']} errors")
+        out.append(r)
+
+        r = Result("serve", "ack latency p99 at an offered 500 events/s", "ms", target="<= 100")
+        for k in range(runs):
+            res = _load({"kind": "open", "url": server.url, "sessions": clients, "rate": 500, "seconds": seconds})
+            r.values.append(res["p99_ms"] or float("inf"))
+            log(f"  open loop run {k + 1}: p50 {res['p50_ms']:.1f} ms, p99 {res['p99_ms']:.1f} ms, "
+                f"{res['n_errors']} errors")
+        out.append(r)
+
+        r = Result("serve", "append to arrival on an open SSE stream, p50", "ms", target="<= 100")
+        streamed = _sessions(server.url, 1, "stream")
+        for k in range(runs):
+            res = _load({"kind": "sse", "url": server.url, "sessions": streamed, "count": 40, "interval": 0.05})
+            r.values.append(res["p50_ms"] if res["p50_ms"] is not None else float("inf"))
+            log(f"  sse run {k + 1}: p50 {res['p50_ms']:.1f} ms, max {res['max_ms']:.1f} ms, "
+                f"{res['missing']} missing")
+        out.append(r)
+
+        r = Result("serve", "CLI 'lago-tui sessions' while the server is idle but up", "ms", target="<= 1,500")
+        failures = 0
+        for _ in range(max(runs, 3)):
+            time.sleep(1.5)  # the server lets go of the file after 1 s without work
+            t = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "lago_tui", "--journal", str(journal), "sessions"],
+                                  capture_output=True, text=True, timeout=60)
+            if proc.returncode == 0:
+                r.values.append((time.perf_counter() - t) * 1000)
+            else:
+                failures += 1
+        r.note = f"{failures} failed" if failures else "each after 1.5 s idle"
+        out.append(r)
+
+        r = Result("serve", f"server RSS after {million:,} appended events", "MB", target="<= 250")
+        bulk = _sessions(server.url, 100, "bulk")
+        t = time.perf_counter()
+        res = _load({"kind": "closed", "url": server.url, "sessions": bulk, "clients": 4, "batch": 500,
+                     "seconds": 3600, "total": million})
+        dt = time.perf_counter() - t
+        r.values.append(server.rss_mb())
+        r.note = (f"idle at start {idle_rss:.0f} MB; {res['events']:,} events in {dt:.0f} s "
+                  f"({res['events'] / dt:,.0f}/s) into 100 sessions")
+        log(f"  bulk: {res['events']:,} events in {dt:.0f} s, RSS {r.values[-1]:.0f} MB")
+        out.append(r)
+    finally:
+        server.stop()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m lago_tui.bench.serve")
+    ap.add_argument("--load", required=True, help="a load phase as JSON (internal)")
+    args = ap.parse_args(argv)
+    result = load_main(json.loads(args.load))
+    print(RESULT_TAG + json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

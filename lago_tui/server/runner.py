@@ -1,0 +1,150 @@
+"""Running the app with uvicorn: our own listening socket (so ``--port 0`` can print the real URL), a
+request-head timeout uvicorn lacks, and a graceful stop on SIGINT/SIGTERM.
+
+On a signal: streams send their done frame and end, requests in flight finish (at most
+:data:`GRACEFUL_SECONDS`), the committer commits what is queued, the file is released, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import uvicorn
+
+from .accesslog import configure_logging, escape
+from .security import HEADER_TIMEOUT, KEEP_ALIVE_TIMEOUT
+from .state import ServerState
+
+GRACEFUL_SECONDS = 5.0
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on (host, port); ``OSError`` with the reason when it cannot be had."""
+    infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    last: OSError | None = None
+    for family, kind, proto, _, address in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(2048)
+            sock.set_inheritable(True)
+            return sock
+        except OSError as exc:
+            sock.close()
+            last = exc
+    raise last or OSError(f"no address for {host}")
+
+
+def url_of(host: str, sock: socket.socket) -> str:
+    port = sock.getsockname()[1]
+    shown = f"[{host.strip('[]')}]" if ":" in host.strip("[]") else host
+    return f"http://{shown}:{port}"
+
+
+def _protocol_class(http: str) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol plus a deadline for the request head: a connection that opens and sends a
+    head slowly (or nothing) is closed after HEADER_TIMEOUT seconds instead of being held forever."""
+    if http == "httptools":
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
+    else:
+        from uvicorn.protocols.http.h11_impl import H11Protocol as Base  # type: ignore[assignment]
+
+    class Protocol(Base):  # type: ignore[misc, valid-type]
+        _head_timer: asyncio.TimerHandle | None = None
+        _waiting_cycle: Any = None
+
+        def _arm_head_timer(self) -> None:
+            self._disarm_head_timer()
+            self._waiting_cycle = self.cycle
+            self._head_timer = self.loop.call_later(HEADER_TIMEOUT, self._head_timeout)
+
+        def _disarm_head_timer(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_timeout(self) -> None:
+            self._head_timer = None
+            if self.cycle is self._waiting_cycle and not self.transport.is_closing():
+                self.transport.close()  # still no (new) request head
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm_head_timer()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self._head_timer is not None and self.cycle is not self._waiting_cycle:
+                self._disarm_head_timer()  # a request head arrived
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm_head_timer()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm_head_timer()
+            super().connection_lost(exc)
+
+    return Protocol
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server with our start line, shutdown hook, and signals that end in a normal exit."""
+
+    def __init__(self, config: uvicorn.Config, state: ServerState, on_started: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.lago = state
+        self.on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            self.on_started()
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        first = not self.should_exit
+        super().handle_exit(sig, frame)
+        if first:
+            loop = self.lago.bell._loop
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(self.lago.begin_shutdown)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn re-raises the signal after a graceful stop; a server that stopped as asked exits 0.
+        originals = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in originals.items():
+                signal.signal(sig, handler)
+
+
+def run(app: Any, state: ServerState, sock: socket.socket, url: str, *, http: str = "h11") -> None:
+    """Serve until SIGINT/SIGTERM. Prints one line with the URL once the server accepts requests."""
+
+    def started() -> None:
+        journal = escape(str(state.settings.journal))
+        print(f"lago-tui serve: {url} (journal {journal}); Ctrl+C to stop", flush=True)
+
+    config = uvicorn.Config(
+        app, http=_protocol_class(http), loop="asyncio", lifespan="on", log_config=configure_logging(),
+        access_log=False, server_header=False, date_header=True, timeout_keep_alive=int(KEEP_ALIVE_TIMEOUT),
+        timeout_graceful_shutdown=int(GRACEFUL_SECONDS), backlog=2048,
+    )
+    server = _Server(config, state, started)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        sys.stdout.flush()
