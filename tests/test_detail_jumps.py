@@ -170,16 +170,16 @@ async def test_h_and_l_scroll_the_summaries_sideways(demo_journal: Journal) -> N
 async def test_z_zooms_the_focused_pane_and_escape_or_z_gives_the_others_back(demo_journal: Journal) -> None:
     async with opened(demo_journal, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
         screen, view, inspector = detail_of(app), view_of(app), inspector_of(app)
-        tree = screen.query_one(BranchTree)
+        tree, side = screen.query_one(BranchTree), screen.query_one("#sd-side")
         await pilot.press("z")
-        await wait_until(pilot, lambda: not tree.display and not inspector.display)
+        await wait_until(pilot, lambda: not tree.display and not side.display)
         await pilot.pause()
         assert view.region.width >= 118 and "zoom: timeline" in text_of("#sd-status", app)
         await pilot.press("z")
-        await wait_until(pilot, lambda: tree.display and inspector.display)
+        await wait_until(pilot, lambda: tree.display and side.display)
         inspector.focus()
         await pilot.press("z")
-        await wait_until(pilot, lambda: not view.display and inspector.display)
+        await wait_until(pilot, lambda: not view.display and side.display and inspector.region.height > 30)
         await pilot.press("escape")  # escape unzooms before it leaves
         await wait_until(pilot, lambda: view.display and tree.display)
         assert isinstance(app.screen, SessionDetailScreen)
@@ -224,7 +224,7 @@ async def test_y_offers_payload_text_or_the_whole_event(demo_api: JournalAPI, mo
         await timeline_ready(pilot)
         ev = view.highlighted_row.ev
         await pilot.press("y")
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "ChoiceMenu")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ChoiceMenuScreen")
         await pilot.press(choice)
         await wait_until(pilot, lambda: len(copied) == 1 and isinstance(app.screen, SessionDetailScreen))
         expected = {"p": json.dumps(ev.payload, indent=2, ensure_ascii=False), "t": ev.payload["content"],
@@ -234,10 +234,10 @@ async def test_y_offers_payload_text_or_the_whole_event(demo_api: JournalAPI, mo
             view.move_cursor(1)
             await timeline_ready(pilot)
             await pilot.press("y")
-            await wait_until(pilot, lambda: type(app.screen).__name__ == "ChoiceMenu")
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "ChoiceMenuScreen")
             await pilot.press("t")
             await pilot.pause(0.1)
-            assert type(app.screen).__name__ == "ChoiceMenu" and len(copied) == 1
+            assert type(app.screen).__name__ == "ChoiceMenuScreen" and len(copied) == 1
             await pilot.press("escape")
             await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
 
@@ -276,3 +276,34 @@ async def test_the_split_follows_the_mouse_dragging_the_inspectors_edge(demo_jou
         await wait_until(pilot, lambda: inspector.region.height > height + 5)
         assert inspector.region.y < top and detail_of(app).inspector_share is not None
         assert app.mouse_captured is None  # let go: the mouse is the panes' again
+
+
+@run_async
+async def test_the_analysis_views_are_wired_into_the_detail_screen(demo_journal: Journal) -> None:
+    """s state panel beside the inspector, v selection (escape ends it first), d compare, L lanes, ! problems."""
+    from lago_tui.screens.compare import CompareScreen
+    from lago_tui.screens.lane_graph import LaneGraphScreen
+    from lago_tui.screens.problems import ProblemsScreen
+    from lago_tui.widgets.state_panel import StatePanel
+
+    async with opened(demo_journal, INCIDENT, rows=67, size=(160, 48)) as (app, pilot):
+        screen, view = detail_of(app), view_of(app)
+        panel = screen.query_one(StatePanel)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: panel.display and panel.region.height > 3)
+        assert inspector_of(app).display  # both, one above the other
+        await pilot.press("s")
+        await wait_until(pilot, lambda: not panel.display)
+        view.move_cursor(5)
+        await timeline_ready(pilot)
+        await pilot.press("v", "j", "j")
+        await wait_until(pilot, lambda: view._selection == (5, 7))
+        await pilot.press("escape")  # the selection ends first
+        await wait_until(pilot, lambda: view._selection is None)
+        assert isinstance(app.screen, SessionDetailScreen)
+        for key, shown in (("d", CompareScreen), ("L", LaneGraphScreen), ("exclamation_mark", ProblemsScreen)):
+            await pilot.press(key)
+            await wait_until(pilot, lambda: isinstance(app.screen, shown))
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
+        await wait_until(pilot, lambda: "problems" in text_of("#sd-header", app))

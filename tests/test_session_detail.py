@@ -226,7 +226,7 @@ async def test_copy_menu_whole_event_json(demo_api: JournalAPI, monkeypatch: pyt
         await pilot.press("j", "j", "j")
         await wait_until(pilot, lambda: inspector_of(app).event is not None and inspector_of(app).event.seq == 4)
         await pilot.press("y")  # the copy menu: e is the whole event
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "ChoiceMenu")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ChoiceMenuScreen")
         await pilot.press("e")
         await wait_until(pilot, lambda: len(copied) == 1)
         wire = json.loads(copied[0])
@@ -489,7 +489,7 @@ def test_snapshot_copy_menu_80x24(snap_compare, demo_journal: Journal) -> None:
     async def run_before(pilot) -> None:
         await opener(pilot)
         await pilot.press("y")
-        await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "ChoiceMenu")
+        await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "ChoiceMenuScreen")
         await _settle(pilot)
 
     assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=run_before)

@@ -17,7 +17,10 @@ from ...widgets.inspector import FullTextScreen, Inspector, full_text_of
 from ...widgets.timeline import TimelineView
 from .copying import COPY_FORMATS
 from .jumps import BACK
-from .modals import ChoiceMenu, KeyPrompt, KindFilterScreen, MenuChoice, SeqPrompt
+from ...widgets.state_panel import StatePanel
+from ..analysis_actions import AnalysisActions
+from ..copy_export import Choice
+from .modals import KeyPrompt, KindFilterScreen, SeqPrompt
 
 if TYPE_CHECKING:
     from .screen import SessionDetailScreen
@@ -28,7 +31,9 @@ else:
 
 __all__ = ["SPLIT_RANGE", "SPLIT_STEP", "ZOOMABLE", "DetailActions"]
 
-ZOOMABLE = {"sd-tree": "tree", "sd-timeline": "timeline", "sd-inspector": "inspector"}
+COPY_PREFIX = "event:"  # the copy menu's values for our own choices
+
+ZOOMABLE = {"sd-tree": "tree", "sd-timeline": "timeline", "sd-inspector": "inspector", "sd-state": "inspector"}
 SPLIT_STEP = 5  # percent (of the timeline and inspector's pane) per < or >
 SPLIT_RANGE = (15, 80)  # the inspector's share stays within this
 TREE_STEP = 4  # columns per < or > when the tree has the focus
@@ -44,6 +49,8 @@ class DetailActions(_Base):
         search = self.query_one("#sd-search", Input)
         if search.display:
             self._close_search()
+            return
+        if self.end_selection():
             return
         if self.search.active:
             self.search.clear()
@@ -148,7 +155,7 @@ class DetailActions(_Base):
             self.zoomed = None
         for pane in ZOOMABLE.values():
             self.set_class(self.zoomed == pane, f"-zoom-{pane}")
-        if self.zoomed == "inspector":
+        if self.zoomed == "inspector" and not self.query_one("#sd-state").display:
             inspector = self.query_one(Inspector)
             inspector.display = True
             inspector.focus()
@@ -173,6 +180,17 @@ class DetailActions(_Base):
         inspector.display = not inspector.display
         if not inspector.display and inspector.has_focus:
             self.query_one(TimelineView).focus()
+        self._sync_side()
+
+    def action_toggle_state(self) -> None:
+        """s: the state at the highlighted event, under the inspector (the analysis view's panel)."""
+        AnalysisActions.action_toggle_state(self)
+        self._sync_side()
+
+    def _sync_side(self) -> None:
+        """The side pane shows while the inspector or the state panel does; else the timeline takes it."""
+        side = self.query_one("#sd-side")
+        side.display = self.query_one(Inspector).display or self.query_one(StatePanel).display
 
     # ------------------------------------------------------------------ filters and modes
 
@@ -213,26 +231,28 @@ class DetailActions(_Base):
         title.append("  (esc/q to close)", "dim")
         self.app.push_screen(FullTextScreen(title, full_text_of(ev)))
 
-    def action_copy(self) -> None:
-        """y: what to copy (payload, text, whole event, and what other views add)."""
-        if self.highlighted() is None:
-            self.notify("No event to copy", severity="warning")
+    def action_copy_menu(self) -> None:
+        """y: the event's payload, text or whole envelope (ours), then the event, selection or branch as
+        context (the analysis formats)."""
+        self.open_copy_menu(self.copy_choices())
+
+    def copy_choices(self) -> list[Choice]:
+        """The copy menu's choices about the highlighted event (those it has something for)."""
+        if self.selection() is not None:
+            return []  # a selection copies as context
+        return [Choice(fmt.key, fmt.label, f"{COPY_PREFIX}{fmt.key}", "the event")
+                for fmt in COPY_FORMATS if fmt.render(self) is not None]
+
+    def copy_choice(self, value: str) -> None:
+        """A choice of :meth:`copy_choices` was picked."""
+        key = value.removeprefix(COPY_PREFIX)
+        fmt = next((f for f in COPY_FORMATS if f.key == key), None)
+        found = fmt.render(self) if fmt is not None else None
+        if found is None:
             return
-        rendered = {fmt.key: fmt.render(self) for fmt in COPY_FORMATS}
-        choices = [
-            MenuChoice(fmt.key, fmt.label, enabled=rendered[fmt.key] is not None,
-                       note="" if rendered[fmt.key] is not None else "(none here)")
-            for fmt in COPY_FORMATS
-        ]
-
-        def chosen(key: str | None) -> None:
-            found = rendered.get(key) if key else None
-            if found is not None:
-                text, what = found
-                self.app.copy_to_clipboard(text)
-                self.notify(f"Copied {one_line(what, 80)} ({len(text):,} characters)", timeout=3, markup=False)
-
-        self.app.push_screen(ChoiceMenu("Copy", choices), chosen)
+        text, what = found
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied {one_line(what, 80)} ({len(text):,} characters)", timeout=3, markup=False)
 
     def action_new_branch(self) -> None:
         if self.detail is None or self.branch_id is None:

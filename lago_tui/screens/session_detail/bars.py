@@ -16,8 +16,9 @@ from ...summary import FAMILIES, duration, timestamp, tokens
 __all__ = ["Status", "families_of", "header_text", "state_header", "status_text"]
 
 
-def header_text(detail: SessionDetail, width: int) -> Text:
-    """Two lines: the name (it wins the space), id, model and params; then the figures."""
+def header_text(detail: SessionDetail, width: int, *, badge: Text | None = None) -> Text:
+    """Two lines: the name (it wins the space), id, model and params; then the figures (and ``badge``:
+    the integrity check's count, once it has run)."""
     s, t = detail.summary, detail.totals
     head = Text()
     head.append_text(safe_text(s.name, "bold", single_line=True, width=max(20, width - 4)))
@@ -39,6 +40,8 @@ def header_text(detail: SessionDetail, width: int) -> Text:
     )
     line2.append(f"failures {t.failures:,}", "bold" if t.failures else "")
     line2.append(f"  wall {duration(t.wall_time_us / 1000)}  branches {len(detail.branches)}")
+    if badge is not None:
+        line2.append_text(badge)
     return _two_lines(head, line2, width)
 
 

@@ -1,7 +1,7 @@
-"""What ``y`` can copy. Each choice of the copy menu is a :class:`CopyFormat`; the ones here copy the
-highlighted event (its payload, its text, or the whole envelope). Other views add theirs to
-:data:`COPY_FORMATS` (a range or a branch as JSON Lines, Markdown, OpenAI messages...): a format gets
-the screen and returns the text and how to describe it, or None when it does not apply.
+"""What ``y`` can copy of the highlighted event: its payload, its text, or the whole envelope. Each is a
+:class:`CopyFormat` (it gets the screen and returns the text and how to describe it, or None when it does
+not apply); the copy menu lists these first, then the analysis formats of the event, a selection or the
+branch (JSON Lines, Markdown, OpenAI messages: :mod:`lago_tui.screens.copy_export`).
 """
 
 from __future__ import annotations

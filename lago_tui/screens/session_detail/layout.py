@@ -43,13 +43,13 @@ def default_share(width: int) -> int:
 
 
 def apply_layout(
-    screen: Screen[object], tree: BranchTree, inspector: Widget, width: int, branches: int, *,
+    screen: Screen[object], tree: BranchTree, side: Widget, width: int, branches: int, *,
     zoom: str | None = None, inspector_share: int | None = None, tree_extra: int = 0,
 ) -> None:
     """Set the screen's layout classes and the panes' sizes for ``width`` columns and ``branches``.
 
-    ``zoom`` shows one pane alone; ``inspector_share`` (percent) and ``tree_extra`` (columns) are what
-    ``<``/``>`` changed.
+    ``side`` holds the inspector (and the state panel); ``zoom`` shows one pane alone; ``inspector_share``
+    (percent) and ``tree_extra`` (columns) are what ``<``/``>`` changed.
     """
     narrow = width < NARROW
     screen.set_class(narrow, "-narrow")
@@ -70,11 +70,11 @@ def apply_layout(
         tree.styles.height = "1fr"
     share = inspector_share if inspector_share is not None else default_share(width)
     if zoom == "inspector":
-        inspector.styles.width = "1fr"
-        inspector.styles.height = "1fr"
+        side.styles.width = "1fr"
+        side.styles.height = "1fr"
     elif width >= WIDE:
-        inspector.styles.width = f"{share}%"
-        inspector.styles.height = "1fr"
+        side.styles.width = f"{share}%"
+        side.styles.height = "1fr"
     else:
-        inspector.styles.width = "1fr"
-        inspector.styles.height = f"{share}%"
+        side.styles.width = "1fr"
+        side.styles.height = f"{share}%"

@@ -1,10 +1,9 @@
-"""The detail screen's dialogs: the kind filter, the menus (copy...), and the one-line prompts at the
+"""The detail screen's dialogs: the kind filter, and the one-line prompts at the
 bottom for the keys that take an argument (``:`` a seq, ``m``/``'`` a letter)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -14,13 +13,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList, SelectionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Input, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from ...summary import FAMILIES
 
-__all__ = ["ChoiceMenu", "KeyPrompt", "KindFilterScreen", "MenuChoice", "SeqPrompt"]
+__all__ = ["KeyPrompt", "KindFilterScreen", "SeqPrompt"]
 
 _CSS = Path(__file__).with_suffix(".tcss")
 
@@ -116,59 +114,6 @@ class SeqPrompt(ModalScreen[None]):
         hint = self.query_one("#seq-hint", Static)
         hint.update(Text(problem, "bold"))
         hint.add_class("-error")
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-@dataclass(frozen=True)
-class MenuChoice:
-    key: str  # the letter that picks it
-    label: str
-    enabled: bool = True
-    note: str = ""  # why it is disabled, or what it holds
-
-
-class ChoiceMenu(ModalScreen[str | None]):
-    """A short menu: a letter or enter on a highlighted choice dismisses with its key; escape with None."""
-
-    CSS_PATH = _CSS
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, title: str, choices: list[MenuChoice]) -> None:
-        super().__init__(classes="-detail-dialog")
-        self._title = title
-        self._choices = choices
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog-box menu-box"):
-            yield Static(self._title, classes="dialog-title", markup=False)
-            options = []
-            for choice in self._choices:
-                label = Text()
-                label.append(f"{choice.key}  ", "bold")
-                label.append(choice.label)
-                if choice.note:
-                    label.append(f"  {choice.note}", "dim")
-                options.append(Option(label, id=choice.key, disabled=not choice.enabled))
-            yield OptionList(*options, id="menu-list")
-            yield Static("a letter or enter picks · esc cancels", classes="dialog-hint", markup=False)
-
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
-
-    def on_key(self, event: events.Key) -> None:
-        for choice in self._choices:
-            if event.character == choice.key and choice.enabled:
-                event.stop()
-                event.prevent_default()
-                self.dismiss(choice.key)
-                return
-
-    @on(OptionList.OptionSelected, "#menu-list")
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.dismiss(event.option.id)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -21,7 +21,7 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Container, Horizontal
+from textual.containers import Container, Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import Screen
 from textual.timer import Timer
@@ -43,6 +43,9 @@ from ...messages import JournalChanged
 from ...safe import one_line, safe_text
 from ...widgets.branch_tree import BranchTree
 from ...widgets.inspector import Inspector
+from ...widgets.state_panel import StatePanel
+from ..analysis_actions import ANALYSIS_BINDINGS, AnalysisActions
+from ..analysis_commands import AnalysisCommands
 from ...widgets.timeline import TimelineRow, TimelineView
 from ...widgets.virtual_list import VirtualTable
 from .actions import SPLIT_RANGE, DetailActions
@@ -61,8 +64,11 @@ SLOW_LOAD = 0.4  # seconds before a load that has not answered says it is waitin
 _FATAL = (NotAJournal, JournalCorrupt, JournalTooNew, JournalPermission)
 
 
-class SessionDetailScreen(DetailActions, Screen[None]):
-    """A session's branches, timeline and events (the key actions are in :mod:`.actions`)."""
+class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
+    COMMANDS = {AnalysisCommands}  # the analysis views in the palette (with the app's commands)
+
+    """A session's branches, timeline and events (the key actions are in :mod:`.actions`; the analysis
+    views' in :mod:`lago_tui.screens.analysis_actions`)."""
 
     CSS_PATH = Path(__file__).with_suffix(".tcss")
 
@@ -72,7 +78,7 @@ class SessionDetailScreen(DetailActions, Screen[None]):
         Binding("slash", "search", "Search", key_display="/"),
         Binding("t", "kind_filter", "Kinds"),
         Binding("f", "toggle_follow", "Follow"),
-        Binding("y", "copy", "Copy"),
+        Binding("y", "copy_menu", "Copy"),
         Binding("b", "new_branch", "Branch"),
         # in the help screen
         Binding("q", "leave", "Back to the list", show=False),
@@ -93,6 +99,8 @@ class SessionDetailScreen(DetailActions, Screen[None]):
         Binding("o", "show_full", "Full text", show=False),
         Binding("i", "toggle_inspector", "Inspector", show=False),
         Binding("ctrl+r", "refresh", "Refresh", show=False),
+        # the analysis views (state, compare, lanes, problems, ranges, save)
+        *(Binding(key, action, description, show=False) for key, action, description, _shown in ANALYSIS_BINDINGS),
     ]
 
     def __init__(self, session_id: str, *, branch_id: str | None = None) -> None:
@@ -151,9 +159,13 @@ class SessionDetailScreen(DetailActions, Screen[None]):
                 timeline = TimelineView(id="sd-timeline")
                 timeline.border_title = "timeline"
                 yield timeline
-                inspector = Inspector(id="sd-inspector")
-                inspector.border_title = "event"
-                yield inspector
+                with Vertical(id="sd-side"):
+                    inspector = Inspector(id="sd-inspector")
+                    inspector.border_title = "event"
+                    yield inspector
+                    state = StatePanel(id="sd-state")
+                    state.border_title = "state"
+                    yield state
         search = Input(placeholder="search this branch (enter: find, esc: close)", id="sd-search")
         search.display = False
         yield search
@@ -176,7 +188,7 @@ class SessionDetailScreen(DetailActions, Screen[None]):
 
     def _layout(self, width: int) -> None:
         branches = len(self.detail.branches) if self.detail else 1
-        apply_layout(self, self.query_one(BranchTree), self.query_one(Inspector), width, branches,
+        apply_layout(self, self.query_one(BranchTree), self.query_one("#sd-side"), width, branches,
                      zoom=self.zoomed, inspector_share=self.inspector_share, tree_extra=self.tree_extra)
 
     def default_inspector_share(self) -> int:
@@ -336,7 +348,10 @@ class SessionDetailScreen(DetailActions, Screen[None]):
         self._done_loading()
         self.busy = False
         self.problem = ""
+        first = self.detail is None or self.detail.summary.session_id != opened.detail.summary.session_id
         self._set_detail(opened.detail, opened.branch_id)
+        if first:
+            self.refresh_problem_count()
         view = self.query_one(TimelineView)
         if opened.timeline is None or opened.source is None:
             self.timeline = None
@@ -404,7 +419,7 @@ class SessionDetailScreen(DetailActions, Screen[None]):
         header = self.query_one("#sd-header", Static)
         width = self.size.width or self.app.size.width
         if self.detail is not None:
-            header.update(header_text(self.detail, width), layout=False)
+            header.update(header_text(self.detail, width, badge=self.problem_badge()), layout=False)
             return
         title = Text("Loading session ", "dim")
         title.append_text(safe_text(self.session_id, "dim", single_line=True, width=60))
@@ -494,6 +509,7 @@ class SessionDetailScreen(DetailActions, Screen[None]):
         row = self.query_one(TimelineView).highlighted_row
         if row is not None:
             self._show_row(row)
+            self.analysis_row_shown(row)
         self._update_status()
 
     def _show_row(self, row: TimelineRow) -> None:
@@ -530,6 +546,8 @@ class SessionDetailScreen(DetailActions, Screen[None]):
     def highlighted(self) -> TimelineRow | None:
         """The row under the timeline's cursor (if loaded)."""
         return self.query_one(TimelineView).highlighted_row
+
+    _highlighted = highlighted  # (the analysis mixin's name for it)
 
     @property
     def cursor(self) -> int:

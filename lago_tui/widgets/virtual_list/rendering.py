@@ -42,6 +42,7 @@ class _RenderState:
     header: Style
     placeholder: Style
     error: Style
+    selected: Style
     key: int  # Identifies the styles, part of the cache key of rendered rows.
 
 
@@ -60,6 +61,7 @@ class TableRendering(_Base):
             header = get("virtual-table--header")
             placeholder = get("virtual-table--placeholder", partial=True)
             error = get("virtual-table--error", partial=True)
+            selected = get("virtual-table--selected")
             state = self._render_state = _RenderState(
                 width=width,
                 widths=self._column_widths(width),
@@ -70,7 +72,8 @@ class TableRendering(_Base):
                 header=header,
                 placeholder=placeholder,
                 error=error,
-                key=hash((width, focused, base, cursor, even, self._zebra)),
+                selected=selected,
+                key=hash((width, focused, base, cursor, even, selected, self._zebra)),
             )
         return state
 
@@ -108,6 +111,9 @@ class TableRendering(_Base):
     def _row_style(self, state: _RenderState, index: int, highlighted: bool) -> Style:
         if highlighted:
             return state.cursor
+        selection = self._selection
+        if selection is not None and selection[0] <= index <= selection[1]:
+            return state.selected
         if self._zebra and index % 2 == 0:
             return state.even
         return state.base

@@ -72,6 +72,7 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
         "virtual-table--placeholder",
         "virtual-table--even",
         "virtual-table--error",
+        "virtual-table--selected",
     }
 
     DEFAULT_CSS = """
@@ -108,6 +109,9 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
         }
         & > .virtual-table--error {
             color: $text-error;
+        }
+        & > .virtual-table--selected {
+            background: $accent 30%;
         }
     }
     """
@@ -246,6 +250,7 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
         self._awaiting_replace = False  # A new source's first load is pending.
 
         self._row_height = 1
+        self._selection: tuple[int, int] | None = None
         self._fetcher = Fetcher(self._start_thread, self.post_message)
 
     # ----------------------------------------------------------------- public API
@@ -387,6 +392,13 @@ class VirtualTable(TableRendering, ScrollView, Generic[RowT], can_focus=True, in
             self._scroll_with_context(context)
         else:
             self._scroll_cursor_visible()
+
+    def set_selection(self, selection: tuple[int, int] | None) -> None:
+        """Show rows ``first..last`` (inclusive) as selected, or none."""
+        if selection == self._selection:
+            return
+        self._selection = selection
+        self.refresh_rows()
 
     def refresh_rows(self, indices: Sequence[int] | None = None) -> None:
         """Re-render rows (all, or just `indices`) without refetching them.
