@@ -151,7 +151,7 @@ def timeline_columns(width: int, branch_names: Sequence[str], longest_seq: int) 
     if width >= 60:
         cols.append(Column("time", "time", width=8))
     if width >= 96:
-        cols.append(Column("gap", "gap", width=6, align="right"))
+        cols.append(Column("gap", "gap", width=7, align="right"))  # "+1000ms" (999.6 ms rounds up)
     cols.append(Column("kind", "kind", width=19 if width >= 64 else 14))
     cols.append(Column("summary", "summary", min_width=10))
     return tuple(cols)

@@ -21,7 +21,7 @@ __all__ = ["NARROW", "WIDE", "apply_layout", "default_share", "tree_width"]
 
 NARROW = 120
 WIDE = 160
-TREE_ROWS = 5
+TREE_ROWS = 5  # at most, stacked (3 on a terminal under 30 rows)
 TREE_CHROME = 3  # borders and the scrollbar
 TREE_MIN = 16
 TREE_SHARE = 0.2  # the whole labels get up to this share of the screen
@@ -62,7 +62,8 @@ def apply_layout(
     if narrow:
         tree.display = branches > 1 and zoom is None
         tree.styles.width = "1fr"
-        tree.styles.height = min(max(branches, 1), TREE_ROWS) + 1  # and the rule above
+        rows = TREE_ROWS if screen.app.size.height >= 30 else 3
+        tree.styles.height = min(max(branches, 1), rows) + 1  # and the rule above
     else:
         tree.display = zoom is None
         name_only, whole = tree.wanted_widths()
