@@ -12,28 +12,8 @@ from typing import Any
 
 from .journal.views import TimelineEvent
 
-# Families drive colour and glyph in the TUI and the kind filter's groups.
-FAMILIES: dict[str, tuple[str, ...]] = {
-    "session": ("SessionCreated", "SessionResumed", "SessionClosed", "SnapshotCreated", "StatePatched", "ContextCompacted"),
-    "message": ("Message", "TextDelta"),
-    "tool": ("ToolCallRequested", "ToolCallStarted", "ToolCallCompleted", "ToolCallFailed"),
-    "run": ("RunStarted", "RunFinished", "StepStarted", "StepFinished"),
-    "branch": ("BranchCreated", "BranchMerged"),
-    "file": ("FileWrite", "FileDelete", "FileRename"),
-    "policy": ("PolicyEvaluated", "ApprovalRequested", "ApprovalResolved"),
-    "error": ("RunErrored", "ErrorRaised"),
-    "custom": ("Custom",),
-}
-_FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}
-
-
-def family(kind: str, payload: dict[str, Any] | None = None) -> str:
-    """The event's family; tool failures and non-ok completions count as errors; unknown kinds 'unknown'."""
-    if kind == "ToolCallFailed":
-        return "error"
-    if kind == "ToolCallCompleted" and payload and str(payload.get("status", "ok")).lower() not in ("ok", "success"):
-        return "error"
-    return _FAMILY_OF.get(kind, "unknown")
+# Families, roles and family() live with the journal (the query language uses them too).
+from .journal.kinds import FAMILIES, ROLES, family  # noqa: F401 - re-exported
 
 
 def compact_json(value: Any, limit: int = 200) -> str:

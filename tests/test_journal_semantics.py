@@ -23,6 +23,7 @@ from lago_tui.journal import (
     NotFound,
 )
 from lago_tui.journal import ingest as ingest_module
+from lago_tui.journal.query import QueryError
 from lago_tui.journal.store import SORT_COLUMNS
 
 T0 = 1_700_000_000_000_000  # microseconds
@@ -338,8 +339,10 @@ def test_timeline_windows_equal_slices_of_the_full_timeline(j: Journal) -> None:
         + [(b_events[s - 1]["event_id"], b, s, False) for s in range(1, 23)]
     )
     rng = random.Random(20240601)
+    with pytest.raises(QueryError, match="unknown kind 'NoSuchKind'"):  # issue 12.5: an error, not nothing
+        j.timeline(sid, "b", ["NoSuchKind"])
     for kinds in (None, ["Message", "ToolCallRequested"], ["TextDelta"], ["SessionCreated", "ErrorRaised"],
-                  ["NoSuchKind"]):
+                  ["Custom"]):
         timeline = j.timeline(sid, "b", kinds)
         whole = timeline.window(0, 10_000)
         got = [(e.event_id, e.branch_id, e.seq, e.inherited) for e in whole]
@@ -387,6 +390,13 @@ def _searchable(e) -> str:
             "SessionCreated": lambda: p["name"]}[e.kind]()
 
 
+def _shown(e) -> str:
+    """The payload's text and what the timeline row shows (issue 12.10: search what people read)."""
+    from lago_tui.summary import role_label, summarize
+
+    return f"{_searchable(e)} {role_label(e)} {summarize(e)}"
+
+
 def test_timeline_find_matches_wildcards_literally(j: Journal) -> None:
     ev = Events()
     sid = j.create_session({"name": "find"})
@@ -402,11 +412,8 @@ def test_timeline_find_matches_wildcards_literally(j: Journal) -> None:
     assert (at["user " + target], at["user AGAIN 100%_DONE\\X"], timeline.length) == (6, 11, 12)
 
     def check(tl, events, needle):
-        """find() and match_positions() against a brute-force oracle (the text or the kind shown), from
-        every start, both ways."""
-        hits = [e.position for e in events
-                if needle.lower() in _searchable(e).lower() or needle.lower() in e.kind.lower()]
-        assert tl.match_positions(needle) == hits, needle
+        """find() against a brute-force oracle, from every start, both ways."""
+        hits = [e.position for e in events if needle.lower() in _shown(e).lower()]
         for start in range(-2, tl.length + 2):
             forward = min((p for p in hits if p >= start), default=None)
             backward = max((p for p in hits if p <= start), default=None)

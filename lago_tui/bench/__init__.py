@@ -9,6 +9,7 @@ numbers go to ``--json``):
   rate, appends (direct and through the BatchingWriter), search across all events, Timeline.find;
 * analysis: state at random points of the big session, comparing two 100k-event attempts, the
   integrity check of the whole journal;
+* query level (issue 13): typed list queries to an updated list, typed timeline queries to the first match;
 * app level, driving the real app headless (``App.run_test(size=(120, 40))`` with a Pilot) in child
   processes: process start to a painted session list, filter keystrokes, opening the big session, ``G``,
   PageDown, a jump, switching to a nested branch, search, key latency during a search, live updates from
@@ -40,6 +41,7 @@ from .analysis import analysis_level
 from .app_level import app_level, child_main
 from .common import FULL, QUICK, Result, cached_journal, print_table
 from .journal_level import journal_level
+from .query import query_level
 
 __all__ = ["Result", "main"]
 
@@ -82,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_journal:
             log("journal level ...")
             results += journal_level(db, m, files, args.runs, scratch, built, log)
+            log("query level ...")
+            results += query_level(db, m, args.runs, log)
         if not args.no_analysis:
             log("analysis ...")
             results += analysis_level(db, m, args.runs, scratch, args.quick, log)

@@ -11,10 +11,10 @@ import argparse
 import sys
 
 from ..journal import JournalError
-from . import analysis, reading, serving, writing
+from . import analysis, completion, manage, reading, serving, writing
 from .output import PROG, error
 
-COMMAND_MODULES = (reading, writing, analysis, serving)
+COMMAND_MODULES = (reading, writing, analysis, manage, serving, completion)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,7 +36,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
 
 def run(argv: list[str]) -> int:
     parser, handlers = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(reading.glue_option_values(argv))
     from ..connect import open_journal
 
     try:

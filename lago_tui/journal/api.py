@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         AppendResult,
         BranchInfo,
         MergeResult,
+        RunFigures,
         SearchHit,
         SessionDetail,
         SessionSummary,
@@ -34,13 +35,14 @@ if TYPE_CHECKING:
 class TimelineAPI(ABC):
     """A branch's timeline (inherited events first), addressed by position 0..length-1.
 
-    ``kinds`` is the kind filter it was built with (None: every kind). Positions are stable until
-    :meth:`refresh` picks up appends (which only add positions at the end).
+    ``kinds`` is the kind filter it was built with (None: every kind), ``query`` its hiding query. Positions
+    are stable until :meth:`refresh` picks up appends (which only add positions at the end).
     """
 
     session_id: str
     branch_id: str
     kinds: tuple[str, ...] | None
+    query: Any  # the hiding query it was built with (a parsed Query; ``.text`` is what was typed)
 
     @property
     @abstractmethod
@@ -69,8 +71,21 @@ class TimelineAPI(ABC):
         """Events at positions [start, start + count) (fewer at the end), tool requests paired."""
 
     @abstractmethod
-    def find(self, text: str, start: int, *, forward: bool = True) -> int | None:
-        """The next (previous) position at or after (before) ``start`` whose text matches, or None."""
+    def find(self, query: str, start: int, *, forward: bool = True) -> int | None:
+        """The next (previous) position at or after (before) ``start`` matching ``query``, or None.
+
+        ``query`` is plain text or the timeline query language (:mod:`lago_tui.journal.query`); free text
+        matches the payload's text and what the row shows (kind label, role, tool, outcome, summary).
+        An empty query finds nothing; a bad one raises QueryError (with ``start``/``end`` offsets).
+        """
+
+    @abstractmethod
+    def count_matches(self, query: str) -> int:
+        """How many positions match ``query`` (0 for an empty query)."""
+
+    @abstractmethod
+    def match_positions(self, query: str, start: int = 0, count: int | None = None) -> list[int]:
+        """Positions in [start, start + count) (to the end without a count) matching ``query``, ascending."""
 
     @abstractmethod
     def exact_position(self, branch_id: str, seq: int) -> int | None:
@@ -80,11 +95,6 @@ class TimelineAPI(ABC):
     def partner(self, position: int) -> int | None:
         """The event paired with the one at ``position``: a tool call's request <-> its outcome (the
         completion or failure with the same call_id), or None if it has none in this timeline."""
-
-    @abstractmethod
-    def match_positions(self, text: str) -> list[int]:
-        """Every position whose event matches ``text`` (as :meth:`find` matches), ascending: for a
-        search's match count, its highlights and next/previous without another query."""
 
 
 class JournalAPI(ABC):
@@ -180,12 +190,13 @@ class JournalAPI(ABC):
     # ------------------------------------------------------------------ reading
 
     @abstractmethod
-    def count_sessions(self, filter_text: str | None = None) -> int: ...
+    def count_sessions(self, query: str | None = None) -> int:
+        """Sessions matching ``query``: the list's query language (plain text matches name, id and model)."""
 
     @abstractmethod
     def list_sessions(
         self,
-        filter_text: str | None = None,
+        query: str | None = None,
         *,
         sort: str = "last_activity",
         descending: bool = True,
@@ -195,7 +206,7 @@ class JournalAPI(ABC):
 
     @abstractmethod
     def session_index(
-        self, session_id: str, filter_text: str | None = None, *, sort: str = "last_activity", descending: bool = True
+        self, session_id: str, query: str | None = None, *, sort: str = "last_activity", descending: bool = True
     ) -> int | None:
         """Position of a session in the filtered, sorted list (to keep a highlight across reloads)."""
 
@@ -216,9 +227,13 @@ class JournalAPI(ABC):
     @abstractmethod
     def timeline(
         self, session: str, branch: str = "main", kinds: Iterable[str] | None = None,
-        *, detail: SessionDetail | None = None,
+        *, query: str | None = None, detail: SessionDetail | None = None,
     ) -> TimelineAPI:
-        """A branch's timeline; pass the session's ``detail`` if you already have it."""
+        """A branch's timeline; pass the session's ``detail`` if you already have it.
+
+        ``kinds`` (kinds, families such as ``tool``, roles such as ``assistant``) and ``query`` (the timeline
+        query language) hide non-matching events. Unknown kinds and bad queries raise QueryError.
+        """
 
     @abstractmethod
     def search(self, text: str, *, session: str | None = None, limit: int = 100) -> list[SearchHit]: ...
@@ -248,6 +263,32 @@ class JournalAPI(ABC):
     ) -> list[TimelineEvent]:
         """A branch's own events (none inherited) with seq > ``after_seq`` (exclusive), by seq, at most
         ``limit``. Raises NotFound for an unknown session or branch."""
+
+    # ------------------------------------------------------------------ session management
+
+    @abstractmethod
+    def close_session(self, session: str, reason: str | None = None, *, now_us: int | None = None) -> str:
+        """Append SessionClosed to the session's main branch; returns its event id.
+
+        Raises InvalidSpec if the session is closed already."""
+
+    @abstractmethod
+    def rename_session(self, session: str, name: str, *, now_us: int | None = None) -> str:
+        """Rename a session (an event records it, so export/import carry it); returns the event id."""
+
+    @abstractmethod
+    def rename_branch(self, session: str, branch: str, name: str, *, now_us: int | None = None) -> str:
+        """Rename a branch (not main; names stay unique in the session); returns the event id."""
+
+    @abstractmethod
+    def delete_session(self, session: str) -> dict[str, Any]:
+        """Delete a session, its branches and events in one transaction.
+
+        Returns ``{session_id, name, events, branches}`` (what was deleted)."""
+
+    @abstractmethod
+    def runs(self, session: str, branch: str = "main") -> list[RunFigures]:
+        """Per-run and per-step figures (tokens in/out, tool calls, failures, wall time) of a branch's timeline."""
 
     def head_seq(self, session: str, branch: str = "main") -> int:
         from .errors import NotFound

@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 from pydantic import BaseModel, ValidationError
 
+from . import renames
 from .errors import InvalidEvent
 from .models import KNOWN_PAYLOADS, EventEnvelope
 from .views import AppendResult
@@ -379,20 +380,17 @@ def ingest(
                     WHEN nb.name IS NULL OR trim(nb.name) = '' THEN 'BranchCreated needs a name'
                     WHEN nb.branch_id = 'main' OR nb.name = 'main' THEN 'main is the session''s first branch; it cannot be created again'
                     WHEN b.branch_id IS NOT NULL THEN 'branch id ' || nb.branch_id || ' already exists in session ' || nb.session_id
-                    WHEN bn.name IS NOT NULL THEN 'branch name ' || nb.name || ' already exists in session ' || nb.session_id
                     WHEN count(*) OVER (PARTITION BY nb.session_id, nb.branch_id) > 1
                         AND nb.created_idx > min(nb.created_idx) OVER (PARTITION BY nb.session_id, nb.branch_id)
                         THEN 'branch id ' || nb.branch_id || ' is created twice'
-                    WHEN count(*) OVER (PARTITION BY nb.session_id, nb.name) > 1
-                        AND nb.created_idx > min(nb.created_idx) OVER (PARTITION BY nb.session_id, nb.name)
-                        THEN 'branch name ' || nb.name || ' is used twice in session ' || nb.session_id
                 END AS problem
             FROM _new_branches nb
             LEFT JOIN branches b ON b.session_id = nb.session_id AND b.branch_id = nb.branch_id
-            LEFT JOIN branches bn ON bn.session_id = nb.session_id AND bn.name = nb.name
         ) WHERE problem IS NOT NULL ORDER BY created_idx LIMIT 1
         """,
     )
+    # Renames (Custom events, see renames.py): well-formed, and branch names unique at every point.
+    renames.check(con, lambda sql: _fail(con, locate, sql), new_branches=True)
     # Every event must be on a branch that exists (in the journal, or created earlier in this batch).
     _fail(
         con,
@@ -459,6 +457,7 @@ def ingest(
         [base],
     )
     _refresh_aggregates(con)
+    renames.apply(con)
     return IngestResult(sessions_created, added, total - added, branches_created)
 
 

@@ -18,6 +18,7 @@ from . import ids
 from .api import JournalAPI
 from .connection import Connector, check_file
 from .errors import Conflict, InvalidEvent, InvalidSpec, JournalError, NotFound
+from .query import Query, list_predicate
 
 if TYPE_CHECKING:  # the write path (pydantic models, ingest SQL) is imported on first write
     from .analysis_views import Comparison, Problem, StateAt
@@ -29,6 +30,7 @@ from .views import (
     BranchInfo,
     Merge,
     MergeResult,
+    RunFigures,
     SearchHit,
     SessionDetail,
     SessionSummary,
@@ -52,10 +54,20 @@ _SESSION_COLS = (
 )
 _TOTALS_COLS = "tool_calls, failures"  # kept by every write, so opening a session scans no events
 
-def like_pattern(text: str) -> str:
-    """An ILIKE pattern matching ``text`` as a literal substring (``%``, ``_`` and ``\\`` escaped)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+
+def _candidates(rows: Sequence[Sequence[Any]]) -> str:
+    """'ID (NAME, created 2026-11-20 10:34), ...' for an ambiguity error (rows: id, name, created, total)."""
+    from datetime import UTC, datetime
+
+    shown = []
+    for session_id, name, created, _ in rows[:5]:
+        try:
+            when = datetime.fromtimestamp(created / 1_000_000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+        except (OverflowError, OSError, ValueError):
+            when = str(created)
+        shown.append(f"{session_id} ({name}, created {when})")
+    more = rows[0][3] - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 def _session(row: Sequence[Any]) -> SessionSummary:
@@ -337,14 +349,13 @@ class Journal(JournalAPI):
 
     # ------------------------------------------------------------------ sessions
 
-    def _filter_sql(self, text: str | None) -> tuple[str, list[Any]]:
-        if not text:
-            return "", []
-        pat = like_pattern(text)
-        return " WHERE (name ILIKE ? ESCAPE '\\' OR session_id ILIKE ? ESCAPE '\\' OR model ILIKE ? ESCAPE '\\')", [pat, pat, pat]
+    def _filter_sql(self, query: str | Query | None) -> tuple[str, list[Any]]:
+        compiled = list_predicate(query)
+        return ("", []) if compiled is None else (f" WHERE {compiled[0]}", compiled[1])
 
-    def count_sessions(self, filter_text: str | None = None) -> int:
-        where, params = self._filter_sql(filter_text)
+    def count_sessions(self, query: str | Query | None = None) -> int:
+        """How many sessions match ``query`` (the list's query language; plain text matches name, id, model)."""
+        where, params = self._filter_sql(query)
         with self._conn.reader() as con:
             if con is None:
                 return 0
@@ -352,17 +363,17 @@ class Journal(JournalAPI):
 
     def list_sessions(
         self,
-        filter_text: str | None = None,
+        query: str | Query | None = None,
         *,
         sort: str = "last_activity",
         descending: bool = True,
         limit: int | None = None,
         offset: int = 0,
     ) -> list[SessionSummary]:
-        """Sessions with their aggregates, filtered (name, id, model; case-insensitive) and sorted."""
+        """Sessions with their aggregates, filtered by ``query`` (see :mod:`.query`) and sorted."""
         if sort not in SORT_COLUMNS:
             raise JournalError(f"cannot sort by {sort!r}; choose one of {', '.join(SORT_COLUMNS)}")
-        where, params = self._filter_sql(filter_text)
+        where, params = self._filter_sql(query)
         direction = "DESC" if descending else "ASC"
         sql = f"SELECT {_SESSION_COLS} FROM sessions{where} ORDER BY {SORT_COLUMNS[sort]} {direction}, session_id {direction}"
         if limit is not None:
@@ -374,12 +385,12 @@ class Journal(JournalAPI):
             return [_session(r) for r in con.execute(sql, params).fetchall()]
 
     def session_index(
-        self, session_id: str, filter_text: str | None = None, *, sort: str = "last_activity", descending: bool = True
+        self, session_id: str, query: str | Query | None = None, *, sort: str = "last_activity", descending: bool = True
     ) -> int | None:
         """Position of a session in the filtered, sorted list (to keep a highlight across reloads)."""
         if sort not in SORT_COLUMNS:
             raise JournalError(f"cannot sort by {sort!r}; choose one of {', '.join(SORT_COLUMNS)}")
-        where, params = self._filter_sql(filter_text)
+        where, params = self._filter_sql(query)
         direction = "DESC" if descending else "ASC"
         sql = (
             f"SELECT pos FROM (SELECT session_id, row_number() OVER (ORDER BY {SORT_COLUMNS[sort]} {direction}, "
@@ -402,25 +413,29 @@ class Journal(JournalAPI):
         return [r[0] for r in rows]
 
     def resolve_session(self, ref: str) -> str:
-        """A session id from an id, a unique id prefix or a unique name."""
+        """A session id from an id, a unique id prefix, a unique name or a unique name prefix.
+
+        An ambiguous reference raises NotFound naming the candidates (id, name, created) on one line."""
         with self._conn.reader() as con:
             if con is None:
                 raise NotFound(f"no session {ref!r} (the journal is empty)")
             row = con.execute("SELECT session_id FROM sessions WHERE session_id = ?", [ref]).fetchone()
             if row:
                 return row[0]
-            rows = con.execute(
-                "SELECT session_id FROM sessions WHERE starts_with(session_id, ?) LIMIT 2", [ref]
-            ).fetchall()
-            if len(rows) == 1:
-                return rows[0][0]
-            if len(rows) > 1:
-                raise NotFound(f"session id prefix {ref!r} is ambiguous")
-            rows = con.execute("SELECT session_id FROM sessions WHERE name = ? LIMIT 2", [ref]).fetchall()
-        if len(rows) == 1:
-            return rows[0][0]
-        if len(rows) > 1:
-            raise NotFound(f"session name {ref!r} is ambiguous; use its id")
+            cols = "session_id, name, created_at"
+            for what, where in (
+                ("session id prefix", "starts_with(session_id, ?)"),
+                ("session name", "name = ?"),
+                ("session name prefix", "starts_with(name, ?)"),
+            ):
+                rows = con.execute(
+                    f"SELECT {cols}, count(*) OVER () FROM sessions WHERE {where} ORDER BY created_at, session_id LIMIT 6",
+                    [ref],
+                ).fetchall()
+                if len(rows) == 1:
+                    return rows[0][0]
+                if rows:
+                    raise NotFound(f"{what} {ref!r} is ambiguous: {_candidates(rows)}; use an id")
         raise NotFound(f"no session {ref!r}")
 
     def session(self, ref: str) -> SessionDetail:
@@ -465,14 +480,25 @@ class Journal(JournalAPI):
 
     def timeline(
         self, session: str, branch: str = "main", kinds: Iterable[str] | None = None,
-        *, detail: SessionDetail | None = None,
+        *, query: str | Query | None = None, detail: SessionDetail | None = None,
     ) -> Timeline:
-        """A branch's timeline; pass the session's ``detail`` if you already have it (saves a query)."""
+        """A branch's timeline; pass the session's ``detail`` if you already have it (saves a query).
+
+        ``kinds`` (kinds, families or roles) and ``query`` (the timeline query language) hide what does not
+        match. An unknown kind or a bad query raises QueryError.
+        """
         detail = detail if detail is not None and session in (detail.summary.session_id,) else self.session(session)
         info = detail.branch(branch)
         if info is None:
             raise NotFound(f"no branch {branch!r} in session {detail.summary.name}")
-        return Timeline(self, detail, info.branch_id, tuple(sorted(set(kinds))) if kinds else None)
+        return Timeline(self, detail, info.branch_id, tuple(sorted(set(kinds))) if kinds else None, query)
+
+    def _kind_exists(self, session_id: str, kind: str) -> bool:
+        """Whether an event of ``kind`` occurs in the session (for kinds the vocabulary does not know)."""
+        with self._conn.reader() as con:
+            return con is not None and con.execute(
+                "SELECT 1 FROM events WHERE session_id = ? AND kind = ? LIMIT 1", [session_id, kind]
+            ).fetchone() is not None
 
     def search(self, text: str, *, session: str | None = None, limit: int = 100) -> list[SearchHit]:
         """Case-insensitive literal substring search over payload text, in one session or all."""
@@ -610,8 +636,38 @@ class Journal(JournalAPI):
             rows.append((len(rows), json.dumps(marker, ensure_ascii=False)))
             result = append_rows(con, rows, lambda idx: f"merged event {idx + 1}")
         return MergeResult(session_id, src[0], dst[0], len(copies), src[4], result.seqs[-1])
-        self._replay: ReplayCache | None = None  # timeline indexes of state_at, built on first use
-        self._analysis_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ session management (manage.py)
+
+    def close_session(self, session: str, reason: str | None = None, *, now_us: int | None = None) -> str:
+        """Append SessionClosed on main; returns its event id. A closed session cannot be closed again."""
+        from . import manage
+
+        return manage.close_session(self, session, reason, now_us)
+
+    def rename_session(self, session: str, name: str, *, now_us: int | None = None) -> str:
+        """Rename a session (recorded as an event, see renames.py); returns the event id."""
+        from . import manage
+
+        return manage.rename_session(self, session, name, now_us)
+
+    def rename_branch(self, session: str, branch: str, name: str, *, now_us: int | None = None) -> str:
+        """Rename a branch other than main (recorded as an event on it); returns the event id."""
+        from . import manage
+
+        return manage.rename_branch(self, session, branch, name, now_us)
+
+    def delete_session(self, session: str) -> dict[str, Any]:
+        """Delete a session with all its branches and events, in one transaction."""
+        from . import manage
+
+        return manage.delete_session(self, session)
+
+    def runs(self, session: str, branch: str = "main") -> list[RunFigures]:
+        """Per-run and per-step figures of a branch's timeline, runs in order of their first event."""
+        from . import manage
+
+        return manage.runs(self, session, branch)
 
     # used by Timeline
     def _read(self) -> Any:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from .api import TimelineAPI
+from .query import Query, TimelineContext, kinds_predicate, parse_timeline, timeline_predicate
+from .shown import outcome_calls_sql
 from .views import SessionDetail, TimelineEvent, ToolOutcome
 
 if TYPE_CHECKING:
@@ -25,13 +27,31 @@ _EVENT_COLS = (
 
 # How far past a ToolCallRequested (in seqs of its branch) its completion is looked for.
 _PAIRING_LOOKAHEAD = 2000
+# find() reads seq chunks, first small then growing, so a near match is found without reading the whole
+# timeline and a far one costs a few statements more than one read.
+_FIND_FIRST_CHUNK = 8192
+_FIND_GROWTH = 4
 
 
-def _match_sql(text: str) -> tuple[str, list[Any]]:
-    """The condition an event must meet to match a search for ``text``: a case-insensitive literal
-    substring of its payload text or of its kind."""
-    needle = text.lower()
-    return " AND (contains(lower(text), ?) OR contains(lower(kind), ?))", [needle, needle]
+def _take(left: list[tuple[int, int, int]], count: int, forward: bool) -> tuple[list, list]:
+    """Split ``count`` seqs off the front of ``left`` (regions in reading order: forward from each region's
+    first seq, backward from its last)."""
+    take: list[tuple[int, int, int]] = []
+    rest = list(left)
+    while rest and count > 0:
+        i, lo, hi = rest.pop(0)
+        if hi - lo + 1 <= count:
+            take.append((i, lo, hi))
+            count -= hi - lo + 1
+        elif forward:
+            take.append((i, lo, lo + count - 1))
+            rest.insert(0, (i, lo + count, hi))
+            count = 0
+        else:
+            take.append((i, hi - count + 1, hi))
+            rest.insert(0, (i, lo, hi - count))
+            count = 0
+    return take, rest
 
 
 def _event(row: Sequence[Any], position: int, *, inherited: bool, outcome: ToolOutcome | None = None) -> TimelineEvent:
@@ -60,7 +80,10 @@ class Timeline(TimelineAPI):
     With a kind filter the matching seqs of each segment are kept (8 bytes each) to map positions.
     """
 
-    def __init__(self, journal: Journal, detail: SessionDetail, branch_id: str, kinds: tuple[str, ...] | None):
+    def __init__(
+        self, journal: Journal, detail: SessionDetail, branch_id: str, kinds: tuple[str, ...] | None,
+        query: str | Query | None = None,
+    ):
         self.journal = journal
         self.session_id = detail.summary.session_id
         self.branch_id = branch_id
@@ -70,27 +93,87 @@ class Timeline(TimelineAPI):
         for i, b in enumerate(chain):
             last = chain[i + 1].fork_point_seq if i + 1 < len(chain) else b.head_seq
             self.segments.append(Segment(b.branch_id, last))
-        if kinds is not None:
+        self._outcomes: dict[tuple[Any, ...], list[str]] = {}
+        refs = {b.name: b.branch_id for b in detail.branches}
+        refs.update({b.branch_id: b.branch_id for b in detail.branches})
+        self.context = TimelineContext(
+            self.session_id, refs, lambda kind: journal._kind_exists(self.session_id, kind), self._outcome_calls,
+        )
+        self.query = parse_timeline(query) if not isinstance(query, Query) else query
+        self._filter = self._compile_filter()
+        if self._filter[0]:
             self._load_filtered(0)
         self._offsets = self._compute_offsets()
 
+    def _compile_filter(self) -> tuple[str, list[Any]]:
+        """The hiding filter (kinds, then the query) as an SQL suffix ``AND ...`` and its parameters."""
+        sql, params = "", []
+        if self.kinds is not None:
+            sql = f" AND ({kinds_predicate(self.kinds, self.context.kind_exists, params)})"
+        compiled = timeline_predicate(self.query, self.context)
+        if compiled is not None:
+            sql += f" AND ({compiled[0]})"
+            params += compiled[1]
+        return sql, params
+
+    def _outcome_calls(self, cond: str, params: list[Any]) -> list[str]:
+        """Call ids of the session's tool requests whose outcome meets ``cond`` (see query.TimelineContext).
+
+        Kept per timeline until :meth:`refresh` sees new events: ``n``/``N`` and highlighting ask again."""
+        key = (cond, tuple(params))
+        cached = self._outcomes.get(key)
+        if cached is not None:
+            return cached
+        # Only requests this timeline can show: on its lineage's branches.
+        sql, sql_params = outcome_calls_sql(cond, params, self.session_id, [seg.branch_id for seg in self.segments])
+        with self.journal._read() as con:
+            rows = [] if con is None else con.execute(sql, sql_params).fetchall()
+        if len(self._outcomes) >= 32:
+            self._outcomes.pop(next(iter(self._outcomes)))
+        self._outcomes[key] = calls = [r[0] for r in rows]
+        return calls
+
     def _kind_sql(self) -> tuple[str, list[Any]]:
-        if self.kinds is None:
-            return "", []
-        return f" AND kind IN ({', '.join('?' * len(self.kinds))})", list(self.kinds)
+        return self._filter[0], list(self._filter[1])
+
+    def _match_sql(self, query: str | Query | None) -> tuple[str, list[Any]] | None:
+        """The hiding filter and ``query`` (a search) as one ``AND ...`` suffix; None for an empty search."""
+        q = query if isinstance(query, Query) else parse_timeline(query)
+        compiled = timeline_predicate(q, self.context)
+        if compiled is None:
+            return None
+        sql, params = self._kind_sql()
+        return f"{sql} AND ({compiled[0]})", params + compiled[1]
 
     def _load_filtered(self, from_segment: int) -> None:
         ksql, kparams = self._kind_sql()
+        regions = []
+        for i in range(from_segment, len(self.segments)):
+            seg = self.segments[i]
+            if seg.seqs is None:
+                seg.seqs = array("q")
+            start = seg.seqs[-1] + 1 if seg.seqs else 1
+            if start <= seg.last_seq:
+                regions.append((i, start, seg.last_seq))
+        if not regions:
+            return
+        where, wparams = self._regions_sql(regions)
         with self.journal._read() as con:
-            for seg in self.segments[from_segment:]:
-                start = seg.seqs[-1] if seg.seqs else 0
-                rows = [] if con is None else con.execute(
-                    f"SELECT seq FROM events WHERE session_id = ? AND branch_id = ? AND seq > ? AND seq <= ?{ksql} ORDER BY seq",
-                    [self.session_id, seg.branch_id, start, seg.last_seq, *kparams],
-                ).fetchall()
-                if seg.seqs is None:
-                    seg.seqs = array("q")
-                seg.seqs.extend(r[0] for r in rows)
+            rows = [] if con is None else con.execute(
+                f"SELECT branch_id, seq FROM events WHERE session_id = ? AND {where}{ksql} ORDER BY branch_id, seq",
+                [self.session_id, *wparams, *kparams],
+            ).fetchall()
+        index = {self.segments[i].branch_id: i for i, _, _ in regions}
+        for branch_id, seq in rows:
+            self.segments[index[branch_id]].seqs.extend((seq,))  # type: ignore[union-attr]
+
+    def _regions_sql(self, regions: Sequence[tuple[int, int, int]]) -> tuple[str, list[Any]]:
+        """SQL for seq ranges of segments, (segment index, first seq, last seq) each, read in one statement
+        (a statement's fixed cost is what a search pays most for)."""
+        params: list[Any] = []
+        for i, lo, hi in regions:
+            params += [self.segments[i].branch_id, lo, hi]
+        return "(" + " OR ".join("(branch_id = ? AND seq BETWEEN ? AND ?)" for _ in regions) + ")", params
 
     def _compute_offsets(self) -> list[int]:
         offsets, total = [], 0
@@ -121,7 +204,9 @@ class Timeline(TimelineAPI):
             ).fetchone()
         if row is not None and row[0] != self.segments[-1].last_seq:
             self.segments[-1].last_seq = row[0]
-            if self.kinds is not None:
+            self._outcomes.clear()
+            if self._filter[0]:
+                self._filter = self._compile_filter()  # outcomes of new tool calls may now match
                 self._load_filtered(len(self.segments) - 1)
             self._offsets = self._compute_offsets()
         return self._length
@@ -152,27 +237,35 @@ class Timeline(TimelineAPI):
         start = max(0, start)
         if start >= end:
             return []
-        ksql, kparams = self._kind_sql()
         out: list[TimelineEvent] = []
         with self.journal._read() as con:
             if con is None:
                 return []
-            pos = start
-            while pos < end:
-                i, first_seq = self.locate(pos)
-                seg = self.segments[i]
-                seg_end = min(end, self._offsets[i] + seg.length)
-                _, last_seq = self.locate(seg_end - 1)
+            for i, seg, pos, seg_end, first_seq, last_seq in self._spans(start, end):
+                # Filtered: the positions' seqs are known, so the filter is not evaluated again.
+                wanted = [] if seg.seqs is None else list(seg.seqs[pos - self._offsets[i]:seg_end - self._offsets[i]])
+                only = f" AND seq IN ({', '.join('?' * len(wanted))})" if wanted else ""
                 rows = con.execute(
                     f"SELECT {_EVENT_COLS} FROM events WHERE session_id = ? AND branch_id = ? "
-                    f"AND seq BETWEEN ? AND ?{ksql} ORDER BY seq",
-                    [self.session_id, seg.branch_id, first_seq, last_seq, *kparams],
+                    f"AND seq BETWEEN ? AND ?{only} ORDER BY seq",
+                    [self.session_id, seg.branch_id, first_seq, last_seq, *wanted],
                 ).fetchall()
                 inherited = seg.branch_id != self.branch_id
                 for n, row in enumerate(rows):
                     out.append(_event(row, pos + n, inherited=inherited))
-                pos = seg_end
             return self._pair_tools(con, out)
+
+    def _spans(self, start: int, end: int) -> Iterator[tuple[int, Segment, int, int, int, int]]:
+        """Positions [start, end) cut at segment bounds: (segment index, segment, first position, end
+        position, first seq, last seq) per piece."""
+        pos = start
+        while pos < end:
+            i, first_seq = self.locate(pos)
+            seg = self.segments[i]
+            seg_end = min(end, self._offsets[i] + seg.length)
+            _, last_seq = self.locate(seg_end - 1)
+            yield i, seg, pos, seg_end, first_seq, last_seq
+            pos = seg_end
 
     def _pair_tools(self, con: duckdb.DuckDBPyConnection, rows: list[TimelineEvent]) -> list[TimelineEvent]:
         """Attach each ToolCallRequested's completion or failure (by call_id) so its duration shows."""
@@ -218,65 +311,89 @@ class Timeline(TimelineAPI):
             result.append(ev)
         return result
 
-    def find(self, text: str, start: int, *, forward: bool = True) -> int | None:
-        """The position of the next (or previous) event at or after (before) ``start`` whose text matches."""
-        if not text or self._length == 0:
+    def find(self, query: str | Query, start: int, *, forward: bool = True) -> int | None:
+        """The position of the next (or previous) event at or after (before) ``start`` matching ``query``.
+
+        ``query`` is plain text or a query in the timeline language (see :mod:`.query`); free text matches
+        the payload's text and what the row shows. Raises QueryError for a query that cannot be read.
+        The timeline is read in chunks of seqs (across segments) that grow, so a near match costs a small
+        read and a far one a few statements.
+        """
+        match = self._match_sql(query)
+        if match is None or self._length == 0 or (forward and start >= self._length) or (not forward and start < 0):
             return None
-        if (forward and start >= self._length) or (not forward and start < 0):
-            return None
-        ksql, kparams = self._kind_sql()
+        msql, mparams = match
         start = min(max(start, 0), self._length - 1)
         first_seg, first_seq = self.locate(start)
-        order = range(first_seg, len(self.segments)) if forward else range(first_seg, -1, -1)
+        # What is left to read, in reading order: (segment index, first seq, last seq).
+        left: list[tuple[int, int, int]] = []
+        for i in (range(first_seg, len(self.segments)) if forward else range(first_seg, -1, -1)):
+            lo, hi = 1, self.segments[i].last_seq
+            if i == first_seg:
+                lo, hi = (first_seq, hi) if forward else (lo, first_seq)
+            if self.segments[i].length and lo <= hi:
+                left.append((i, lo, hi))
+        agg = "min" if forward else "max"
+        chunk = _FIND_FIRST_CHUNK
         with self.journal._read() as con:
             if con is None:
                 return None
-            for i in order:
-                seg = self.segments[i]
-                if seg.length == 0:
-                    continue
-                lo, hi = 1, seg.last_seq
-                if i == first_seg:
-                    lo, hi = (first_seq, hi) if forward else (lo, first_seq)
-                agg = "min" if forward else "max"
-                msql, mparams = _match_sql(text)
-                row = con.execute(
-                    f"SELECT {agg}(seq) FROM events WHERE session_id = ? AND branch_id = ? AND seq BETWEEN ? AND ?"
-                    f"{ksql}{msql}",
-                    [self.session_id, seg.branch_id, lo, hi, *kparams, *mparams],
-                ).fetchone()
-                if row and row[0] is not None:
-                    seq = row[0]
-                    if seg.seqs is not None:
-                        return self._offsets[i] + bisect_left(seg.seqs, seq)
-                    return self._offsets[i] + seq - 1
+            while left:
+                take, left = _take(left, chunk, forward)
+                where, wparams = self._regions_sql(take)
+                rows = con.execute(
+                    f"SELECT branch_id, {agg}(seq) FROM events WHERE session_id = ? AND {where}{msql} GROUP BY branch_id",
+                    [self.session_id, *wparams, *mparams],
+                ).fetchall()
+                if rows:
+                    found = dict(rows)
+                    i = next(i for i, _, _ in take if self.segments[i].branch_id in found)
+                    seg, seq = self.segments[i], found[self.segments[i].branch_id]
+                    return self._offsets[i] + (bisect_left(seg.seqs, seq) if seg.seqs is not None else seq - 1)
+                chunk *= _FIND_GROWTH
         return None
 
-    def match_positions(self, text: str) -> list[int]:
-        """Every position whose event matches ``text`` (as :meth:`find` matches), ascending."""
-        if not text or self._length == 0:
-            return []
-        ksql, kparams = self._kind_sql()
-        msql, mparams = _match_sql(text)
-        out: list[int] = []
+    def count_matches(self, query: str | Query) -> int:
+        """How many positions of this timeline match ``query``."""
+        match = self._match_sql(query)
+        if match is None:
+            return 0
+        msql, mparams = match
+        regions = [(i, 1, seg.last_seq) for i, seg in enumerate(self.segments) if seg.length]
+        if not regions:
+            return 0
+        where, wparams = self._regions_sql(regions)
         with self.journal._read() as con:
             if con is None:
-                return []
-            for i, seg in enumerate(self.segments):
-                if seg.length == 0:
-                    continue
-                rows = con.execute(
-                    f"SELECT seq FROM events WHERE session_id = ? AND branch_id = ? AND seq BETWEEN 1 AND ?"
-                    f"{ksql}{msql} ORDER BY seq",
-                    [self.session_id, seg.branch_id, seg.last_seq, *kparams, *mparams],
-                ).fetchall()
-                offset = self._offsets[i]
-                if seg.seqs is not None:
-                    seqs = seg.seqs
-                    out.extend(offset + bisect_left(seqs, seq) for (seq,) in rows)
-                else:
-                    out.extend(offset + seq - 1 for (seq,) in rows)
-        return out
+                return 0
+            return con.execute(
+                f"SELECT count(*) FROM events WHERE session_id = ? AND {where}{msql}", [self.session_id, *wparams, *mparams]
+            ).fetchone()[0]
+
+    def match_positions(self, query: str | Query, start: int = 0, count: int | None = None) -> list[int]:
+        """The positions in [start, start + count) (to the end without a count) that match ``query``."""
+        end = self._length if count is None else min(self._length, start + count)
+        start = max(0, start)
+        if start >= end:
+            return []
+        match = self._match_sql(query)
+        if match is None:
+            return []
+        msql, mparams = match
+        regions = [(i, first_seq, last_seq) for i, _, _, _, first_seq, last_seq in self._spans(start, end)]
+        where, wparams = self._regions_sql(regions)
+        with self.journal._read() as con:
+            rows = [] if con is None else con.execute(
+                f"SELECT branch_id, seq FROM events WHERE session_id = ? AND {where}{msql}",
+                [self.session_id, *wparams, *mparams],
+            ).fetchall()
+        index = {self.segments[i].branch_id: i for i, _, _ in regions}
+        out = []
+        for branch_id, seq in rows:
+            i = index[branch_id]
+            seg = self.segments[i]
+            out.append(self._offsets[i] + (bisect_left(seg.seqs, seq) if seg.seqs is not None else seq - 1))
+        return sorted(out)
 
     def exact_position(self, branch_id: str, seq: int) -> int | None:
         """The position of event (``branch_id``, ``seq``) if it is in this timeline, else None."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -337,3 +337,61 @@ class MergeResult:
     def from_json(cls, data: dict[str, Any]) -> MergeResult:
         return cls(data["session_id"], data["source_branch_id"], data["target_branch_id"], data["events_merged"],
                    data["merge_seq"], data["marker_seq"], data.get("strategy", "fast-forward"))
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """What a run or a step cost and did; ``branch_id``/``seq``: where it starts (for position_of)."""
+
+    branch_id: str
+    seq: int
+    started_ts: int
+    ended_ts: int
+    events: int
+    tokens_in: int
+    tokens_out: int
+    tool_calls: int
+    failures: int
+
+    @property
+    def wall_time_us(self) -> int:
+        return self.ended_ts - self.started_ts
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = [v.to_json() for v in value] if f.name == "steps" else value
+            if f.name == "ended_ts":
+                out["wall_time_us"] = self.wall_time_us
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Any:
+        values = {f.name: data.get(f.name) for f in fields(cls)}
+        if "steps" in values:
+            values["steps"] = tuple(StepFigures.from_json(s) for s in data.get("steps") or ())
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class StepFigures(Figures):
+    """One step of a run (StepStarted .. StepFinished)."""
+
+    index: int = 0
+    finished: bool = False  # a StepFinished was seen
+    stop_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunFigures(Figures):
+    """One run of a branch's timeline (events sharing a run_id): tokens, tool calls, failures, wall time.
+
+    Tokens follow the session totals' rule: the run's messages' token usage, or its RunFinished usage when
+    its messages reported none. ``status`` is finished, errored or open (no RunFinished/RunErrored yet).
+    """
+
+    run_id: str = ""
+    status: str = "open"
+    reason: str | None = None
+    steps: tuple[StepFigures, ...] = ()

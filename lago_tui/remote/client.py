@@ -180,15 +180,19 @@ class RemoteJournal(JournalAPI):
 
     def timeline(
         self, session: str, branch: str = "main", kinds: Iterable[str] | None = None,
-        *, detail: Any = None,
+        *, query: str | None = None, detail: Any = None,
     ) -> TimelineAPI:
         self.probe()
         if self.plain is not None:
-            return self.plain.timeline(session, branch, kinds, detail=detail)
+            return self.plain.timeline(session, branch, kinds, query=query, detail=detail)
+        if query is not None and not isinstance(query, str):
+            query = query.text  # a parsed Query
         kinds_t = tuple(sorted(set(kinds))) if kinds else None
         session_id = detail.summary.session_id if detail is not None and session == detail.summary.session_id else session
-        query = [("session", session_id), ("branch", branch), *[("kind", k) for k in kinds_t or ()]]
-        return RemoteTimeline(self, self._get(P.TIMELINE, query), kinds_t)
+        params = [("session", session_id), ("branch", branch), *[("kind", k) for k in kinds_t or ()]]
+        if query:
+            params.append(("hide", query))
+        return RemoteTimeline(self, self._get(P.TIMELINE, params))
 
     # ------------------------------------------------------------------ import / export
 
@@ -306,11 +310,16 @@ def wired_operations() -> tuple[list[str], list[str]]:
 class RemoteTimeline(TimelineAPI):
     """A branch's timeline kept by the server; this side holds its shape and fetches windows."""
 
-    def __init__(self, journal: RemoteJournal, meta: dict[str, Any], kinds: tuple[str, ...] | None) -> None:
+    def __init__(self, journal: RemoteJournal, meta: dict[str, Any]) -> None:
+        from ..journal.query import parse_timeline
+
         self.journal = journal
         self.session_id = meta["session_id"]
         self.branch_id = meta["branch_id"]
-        self.kinds = kinds
+        # as the server resolved them (families and roles become kinds), so later calls name the same timeline
+        self.kinds = tuple(meta["kinds"]) if meta.get("kinds") is not None else None
+        self._hide = meta.get("query") or None
+        self.query = parse_timeline(self._hide)  # an empty query when nothing is hidden, as locally
         self._fork_positions = list(meta["fork_positions"])
         self._update(meta)
 
@@ -321,7 +330,7 @@ class RemoteTimeline(TimelineAPI):
     def _query(self, *extra: tuple[str, str]) -> list[tuple[str, str]]:
         return [
             ("session", self.session_id), ("branch", self.branch_id), *[("kind", k) for k in self.kinds or ()],
-            ("length", str(self._length)), *extra,
+            *([("hide", self._hide)] if self._hide else []), ("length", str(self._length)), *extra,
         ]
 
     @property
@@ -337,13 +346,13 @@ class RemoteTimeline(TimelineAPI):
         return list(self._bounds)
 
     def refresh(self) -> int:
-        meta = self.journal._get(P.TIMELINE, self._query()[:-1])
+        meta = self.journal._get(P.TIMELINE, [q for q in self._query() if q[0] != "length"])
         if meta["length"] >= self._length:
             self._update(meta)
         return self._length
 
     def position_of(self, branch_id: str, seq: int) -> int | None:
-        if self.kinds is not None:
+        if self.kinds is not None or self._hide:
             found = self.journal._get(P.TIMELINE_POSITION, self._query(("of_branch", branch_id), ("seq", str(seq))))
             return None if found is None else int(found)
         offset = 0
@@ -363,8 +372,24 @@ class RemoteTimeline(TimelineAPI):
         rows = self.journal._get(P.TIMELINE_WINDOW, self._query(("start", str(start)), ("count", str(end - start))))
         return [TimelineEvent.from_json(r) for r in rows]
 
+    def count_matches(self, query: str) -> int:
+        if not query or not query.strip() or self._length == 0:
+            return 0
+        return int(self.journal._get(P.TIMELINE_COUNT, self._query(("text", query)),
+                                     timeout=max(self.journal.transport.read_timeout, 120.0)))
+
+    def match_positions(self, query: str, start: int = 0, count: int | None = None) -> list[int]:
+        if not query or not query.strip() or self._length == 0:
+            return []
+        extra = [("text", query), ("start", str(max(0, start)))]
+        if count is not None:
+            extra.append(("count", str(max(0, count))))
+        found = self.journal._get(P.TIMELINE_MATCHES, self._query(*extra),
+                                  timeout=max(self.journal.transport.read_timeout, 120.0))
+        return [int(p) for p in found]
+
     def find(self, text: str, start: int, *, forward: bool = True) -> int | None:
-        if not text or self._length == 0:
+        if not text or not text.strip() or self._length == 0:
             return None
         if (forward and start >= self._length) or (not forward and start < 0):
             return None
@@ -377,13 +402,6 @@ class RemoteTimeline(TimelineAPI):
             self.refresh()
         return None if found is None else int(found)
 
-
-    def match_positions(self, text: str) -> list[int]:
-        if not text or self._length == 0:
-            return []
-        found = self.journal._get(P.TIMELINE_MATCHES, self._query(("text", text)),
-                                  timeout=max(self.journal.transport.read_timeout, 120.0))
-        return [int(p) for p in found]
 
     def exact_position(self, branch_id: str, seq: int) -> int | None:
         if self.kinds is not None:

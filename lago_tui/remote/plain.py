@@ -70,28 +70,29 @@ class PlainLago:
             0, 0, None, None, False,
         )
 
-    def _filtered(self, filter_text: str | None, sort: str, descending: bool) -> list[SessionSummary]:
+    def _filtered(self, query: str | None, sort: str, descending: bool) -> list[SessionSummary]:
+        from ..journal.query import parse_list, session_matches
+
         if sort not in _SORTS:
             raise JournalError(f"cannot sort by {sort!r}; choose one of {', '.join(_SORTS)}")
         rows = self._sessions()
-        if filter_text:
-            needle = filter_text.lower()
-            rows = [s for s in rows if needle in s.name.lower() or needle in s.session_id.lower()
-                    or needle in s.model.lower()]
+        if query:
+            parsed = parse_list(query)  # the same language as a lago-tui server's, evaluated here
+            rows = [s for s in rows if session_matches(parsed, s)]
         key = _SORTS[sort]
         return sorted(rows, key=lambda s: (key(s), s.session_id), reverse=descending)
 
-    def count_sessions(self, filter_text: str | None = None) -> int:
-        return len(self._filtered(filter_text, "created", True))
+    def count_sessions(self, query: str | None = None) -> int:
+        return len(self._filtered(query, "created", True))
 
-    def list_sessions(self, filter_text: str | None = None, *, sort: str = "last_activity", descending: bool = True,
+    def list_sessions(self, query: str | None = None, *, sort: str = "last_activity", descending: bool = True,
                       limit: int | None = None, offset: int = 0) -> list[SessionSummary]:
-        rows = self._filtered(filter_text, sort, descending)
+        rows = self._filtered(query, sort, descending)
         return rows[offset:] if limit is None else rows[offset:offset + limit]
 
-    def session_index(self, session_id: str, filter_text: str | None = None, *, sort: str = "last_activity",
+    def session_index(self, session_id: str, query: str | None = None, *, sort: str = "last_activity",
                       descending: bool = True) -> int | None:
-        for i, s in enumerate(self._filtered(filter_text, sort, descending)):
+        for i, s in enumerate(self._filtered(query, sort, descending)):
             if s.session_id == session_id:
                 return i
         return None
@@ -212,9 +213,11 @@ class PlainLago:
         return [_from_wire(r) for r in out]
 
     def timeline(self, session: str, branch: str = "main", kinds: Iterable[str] | None = None,
-                 *, detail: SessionDetail | None = None) -> TimelineAPI:
+                 *, query: str | None = None, detail: SessionDetail | None = None) -> TimelineAPI:
         if kinds:
             raise _needs("the kind filter")
+        if query:
+            raise _needs("timeline queries")
         if detail is None or detail.summary.session_id != session:
             detail = self.session(session)
         info = detail.branch(branch)
@@ -242,6 +245,7 @@ class PlainTimeline(TimelineAPI):
         self.session_id = detail.summary.session_id
         self.branch_id = branch_id
         self.kinds = None
+        self.query = None
         chain = detail.lineage(branch_id)
         self._segments = [
             [b.branch_id, chain[i + 1].fork_point_seq if i + 1 < len(chain) else b.head_seq]
@@ -299,7 +303,10 @@ class PlainTimeline(TimelineAPI):
     def find(self, text: str, start: int, *, forward: bool = True) -> int | None:
         raise _needs("search")
 
-    def match_positions(self, text: str) -> list[int]:
+    def count_matches(self, query: str) -> int:
+        raise _needs("search")
+
+    def match_positions(self, query: str, start: int = 0, count: int | None = None) -> list[int]:
         raise _needs("search")
 
     def exact_position(self, branch_id: str, seq: int) -> int | None:

@@ -189,18 +189,18 @@ def _op(name: str, method: str, path: str, *params: Param, result: Codec = PLAIN
     return Op(name, method, path, params, result, doc, status)
 
 
-_FILTER = Param("filter_text", "str", default=None, wire="filter")
+_QUERY = Param("query", "str", default=None)
 _SORT = Param("sort", "str", default="last_activity")
 _DESC = Param("descending", "bool", default=True)
 
 # Names, ids and refs travel in the query string or the body, never in the path: a session may be named
 # "a/b" and a server decodes %2F before routing.
 OPS: tuple[Op, ...] = (
-    _op("list_sessions", "GET", "/sessions", _FILTER, _SORT, _DESC,
+    _op("list_sessions", "GET", "/sessions", _QUERY, _SORT, _DESC,
         Param("limit", "int", default=None), Param("offset", "int", default=0), result=views("SessionSummary"),
-        doc="sessions with their aggregates, filtered (`filter`: name, id, model), sorted and paged"),
-    _op("count_sessions", "GET", "/session-count", _FILTER, doc="how many sessions match `filter`"),
-    _op("session_index", "GET", "/session-index", Param("session_id", "str", wire="session"), _FILTER, _SORT, _DESC,
+        doc="sessions with their aggregates, filtered by `query` (the list query language; plain text: name, id, model), sorted and paged"),
+    _op("count_sessions", "GET", "/session-count", _QUERY, doc="how many sessions match `query`"),
+    _op("session_index", "GET", "/session-index", Param("session_id", "str", wire="session"), _QUERY, _SORT, _DESC,
         doc="the position of `session` in that list, or null"),
     _op("session", "GET", "/session", Param("ref", "str"), result=view("SessionDetail"),
         doc="one session (`ref`: id, unique id prefix or unique name) with its branches and totals"),
@@ -236,6 +236,17 @@ OPS: tuple[Op, ...] = (
         doc="the events of two branches after their common fork point, aligned, with totals"),
     _op("problems", "GET", "/problems", Param("session", "str", default=None), result=views("Problem"),
         doc="integrity problems of one session (or of all), each at its offending event"),
+    _op("close_session", "POST", "/close", Param("session", "str", "body"), Param("reason", "str", "body", None),
+        Param("now_us", "int", "body", None), doc="append SessionClosed to the session's main branch; answers its event id"),
+    _op("rename_session", "POST", "/rename", Param("session", "str", "body"), Param("name", "str", "body"),
+        Param("now_us", "int", "body", None), doc="rename a session (recorded as an event); answers its event id"),
+    _op("rename_branch", "POST", "/rename-branch", Param("session", "str", "body"), Param("branch", "str", "body"),
+        Param("name", "str", "body"), Param("now_us", "int", "body", None),
+        doc="rename a branch other than main (recorded as an event); answers its event id"),
+    _op("delete_session", "POST", "/delete", Param("session", "str", "body"),
+        doc="delete a session with its branches and events, in one transaction; answers what was deleted"),
+    _op("runs", "GET", "/runs", Param("session", "str"), Param("branch", "str", default="main"),
+        result=views("RunFigures"), doc="per-run and per-step figures of a branch's timeline"),
 )
 """The plain operations: a JournalAPI call in, its result out. Timelines, import, export and the change
 feed have routes of their own (stateful or streamed); see :mod:`lago_tui.server.extension`."""
@@ -249,6 +260,7 @@ TIMELINE = PREFIX + "/timeline"
 TIMELINE_WINDOW = TIMELINE + "/window"
 TIMELINE_FIND = TIMELINE + "/find"
 TIMELINE_POSITION = TIMELINE + "/position"
+TIMELINE_COUNT = TIMELINE + "/count"
 TIMELINE_MATCHES = TIMELINE + "/matches"
 TIMELINE_EXACT = TIMELINE + "/exact"
 TIMELINE_PARTNER = TIMELINE + "/partner"
@@ -262,7 +274,10 @@ def _error_table() -> tuple[tuple[type, str, int], ...]:
     from ..journal import errors as e
 
     # Most specific first: the first class an exception is an instance of gives its code and status.
+    from ..journal.query import QueryError
+
     return (
+        (QueryError, "bad_query", 400),
         (e.InvalidEvent, "invalid_event", 400),
         (e.InvalidSpec, "invalid_spec", 400),
         *(((e.Conflict, "conflict", 409),) if hasattr(e, "Conflict") else ()),
@@ -285,6 +300,8 @@ def error_body(exc: BaseException) -> tuple[int, dict[str, Any]]:
             if code == "invalid_event":
                 body["location"] = exc.location  # type: ignore[attr-defined]
                 body["problem"] = exc.problem  # type: ignore[attr-defined]
+            elif code == "bad_query":
+                body.update(exc.to_json())  # type: ignore[attr-defined]  # message without the column, start, end
             return status, body
     return 500, {"error": "internal_error", "message": f"{type(exc).__name__}: {exc}"}
 
@@ -300,7 +317,14 @@ def error_from_body(body: Mapping[str, Any]) -> BaseException | None:
         location, problem = body.get("location"), body.get("problem")
         if isinstance(location, str) and isinstance(problem, str):
             return InvalidEvent(location, problem)
+    if code == "bad_query":
+        from ..journal.query import QueryError
+
+        try:
+            return QueryError.from_json(body)
+        except (TypeError, ValueError):
+            return QueryError(message)
     for cls, known, _ in _error_table():
-        if code == known and cls is not InvalidEvent:
+        if code == known and cls is not InvalidEvent and code != "bad_query":
             return cls(message)
     return None

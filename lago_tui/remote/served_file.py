@@ -134,9 +134,10 @@ class ServedFile(JournalAPI):
         yield from self.call("export", session)
 
     def timeline(
-        self, session: str, branch: str = "main", kinds: Iterable[str] | None = None, *, detail: Any = None,
+        self, session: str, branch: str = "main", kinds: Iterable[str] | None = None, *,
+        query: Any = None, detail: Any = None,
     ) -> TimelineAPI:
-        inner = self.call("timeline", session, branch, kinds, detail=detail)
+        inner = self.call("timeline", session, branch, kinds, query=query, detail=detail)
         return ServedTimeline(self, inner)
 
 
@@ -169,11 +170,13 @@ class ServedTimeline(TimelineAPI):
         self.session_id = inner.session_id
         self.branch_id = inner.branch_id
         self.kinds = inner.kinds
+        self.query = inner.query
 
     def _timeline(self) -> TimelineAPI:
         if self._generation != self.journal.generation:
             generation = self.journal.generation
-            self._inner = self.journal.current().timeline(self.session_id, self.branch_id, self.kinds)
+            self._inner = self.journal.current().timeline(
+                self.session_id, self.branch_id, self.kinds, query=self.query.text if self.query else None)
             self._generation = generation
         return self._inner
 
@@ -211,8 +214,11 @@ class ServedTimeline(TimelineAPI):
     def find(self, text: str, start: int, *, forward: bool = True) -> int | None:
         return self._call("find", text, start, forward=forward)
 
-    def match_positions(self, text: str) -> list[int]:
-        return self._call("match_positions", text)
+    def count_matches(self, query: str) -> int:
+        return self._call("count_matches", query)
+
+    def match_positions(self, query: str, start: int = 0, count: int | None = None) -> list[int]:
+        return self._call("match_positions", query, start, count)
 
     def exact_position(self, branch_id: str, seq: int) -> int | None:
         return self._call("exact_position", branch_id, seq)

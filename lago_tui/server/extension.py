@@ -40,6 +40,7 @@ WATCH_INTERVAL = 0.1  # seconds between looks at the journal's change token (a s
 PING_INTERVAL = 5.0  # seconds between keep-alive comments on the change stream
 EXPORT_CHUNK = 500  # events per chunk of an export stream
 MAX_FIND_TEXT = 10_000
+MAX_MATCHES = 100_000  # positions per /timeline/matches answer
 MAX_IMPORT = 4 * 1024 ** 3  # bytes: an import goes to a temporary file first, never to memory
 
 
@@ -67,8 +68,11 @@ class _Entry:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+Filter = tuple[tuple[str, ...] | None, str | None]  # (kinds, hiding query text) a timeline was built with
+
+
 class TimelineCache:
-    """Built timelines by (session id, branch id, kinds), least recently used dropped first.
+    """Built timelines by (session id, branch id, kinds, hiding query), least recently used dropped first.
 
     A timeline's positions never change (appends only add positions at the end), so one built at any
     head answers every client that knows a shorter or equal length; it is refreshed when a client knows
@@ -78,15 +82,15 @@ class TimelineCache:
     def __init__(self, owner: Any, size: int = TIMELINE_CACHE) -> None:
         self._owner = owner  # has .journal (the server's, once open)
         self.size = size
-        self._entries: OrderedDict[tuple[str, str, tuple[str, ...] | None], _Entry] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str, Filter], _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
     def journal(self) -> JournalAPI:
         return self._owner.journal
 
-    def _put(self, timeline: TimelineAPI) -> _Entry:
-        key = (timeline.session_id, timeline.branch_id, timeline.kinds)
+    def _put(self, timeline: TimelineAPI, hide: str | None) -> _Entry:
+        key = (timeline.session_id, timeline.branch_id, (timeline.kinds, hide))
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -96,28 +100,30 @@ class TimelineCache:
                 self._entries.popitem(last=False)
         return entry
 
-    def open(self, session: str, branch: str, kinds: tuple[str, ...] | None) -> _Entry:
+    def open(self, session: str, branch: str, kinds: tuple[str, ...] | None, hide: str | None = None) -> _Entry:
         """For a client opening or refreshing a timeline (``session`` may be a name or prefix)."""
         detail = self.journal.session(session)
-        info = detail.branch(branch)
-        key = (detail.summary.session_id, info.branch_id if info else branch, kinds)
+        timeline = self.journal.timeline(detail.summary.session_id, branch, kinds, query=hide, detail=detail)
+        key = (timeline.session_id, timeline.branch_id, (timeline.kinds, hide))
         with self._lock:
             entry = self._entries.get(key)
         if entry is None:
-            return self._put(self.journal.timeline(detail.summary.session_id, branch, kinds, detail=detail))
+            return self._put(timeline, hide)
         with entry.lock:
             entry.timeline.refresh()
-        return self._put(entry.timeline)
+        return self._put(entry.timeline, hide)
 
-    def get(self, session_id: str, branch_id: str, kinds: tuple[str, ...] | None, length: int) -> _Entry:
-        """For a client that has the timeline (ids exact): one at least ``length`` long."""
-        key = (session_id, branch_id, kinds)
+    def get(self, session_id: str, branch_id: str, kinds: tuple[str, ...] | None, length: int,
+            hide: str | None = None) -> _Entry:
+        """For a client that has the timeline (ids exact, kinds as the server resolved them): one at least
+        ``length`` long."""
+        key = (session_id, branch_id, (kinds, hide))
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
         if entry is None:
-            entry = self._put(self.journal.timeline(session_id, branch_id, kinds))
+            entry = self._put(self.journal.timeline(session_id, branch_id, kinds, query=hide), hide)
         if entry.timeline.length < length:
             with entry.lock:
                 if entry.timeline.length < length:
@@ -134,6 +140,7 @@ def timeline_meta(timeline: TimelineAPI) -> dict[str, Any]:
         "session_id": timeline.session_id,
         "branch_id": timeline.branch_id,
         "kinds": list(timeline.kinds) if timeline.kinds is not None else None,
+        "query": timeline.query.text if getattr(timeline, "query", None) is not None else None,
         "length": timeline.length,
         "segment_bounds": [[b, seq] for b, seq in timeline.segment_bounds],
         "fork_positions": timeline.fork_positions,
@@ -210,6 +217,11 @@ class ChangeFeed:
 def _kinds(request: Request) -> tuple[str, ...] | None:
     kinds = request.query_params.getlist("kind")
     return tuple(sorted(set(kinds))) if kinds else None
+
+
+def _hide(request: Request) -> str | None:
+    """The hiding query a timeline was built with (``hide=``), if any."""
+    return request.query_params.get("hide") or None
 
 
 def _int(request: Request, name: str, default: int | None = None) -> int:
@@ -292,6 +304,7 @@ class Extension:
             (P.TIMELINE_WINDOW, h(self.window), "GET"),
             (P.TIMELINE_FIND, h(self.find), "GET"),
             (P.TIMELINE_POSITION, h(self.position), "GET"),
+            (P.TIMELINE_COUNT, h(self.count), "GET"),
             (P.TIMELINE_MATCHES, h(self.matches), "GET"),
             (P.TIMELINE_EXACT, h(self.exact), "GET"),
             (P.TIMELINE_PARTNER, h(self.partner), "GET"),
@@ -365,12 +378,13 @@ class Extension:
 
     async def timeline(self, request: Request) -> Response:
         session, branch = _str(request, "session"), request.query_params.get("branch", "main")
-        entry = await self._run(self.timelines.open, session, branch, _kinds(request))
+        entry = await self._run(self.timelines.open, session, branch, _kinds(request), _hide(request))
         return json_response(timeline_meta(entry.timeline))
 
     def _entry(self, request: Request) -> tuple[Any, int]:
         length = _int(request, "length", 0)
-        entry = self.timelines.get(_str(request, "session"), _str(request, "branch"), _kinds(request), length)
+        entry = self.timelines.get(_str(request, "session"), _str(request, "branch"), _kinds(request), length,
+                                   _hide(request))
         return entry, length
 
     async def window(self, request: Request) -> Response:
@@ -399,6 +413,33 @@ class Extension:
 
         return json_response(await self._run(find))
 
+    async def count(self, request: Request) -> Response:
+        text = _str(request, "text")
+        if len(text) > MAX_FIND_TEXT:
+            raise P.BadArgument(f"search text longer than {MAX_FIND_TEXT} characters")
+
+        def count() -> int:
+            entry, _ = self._entry(request)
+            with entry.lock:
+                return entry.timeline.count_matches(text)
+
+        return json_response(await self._run(count))
+
+    async def matches(self, request: Request) -> Response:
+        text, start = _str(request, "text"), _int(request, "start", 0)
+        count = _int(request, "count", MAX_MATCHES)
+        if len(text) > MAX_FIND_TEXT:
+            raise P.BadArgument(f"search text longer than {MAX_FIND_TEXT} characters")
+        if count < 0 or count > MAX_MATCHES:
+            raise P.BadArgument(f"count must be between 0 and {MAX_MATCHES}")
+
+        def matches() -> list[int]:
+            entry, _ = self._entry(request)
+            with entry.lock:
+                return entry.timeline.match_positions(text, start, count)
+
+        return json_response(await self._run(matches))
+
     async def position(self, request: Request) -> Response:
         branch, seq = _str(request, "of_branch"), _int(request, "seq")
 
@@ -408,18 +449,6 @@ class Extension:
                 return entry.timeline.position_of(branch, seq)
 
         return json_response(await self._run(position))
-
-    async def matches(self, request: Request) -> Response:
-        text = _str(request, "text")
-        if len(text) > MAX_FIND_TEXT:
-            raise P.BadArgument(f"search text longer than {MAX_FIND_TEXT} characters")
-
-        def matches() -> list[int]:
-            entry, _ = self._entry(request)
-            with entry.lock:
-                return entry.timeline.match_positions(text)
-
-        return json_response(await self._run(matches))
 
     async def exact(self, request: Request) -> Response:
         branch, seq = _str(request, "of_branch"), _int(request, "seq")
