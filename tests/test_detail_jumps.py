@@ -96,11 +96,20 @@ async def test_percent_goes_between_a_tool_request_and_its_result(demo_api: Jour
 @run_async
 async def test_e_and_brackets_step_through_errors_and_run_starts(demo_api: JournalAPI) -> None:
     async with opened(demo_api, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
+        rows = detail_of(app).timeline.window(0, 67)
+        assert [ev.position for ev in rows if ev.kind == "ErrorRaised"] == [46]
+        await pilot.press("e")  # a tool call that failed (its completion says so), then the error
+        await at(pilot, 45)
+        assert view_of(app).highlighted_row.ev.kind == "ToolCallCompleted"
         await pilot.press("e")
         await at(pilot, 46)
         assert view_of(app).highlighted_row.ev.kind == "ErrorRaised"
-        await pilot.press("E")  # the only one: wraps around to itself
-        await wait_until(pilot, lambda: notified(app, "error 1 of 1 (wrapped around)"))
+        await pilot.press("e")  # past the last: wraps around to the first
+        await wait_until(pilot, lambda: notified(app, "error 1 of 2 (wrapped around)"))
+        await at(pilot, 45)
+        await pilot.press("E")
+        await wait_until(pilot, lambda: notified(app, "error 2 of 2 (wrapped around)"))
+        await at(pilot, 46)
         await pilot.press("g", "right_square_bracket")
         await at(pilot, 1)
         await pilot.press("right_square_bracket")

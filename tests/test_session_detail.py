@@ -521,3 +521,31 @@ def test_snapshot_zoomed_inspector_80x24(snap_compare, demo_journal: Journal) ->
         await _settle(pilot)
 
     assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_query_mistake_where_it_is_typed_80x24(snap_compare, demo_journal: Journal) -> None:
+    opener = _opener(demo_journal, "incident-2231-db-latency")
+
+    async def run_before(pilot) -> None:
+        await opener(pilot)
+        await pilot.press("slash")
+        await pilot.press(*"tool:bash dur:>5x")
+        await wait_until(pilot, lambda: pilot.app.screen.query_one("#sd-search-problem").display)
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_filter_160x48(snap_compare, demo_journal: Journal) -> None:
+    opener = _opener(demo_journal, "incident-2231-db-latency")
+
+    async def run_before(pilot) -> None:
+        await opener(pilot)
+        await pilot.press("ampersand")
+        pilot.app.screen.query_one("#sd-search").value = "kind:tool -status:ok"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: view_of(pilot.app).row_count < 67 and not view_of(pilot.app).is_loading)
+        await timeline_ready(pilot)
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(160, 48), run_before=run_before)

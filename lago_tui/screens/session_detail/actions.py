@@ -32,6 +32,8 @@ else:
 __all__ = ["SPLIT_RANGE", "SPLIT_STEP", "ZOOMABLE", "DetailActions"]
 
 COPY_PREFIX = "event:"  # the copy menu's values for our own choices
+SEARCH_HINT = "search: words, or kind:tool status:error seq:100..200 -word … (enter finds, esc closes)"
+FILTER_HINT = "filter: show only what matches, e.g. kind:tool -status:ok (enter filters, esc closes)"
 
 ZOOMABLE = {"sd-tree": "tree", "sd-timeline": "timeline", "sd-inspector": "inspector", "sd-state": "inspector"}
 SPLIT_STEP = 5  # percent (of the timeline and inspector's pane) per < or >
@@ -73,15 +75,30 @@ class DetailActions(_Base):
 
     # ------------------------------------------------------------------ search
 
-    def action_search(self) -> None:
+    def action_search(self, filtering: bool | None = None) -> None:
+        """/: the search box (with the current query); enter highlights the matches (or, in filter
+        mode, shows only them)."""
+        self._search_filtering = filtering
         search = self.query_one("#sd-search", Input)
         search.value = self.search.query
+        search.placeholder = FILTER_HINT if (filtering or (filtering is None and self.search.filtering)) \
+            else SEARCH_HINT
         search.display = True
         search.focus()
+
+    def action_toggle_filter(self) -> None:
+        """&: hide what does not match the search (again: show everything, the matches marked); with no
+        search yet, the search box in filter mode."""
+        if self.search.active:
+            self.search.toggle_mode(self.cursor)
+            self._update_status()
+        else:
+            self.action_search(filtering=True)
 
     def _close_search(self) -> None:
         search = self.query_one("#sd-search", Input)
         search.display = False
+        self.query_one("#sd-search-problem").display = False
         self.query_one(TimelineView).focus()
 
     def action_next_match(self) -> None:

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from ...journal import SessionDetail
-from ...safe import safe_text
+from ...journal.query import QueryError
+from ...safe import one_line, safe_text
 from ...summary import FAMILIES, duration, timestamp, tokens
 
-__all__ = ["Status", "families_of", "header_text", "state_header", "status_text"]
+__all__ = ["Status", "families_of", "header_text", "query_problem_text", "state_header", "status_text"]
 
 
 def header_text(detail: SessionDetail, width: int, *, badge: Text | None = None) -> Text:
@@ -59,6 +60,19 @@ def _two_lines(first: Text, second: Text, width: int) -> Text:
     return both
 
 
+def query_problem_text(query: str, problem: QueryError) -> Text:
+    """Why a query cannot be read, then the query with the offending part marked."""
+    out = Text()
+    out.append(one_line(problem.message, 200), "bold red")
+    out.append("   ")
+    shown = safe_text(query, single_line=True, width=200)
+    start, end = max(0, problem.start), max(problem.start + 1, problem.end)
+    if start < len(query):
+        shown.stylize("reverse red", start, min(end, len(query)))
+    out.append_text(shown)
+    return out
+
+
 def families_of(kinds: tuple[str, ...]) -> list[str]:
     """Kinds as the family names that cover them (plus any kind outside a whole family)."""
     chosen = set(kinds)
@@ -77,6 +91,7 @@ class Status:
     kinds: tuple[str, ...] | None = None
     follow: str = "off"  # off | on | paused
     query: str = ""
+    filtering: bool = False  # the query hides what does not match (&), rather than highlights
     searching: bool = False
     match: tuple[int | None, int] | None = None  # (number of the match under the cursor, total)
     busy: str = ""  # what the retrying says, while the journal (or its server) does not answer
@@ -99,7 +114,11 @@ def status_text(st: Status) -> Text:
         status.append("  FOLLOW", "bold reverse")
     elif st.follow == "paused":
         status.append("  FOLLOW paused (G or f resumes)", "bold")
-    if st.query:
+    if st.query and st.filtering:
+        status.append("  & ", "bold")
+        status.append_text(safe_text(st.query, single_line=True, width=30))
+        status.append(f"  {st.rows:,} shown (& shows all)", "dim")
+    elif st.query:
         status.append("  /", "dim")
         status.append_text(safe_text(st.query, single_line=True, width=30))
         if st.searching:

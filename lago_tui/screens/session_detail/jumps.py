@@ -2,8 +2,8 @@
 result (``%``), to the next / previous error (``e``/``E``) or run start (``]``/``[``), to marks
 (``m`` + letter sets, ``'`` + letter goes; ``''`` goes back to where the last jump left).
 
-Error and run-start positions are read once per timeline (in a worker) and kept, so stepping through
-them asks nothing more of the journal. Marks are kept per session for as long as the app runs.
+Error and run-start positions are read once per timeline (in a worker, with the query language:
+``kind:error``, ``kind:RunStarted``) and kept, so stepping through them asks nothing more of the journal. Marks are kept per session for as long as the app runs.
 """
 
 from __future__ import annotations
@@ -17,19 +17,20 @@ from weakref import WeakKeyDictionary
 
 from textual.app import App
 
-from ...journal import JournalBusy, JournalError, SessionDetail, TimelineAPI
+from ...journal import JournalBusy, JournalError, TimelineAPI
 from ...safe import one_line
+
+from .search import all_matches
 
 if TYPE_CHECKING:
     from .screen import SessionDetailScreen
 
-__all__ = ["ERROR_KINDS", "RUN_KINDS", "JumpController", "Mark", "kind_positions", "parse_seq"]
+__all__ = ["ERROR_QUERY", "RUN_QUERY", "JumpController", "Mark", "parse_seq"]
 
-ERROR_KINDS = ("ToolCallFailed", "RunErrored", "ErrorRaised")
-RUN_KINDS = ("RunStarted",)
+ERROR_QUERY = "kind:error"  # the error family: failed tool calls and completions, RunErrored, ErrorRaised
+RUN_QUERY = "kind:RunStarted"
 BACK = "'"  # the mark a jump leaves behind (``''`` returns to it)
 CONTEXT = 3
-WINDOW = 2000
 
 
 @dataclass(frozen=True)
@@ -58,21 +59,6 @@ def parse_seq(text: str) -> tuple[str | None, int]:
     if match is None:
         raise ValueError("type a seq (120) or a branch and a seq (attempt-2@120)")
     return match.group("branch"), int(match.group("seq"))
-
-
-def kind_positions(journal: object, timeline: TimelineAPI, detail: SessionDetail, kinds: tuple[str, ...]) -> list[int]:
-    """Positions in ``timeline`` of its events of ``kinds`` (blocking: one filtered timeline, read in windows)."""
-    wanted = tuple(sorted(set(kinds) & set(timeline.kinds))) if timeline.kinds is not None else kinds
-    if not wanted:
-        return []
-    filtered = journal.timeline(timeline.session_id, timeline.branch_id, wanted, detail=detail)  # type: ignore[attr-defined]
-    out: list[int] = []
-    for start in range(0, filtered.length, WINDOW):
-        for ev in filtered.window(start, WINDOW):
-            position = timeline.exact_position(ev.branch_id, ev.seq)
-            if position is not None:
-                out.append(position)
-    return sorted(set(out))
 
 
 class JumpController:
@@ -148,12 +134,10 @@ class JumpController:
         if cached is not None and cached[0] is timeline:
             self._step_in(what, cached[1], forward)
             return
-        detail = self.screen.detail
-        journal = self.screen.app.journal  # type: ignore[attr-defined]
-        kinds = ERROR_KINDS if what == "error" else RUN_KINDS
+        query = ERROR_QUERY if what == "error" else RUN_QUERY
 
         def work() -> list[int]:
-            return kind_positions(journal, timeline, detail, kinds)  # type: ignore[arg-type]
+            return all_matches(timeline, query)
 
         def done(positions: list[int]) -> None:
             self._positions[what] = (timeline, positions)

@@ -60,10 +60,11 @@ def nearest_key(detail: SessionDetail, branch_id: str, seq: int, target: str) ->
 
 def open_timeline(
     journal: JournalAPI, detail: SessionDetail, branch_id: str, kinds: tuple[str, ...] | None, *,
-    key: Hashable | None, at_end: bool, visible: int, page_size: int,
+    key: Hashable | None, at_end: bool, visible: int, page_size: int, query: str | None = None,
 ) -> Opened:
-    """The branch's timeline with the rows around where the cursor will be (blocking)."""
-    timeline = journal.timeline(detail.summary.session_id, branch_id, kinds, detail=detail)
+    """The branch's timeline (only ``kinds``, only events matching ``query``) with the rows around where the
+    cursor will be (blocking)."""
+    timeline = journal.timeline(detail.summary.session_id, branch_id, kinds, query=query, detail=detail)
     source = TimelineSource(timeline)
     count = source.count()
     key_index = source.index_of(key) if key is not None else None
@@ -84,7 +85,7 @@ def open_timeline(
 
 def open_session(
     journal: JournalAPI, ref: str, *, branch: str | None, kinds: tuple[str, ...] | None,
-    key: Hashable | None, at_end: bool, visible: int, page_size: int,
+    key: Hashable | None, at_end: bool, visible: int, page_size: int, query: str | None = None,
 ) -> Opened:
     """The session ``ref``, its branch ``branch`` (or main) and its first rows (blocking)."""
     detail = journal.session(ref)
@@ -92,4 +93,4 @@ def open_session(
     if branch_id is None:
         return Opened(detail, None)
     return open_timeline(journal, detail, branch_id, kinds, key=key, at_end=at_end, visible=visible,
-                         page_size=page_size)
+                         page_size=page_size, query=query)

@@ -39,6 +39,7 @@ from ...journal import (
     SessionDetail,
     TimelineAPI,
 )
+from ...journal.query import QueryError
 from ...messages import JournalChanged
 from ...safe import one_line, safe_text
 from ...widgets.branch_tree import BranchTree
@@ -48,13 +49,13 @@ from ..analysis_actions import ANALYSIS_BINDINGS, AnalysisActions
 from ..analysis_commands import AnalysisCommands
 from ...widgets.timeline import TimelineRow, TimelineView
 from ...widgets.virtual_list import VirtualTable
-from .actions import SPLIT_RANGE, DetailActions
-from .bars import Status, header_text, state_header, status_text
+from .actions import SEARCH_HINT, SPLIT_RANGE, DetailActions
+from .bars import Status, header_text, query_problem_text, state_header, status_text
 from .follow import Follow, FollowState
 from .jumps import JumpController
 from .layout import apply_layout, default_share
 from .loading import Opened, choose_branch, nearest_key, open_session, open_timeline
-from .search import SearchController
+from .search import SearchController, check_query
 
 __all__ = ["SessionDetailScreen"]
 
@@ -76,6 +77,8 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
         # shown in the footer, most used first (the footer must keep "? Help" at 80 columns)
         Binding("escape", "back", "Back"),
         Binding("slash", "search", "Search", key_display="/"),
+        Binding("ampersand", "toggle_filter", "Filter: hide what does not match (again: highlight)", show=False,
+                key_display="&"),
         Binding("t", "kind_filter", "Kinds"),
         Binding("f", "toggle_follow", "Follow"),
         Binding("y", "copy_menu", "Copy"),
@@ -117,6 +120,7 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
         self.inspector_share: int | None = None  # percent of the screen for the inspector (< >), else the default
         self.tree_extra = 0  # columns added to (or taken from) the tree's width (< > with the tree focused)
         self._dragging = False  # the split is being dragged with the mouse
+        self._search_filtering: bool | None = None  # the mode the search box submits in (None: as it is)
         self.busy = False
         self.busy_note = BUSY_NOTE  # what the retrying says (a server says "unreachable" instead)
         self.problem = ""  # why the session is not shown (not found, an error), with what to do
@@ -166,9 +170,12 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
                     state = StatePanel(id="sd-state")
                     state.border_title = "state"
                     yield state
-        search = Input(placeholder="search this branch (enter: find, esc: close)", id="sd-search")
+        search = Input(placeholder=SEARCH_HINT, id="sd-search")  # (actions set it for the filter)
         search.display = False
         yield search
+        problem = Static("", id="sd-search-problem")
+        problem.display = False
+        yield problem
         yield Static("", id="sd-status")
         yield Footer()
 
@@ -237,7 +244,7 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
 
     def _load(self, *, key: Hashable | None = None) -> None:
         """Open the session (detail, timeline of the chosen branch, first rows) in one worker."""
-        ref, branch, kinds = self.session_id, self.branch_id, self.kinds
+        ref, branch, kinds, query = self.session_id, self.branch_id, self.kinds, self.search.hiding_query
         at_end = self.follow.tracking
         visible = self._visible_rows()
         page_size = TimelineView.PAGE_SIZE
@@ -246,13 +253,13 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
 
         def work() -> Opened:
             return open_session(self.app.journal, ref, branch=branch, kinds=kinds, key=key, at_end=at_end,
-                                visible=visible, page_size=page_size)
+                                visible=visible, page_size=page_size, query=query)
 
         self._start(work, epoch, retry=lambda: self._load(key=key))
 
     def _open_branch(self, branch_id: str, key: Hashable | None) -> None:
         """Show another branch (or the same one with other kinds), the cursor on ``key`` or nearest."""
-        detail, kinds = self.detail, self.kinds
+        detail, kinds, query = self.detail, self.kinds, self.search.hiding_query
         assert detail is not None
         at_end = self.follow.tracking
         visible = self._visible_rows()
@@ -264,7 +271,7 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
 
         def work() -> Opened:
             return open_timeline(self.app.journal, detail, branch_id, kinds, key=key, at_end=at_end,
-                                 visible=visible, page_size=page_size)
+                                 visible=visible, page_size=page_size, query=query)
 
         self._start(work, epoch, retry=lambda: self._open_branch(branch_id, key))
 
@@ -443,11 +450,38 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
         info = detail.branch(branch_id) if detail else None
         return safe_text(info.name if info else branch_id, single_line=True, width=40)
 
+    @on(Input.Changed, "#sd-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        """A query that cannot be read says so as it is typed (the offending part marked)."""
+        self._show_query_problem(check_query(event.value.strip()) if event.value.strip() else None)
+
     @on(Input.Submitted, "#sd-search")
     def _search_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        problem = self.search.submit(event.value, self.cursor, filtering=self._search_filtering)
+        if problem is not None:
+            self._show_query_problem(problem)
+            return
         self._close_search()
-        self.search.submit(event.value, self.cursor)
+
+    def _show_query_problem(self, problem: QueryError | None) -> None:
+        line = self.query_one("#sd-search-problem", Static)
+        line.display = problem is not None
+        if problem is not None:
+            line.update(query_problem_text(self.query_one("#sd-search", Input).value, problem))
+
+    def filter_changed(self) -> None:
+        """Filter mode started, ended or changed its query: the timeline again, the cursor on its event."""
+        if self.detail is None or self.branch_id is None:
+            return
+        row = self.highlighted()
+        self._open_branch(self.branch_id, (row.ev.branch_id, row.ev.seq) if row is not None else None)
+        self._update_status()
+
+    def step_rows(self, delta: int) -> None:
+        view = self.query_one(TimelineView)
+        if view.row_count:
+            self.jump_to(max(0, min(view.row_count - 1, view.cursor + delta)), context=3)
 
     @on(VirtualTable.Loaded, "#sd-timeline")
     def _timeline_loaded(self, event: VirtualTable.Loaded) -> None:
@@ -461,7 +495,10 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
         if row is not None:  # a new source may put an equal key at the same index: no RowHighlighted then
             self._inspect_later()
         if event.count == 0:
-            self.query_one(Inspector).show_placeholder("No events" + (" of these kinds." if self.kinds else "."))
+            if self.search.filtering:
+                self.query_one(Inspector).show_placeholder("No event matches the filter (& shows them all again).")
+            else:
+                self.query_one(Inspector).show_placeholder("No events" + (" of these kinds." if self.kinds else "."))
         self._update_status()
 
     @on(VirtualTable.SourceError, "#sd-timeline")
@@ -584,7 +621,8 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
             branch = info.name if info else self.branch_id
         status = Status(
             branch=branch, cursor=view.cursor, rows=view.row_count, kinds=self.kinds,
-            follow=self.follow.state.value, query=self.search.query, searching=self.search.searching,
+            follow=self.follow.state.value, query=self.search.query, filtering=self.search.filtering,
+            searching=self.search.searching,
             match=self.search.ordinal(view.cursor), busy=self.busy_note if self.busy else "", problem=self.problem,
             offset=view.cell_offset, wrap=view.row_height > 1, zoom=self.zoomed,
         )

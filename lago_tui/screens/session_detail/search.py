@@ -1,9 +1,13 @@
-"""Search in the timeline: every match counted and marked at once, next/previous without a query.
+"""Search in the timeline, with the query language of :mod:`lago_tui.journal.query` (free text, or
+``kind:tool``, ``status:error``, ``seq:100..200``, ``-word``...).
 
-One journal call (`TimelineAPI.match_positions`) gives the positions of all matches of the branch
-shown; the count, the marks on screen, ``n``/``N`` and "match 3/17" all come from that list. Until it
-arrives (a search over 200k events takes a moment), ``n``/``N`` ask the journal directly
-(`TimelineAPI.find`). The search runs in a thread worker; keys keep working meanwhile.
+Two modes, ``&`` switches: *highlight* (``/``) marks every match and ``n``/``N`` step through them
+("match 3/17"); *filter* hides what does not match (the timeline is rebuilt with the query). In highlight
+mode one journal call (`TimelineAPI.match_positions`) gives the positions of all matches of the branch
+shown; the count, the marks on screen, ``n``/``N`` and the ordinal all come from that list. The first match
+is found (and shown) first, then the rest are counted; until they are, ``n``/``N`` ask the journal
+(`TimelineAPI.find`). The search runs in a thread worker; keys keep working meanwhile. A query that cannot
+be read is refused where it is typed, with the offending part marked.
 """
 
 from __future__ import annotations
@@ -15,30 +19,56 @@ from typing import TYPE_CHECKING
 from textual.worker import get_current_worker
 
 from ...journal import JournalBusy, JournalError, TimelineAPI
+from ...journal.query import QueryError, parse_timeline
 from ...safe import one_line
 from ...widgets.timeline import SearchMarks
 
 if TYPE_CHECKING:
     from .screen import SessionDetailScreen
 
-__all__ = ["SearchController", "needles_of"]
+__all__ = ["CONTEXT", "SearchController", "all_matches", "check_query", "needles_of"]
 
 CONTEXT = 3
 """Rows kept visible around a match the cursor jumps to."""
 
+MATCHES_PER_CALL = 100_000  # a server answers at most this many positions a call: ask again from there
+
+
+def check_query(query: str) -> QueryError | None:
+    """Why ``query`` cannot be read (its error, with the offending span), or None if it can."""
+    try:
+        parse_timeline(query)
+    except QueryError as err:
+        return err
+    return None
+
 
 def needles_of(query: str) -> tuple[str, ...]:
-    """The text a query highlights where it is shown (lowercase)."""
-    query = query.strip()
-    return (query.lower(),) if query else ()
+    """The text a query highlights where it is shown (its free text, lowercase)."""
+    try:
+        words = parse_timeline(query).free_text
+    except QueryError:
+        return ()
+    return tuple(w.lower() for w in words if w)
+
+
+def all_matches(timeline: TimelineAPI, query: str) -> list[int]:
+    """Every position of ``timeline`` matching ``query`` (blocking; asks again while answers come full)."""
+    positions = timeline.match_positions(query)
+    chunk = positions
+    while len(chunk) >= MATCHES_PER_CALL:
+        chunk = timeline.match_positions(query, chunk[-1] + 1)
+        positions.extend(chunk)
+    return positions
 
 
 class SearchController:
-    """The search of one detail screen: its query, its matches and the worker that counts them."""
+    """The search of one detail screen: its query, its mode, its matches and the worker that counts them."""
 
     def __init__(self, screen: SessionDetailScreen) -> None:
         self.screen = screen
         self.query = ""
+        self.filtering = False  # filter mode: the timeline shows only the matches (&)
         self.positions: list[int] | None = None  # every match of the timeline shown, once counted
         self.searching = False
         self._timeline: TimelineAPI | None = None  # the timeline the positions belong to
@@ -51,44 +81,77 @@ class SearchController:
         return bool(self.query)
 
     def marks(self) -> SearchMarks | None:
-        return SearchMarks(needles_of(self.query), self.positions) if self.query else None
+        if not self.query:
+            return None
+        return SearchMarks(needles_of(self.query), None if self.filtering else self.positions)
 
     def ordinal(self, position: int) -> tuple[int | None, int] | None:
         """(1-based number of the match at ``position``, or None if it is not one; total), once counted."""
         positions = self.positions
-        if positions is None:
+        if positions is None or self.filtering:
             return None
         i = bisect_left(positions, position)
         return (i + 1 if i < len(positions) and positions[i] == position else None), len(positions)
 
     # ------------------------------------------------------------------ commands
 
-    def submit(self, query: str, cursor: int) -> None:
-        """Search for ``query``: count and mark every match, then go to the first one from ``cursor``."""
-        self.query = query.strip()
-        self.positions = None
-        if not self.query:
+    def submit(self, query: str, cursor: int, *, filtering: bool | None = None) -> QueryError | None:
+        """Search for ``query`` (highlight, or filter): returns why it cannot be read, or None once started."""
+        query = query.strip()
+        problem = check_query(query) if query else None
+        if problem is not None:
+            return problem
+        if not query:
             self.clear()
-            return
+            return None
+        mode = self.filtering if filtering is None else filtering
+        was_filtering, self.filtering = self.filtering, mode
+        self.query = query
+        self.positions = None
+        if mode or was_filtering:
+            # the timeline is rebuilt (with or without the query), the cursor kept on its event; back in
+            # highlight mode the matches are counted again without a jump (that event is one of them)
+            self._jump = None
+            self.screen.filter_changed()
+            return None
         self._jump = max(0, cursor)
         self._count()
+        return None
+
+    def toggle_mode(self, cursor: int) -> None:
+        """``&``: hide what does not match, or show everything again with the matches marked."""
+        if self.query:
+            self.submit(self.query, cursor, filtering=not self.filtering)
 
     def clear(self) -> None:
+        was_filtering = self.filtering
         self.query = ""
+        self.filtering = False
         self.positions = None
         self._jump = None
         self.searching = False
         self.screen.workers.cancel_group(self.screen, "sd-search")
+        if was_filtering:
+            self.screen.filter_changed()
         self.screen.search_changed()
 
+    @property
+    def hiding_query(self) -> str | None:
+        """The query the timeline is built with (filter mode), else None."""
+        return self.query if self.filtering and self.query else None
+
     def timeline_changed(self) -> None:
-        """The timeline shown was replaced or grew: count again (no jump)."""
-        if self.query:
-            self._jump = None
+        """The timeline shown was replaced or grew: count again (a pending jump goes to the first match)."""
+        if self.query and not self.filtering:
             self._count()
+        else:
+            self.screen.search_changed()
 
     def step(self, cursor: int, *, forward: bool) -> None:
         """``n`` / ``N``: the next (previous) match after (before) ``cursor``, wrapping around."""
+        if self.filtering:  # every row shown matches
+            self.screen.step_rows(1 if forward else -1)
+            return
         positions = self.positions
         if positions is None or self._timeline is not self.screen.timeline:
             self._find(cursor + 1 if forward else cursor - 1, forward=forward)
@@ -127,9 +190,9 @@ class SearchController:
                     if worker.is_cancelled:
                         return
                     self._from_thread(self._first_found, timeline, query, pos, wrapped)
-                positions = timeline.match_positions(query)
-            except JournalBusy:
-                self._from_thread(self._failed, query, "journal busy, try again")
+                positions = all_matches(timeline, query)
+            except JournalBusy as err:
+                self._from_thread(self._failed, query, getattr(err, "retry_note", None) or "journal busy, try again")
                 return
             except JournalError as err:
                 self._from_thread(self._failed, query, str(err))
@@ -168,7 +231,7 @@ class SearchController:
     # ------------------------------------------------------------------ results (UI thread)
 
     def _counted(self, timeline: TimelineAPI, query: str, positions: list[int]) -> None:
-        if query != self.query or timeline is not self.screen.timeline:
+        if query != self.query or timeline is not self.screen.timeline or self.filtering:
             return  # a newer search, or another timeline, meanwhile
         self.searching = False
         self.positions = positions
