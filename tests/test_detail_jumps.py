@@ -316,3 +316,29 @@ async def test_the_analysis_views_are_wired_into_the_detail_screen(demo_journal:
             await pilot.press("escape")
             await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
         await wait_until(pilot, lambda: "problems" in text_of("#sd-header", app))
+
+
+@run_async
+async def test_u_shows_the_runs_and_enter_goes_to_a_step(demo_api: JournalAPI) -> None:
+    from lago_tui.screens.session_detail.runs import RunsScreen, RunsTable
+
+    async with opened(demo_api, INCIDENT, rows=67, size=(120, 40)) as (app, pilot):
+        view = view_of(app)
+        runs = demo_api.runs(detail_of(app).session_id, "main")
+        assert len(runs) == 2 and runs[1].failures == 2
+        await pilot.press("u")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.runs is not None)
+        table = app.screen.query_one(RunsTable)
+        await wait_until(pilot, lambda: table.row_count == 2 + sum(len(r.steps) for r in runs)
+                         and table.get_row(0) is not None)
+        header = str(app.screen.query_one("#runs-header").visual)
+        assert "2 runs, 6 steps" in header and "failures 2" in header
+        second_run = 1 + len(runs[0].steps)
+        table.move_cursor(second_run + 1)  # the second run's first step
+        await wait_until(pilot, lambda: table.highlighted_row is not None)
+        step = table.highlighted_row[1].step
+        assert step is not None
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
+        await wait_until(pilot, lambda: view.highlighted_row is not None and view.highlighted_row.ev.seq == step.seq)
+        assert view.highlighted_row.ev.kind == "StepStarted"

@@ -549,3 +549,21 @@ def test_snapshot_filter_160x48(snap_compare, demo_journal: Journal) -> None:
         await _settle(pilot)
 
     assert snap_compare(_app(demo_journal), terminal_size=(160, 48), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_snapshot_runs_view(snap_compare, demo_journal: Journal, size: tuple[int, int]) -> None:
+    opener = _opener(demo_journal, "incident-2231-db-latency")
+
+    async def run_before(pilot) -> None:
+        from lago_tui.screens.session_detail.runs import RunsScreen, RunsTable
+
+        await opener(pilot)
+        await pilot.press("u")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, RunsScreen) and pilot.app.screen.runs is not None)
+        table = pilot.app.screen.query_one(RunsTable)
+        await wait_until(pilot, lambda: table.get_row(0) is not None)
+        table.move_cursor(4)
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=size, run_before=run_before)

@@ -21,6 +21,7 @@ from ...widgets.state_panel import StatePanel
 from ..analysis_actions import AnalysisActions
 from ..copy_export import Choice
 from .modals import KeyPrompt, KindFilterScreen, SeqPrompt
+from .runs import RunsScreen
 
 if TYPE_CHECKING:
     from .screen import SessionDetailScreen
@@ -159,6 +160,13 @@ class DetailActions(_Base):
                 self.jumps.go_to_mark(letter)
 
         self.app.push_screen(KeyPrompt(prompt + " (esc cancels)", extra=BACK), chosen)
+
+    def action_runs(self) -> None:
+        """u: the runs of the branch shown, per run and per step; enter goes to one's start."""
+        if self.detail is None or self.branch_id is None:
+            self.notify("The session is still loading", severity="warning")
+            return
+        self.app.push_screen(RunsScreen(self.detail, self.branch_id), self.analysis_jump)
 
     # ------------------------------------------------------------------ panes
 

@@ -96,6 +96,7 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
         Binding("m", "set_mark", "Set a mark (then a letter)", show=False),
         Binding("apostrophe", "go_to_mark", "Go to a mark (then a letter; ' goes back)", show=False,
                 key_display="'"),
+        Binding("u", "runs", "Runs: per-run and per-step figures", show=False),
         Binding("z", "zoom", "Zoom the focused pane (again: back)", show=False),
         Binding("less_than_sign", "split(-1)", "Smaller timeline (tree: narrower)", show=False, key_display="<"),
         Binding("greater_than_sign", "split(1)", "Larger timeline (tree: wider)", show=False, key_display=">"),
