@@ -53,6 +53,10 @@ def register(sub: argparse._SubParsersAction) -> dict:
                    help=f"open event streams at most (default: {DEFAULT_MAX_STREAMS}; more get 503)")
     p.add_argument("--no-extension", action="store_true",
                    help="serve Lago's routes only, like lagod (no /lago-tui/v1 routes: clients get fewer features)")
+    p.add_argument("--ping", type=float, default=15.0, help=argparse.SUPPRESS)  # keep-alive interval (tests)
+    p.add_argument("--idle-release", type=float, default=1.0, help=argparse.SUPPRESS)
+    p.add_argument("--header-timeout", type=float, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--http", choices=("h11", "httptools"), default=None, help=argparse.SUPPRESS)
     return {"serve": cmd_serve}
 
 
@@ -86,7 +90,8 @@ def cmd_serve(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int
         raise JournalError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     try:
         settings = Settings(journal=Path(journal.location), token=token, cors_origin=args.cors,
-                            max_body=args.max_body, max_streams=args.max_streams)
+                            max_body=args.max_body, max_streams=args.max_streams, keep_alive_ping=args.ping,
+                            idle_release=args.idle_release)
         state = ServerState(settings)
         journal.close()
         state.open()  # a file that cannot be the journal: one line, exit 2, before anything listens
@@ -99,9 +104,12 @@ def cmd_serve(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int
     except BaseException:
         sock.close()
         raise
+    extra = {"header_timeout": args.header_timeout} if args.header_timeout else {}
+    if args.http:
+        extra["http"] = args.http
     url = runner.url_of(args.host, sock)
     from ..sidecar import serving_sidecar
 
     with serving_sidecar(settings.journal, url, token):
-        runner.run(app, state, sock, url)
+        runner.run(app, state, sock, url, **extra)
     return 0

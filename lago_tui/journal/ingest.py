@@ -20,7 +20,6 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import duckdb
@@ -92,10 +91,10 @@ def _allowed_json_types(annotation: Any) -> tuple[set[str], bool] | None:
     return None
 
 
-def _payload_checks() -> tuple[list[str], dict[str, str]]:
-    """(payload field names, per kind a SQL condition true when the payload fits the kind's model)."""
+def _payload_checks() -> tuple[list[str], str]:
+    """(payload field names, a SQL CASE expression true when the payload fits its kind's model)."""
     fields: set[str] = set()
-    cases: dict[str, str] = {}
+    cases: list[str] = []
     for kind, cls in KNOWN_PAYLOADS.items():
         conds: list[str] = []
         for name, info in cls.model_fields.items():
@@ -115,21 +114,11 @@ def _payload_checks() -> tuple[list[str], dict[str, str]]:
             if any(getattr(m, "ge", None) == 0 for m in info.metadata):
                 conds.append(f"coalesce(TRY_CAST(pf.{name}::VARCHAR AS HUGEINT) >= 0, true)")
         if conds:
-            cases[kind] = " AND ".join(conds)
-    return sorted(fields), cases
+            cases.append(f"WHEN '{kind}' THEN ({' AND '.join(conds)})")
+    return sorted(fields), "CASE kind " + " ".join(cases) + " ELSE true END"
 
 
-_PAYLOAD_FIELDS, _PAYLOAD_CONDS = _payload_checks()
-
-
-def _payload_ok(kinds: frozenset[str]) -> str:
-    """A SQL expression true when the payload fits its kind's model, for a batch holding only ``kinds``.
-
-    Only the kinds present are spelt out: DuckDB's planning of the full 27-kind CASE (and of the text CASE
-    below) cost ~25 ms per statement, which was most of a small append's time.
-    """
-    whens = " ".join(f"WHEN '{k}' THEN ({_PAYLOAD_CONDS[k]})" for k in sorted(kinds) if k in _PAYLOAD_CONDS)
-    return f"CASE kind {whens} ELSE true END" if whens else "true"
+_PAYLOAD_FIELDS, _PAYLOAD_OK = _payload_checks()
 _PF_STRUCT = "{" + ", ".join(f'"{f}": "JSON"' for f in _PAYLOAD_FIELDS) + "}"
 _ENV_STRUCT = (
     '{"event_id": "JSON", "session_id": "JSON", "branch_id": "JSON", "run_id": "JSON", "seq": "JSON",'
@@ -138,11 +127,9 @@ _ENV_STRUCT = (
 )
 
 
-def _text_sql(kinds: frozenset[str]) -> str:
+def _text_sql() -> str:
     parts = []
     for kind, names in TEXT_FIELDS.items():
-        if kind not in kinds:
-            continue
         cols = ", ".join(
             f"CASE json_type(pf.{n}) WHEN 'VARCHAR' THEN pf.{n}->>'$' WHEN 'NULL' THEN NULL ELSE pf.{n}::VARCHAR END"
             for n in names
@@ -151,8 +138,7 @@ def _text_sql(kinds: frozenset[str]) -> str:
     known = ", ".join(f"'{k}'" for k in KNOWN_PAYLOADS)
     # The fallback must be a searched CASE: inside ``CASE kind WHEN ...`` a ``WHEN kind IN (...)`` compares
     # kind with a boolean, and casting a kind such as 'RunStarted' to BOOL fails the whole batch.
-    fallback = f"CASE WHEN kind IN ({known}) THEN '' ELSE payload END"
-    return f"CASE kind {' '.join(parts)} ELSE {fallback} END" if parts else fallback
+    return f"CASE kind {' '.join(parts)} ELSE CASE WHEN kind IN ({known}) THEN '' ELSE payload END END"
 
 
 # Step 1: parse every row once, pull out the envelope's fields as small JSON values. A row that is valid
@@ -165,14 +151,8 @@ SELECT idx, e, CASE WHEN e IS NULL THEN NOT coalesce(json_valid(raw), false) ELS
 FROM (SELECT idx, raw, try(from_json(raw, '{_ENV_STRUCT}')) AS e FROM _stage)
 """
 
-# The payload kinds of the staged rows (the same derivation as ``kind`` below).
-_KINDS_SQL = "SELECT DISTINCT coalesce(e.payload, e.kind)->>'$.type' FROM _env"
-
-
 # Step 2: typed columns plus a check of every envelope rule; payload fields as small JSON values.
-@lru_cache(maxsize=64)
-def _extract_sql(kinds: frozenset[str]) -> str:
-    return f"""
+_EXTRACT_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _ev AS
 WITH base AS (
     SELECT idx, e, bad_json,
@@ -206,7 +186,7 @@ SELECT idx, kind,
               WHEN 'RunFinished' THEN TRY_CAST(pf.usage->>'$.prompt_tokens' AS BIGINT) END AS tokens_in,
     CASE kind WHEN 'Message' THEN TRY_CAST(pf.token_usage->>'$.completion_tokens' AS BIGINT)
               WHEN 'RunFinished' THEN TRY_CAST(pf.usage->>'$.completion_tokens' AS BIGINT) END AS tokens_out,
-    {_text_sql(kinds)} AS text,
+    {_text_sql()} AS text,
     CASE
         WHEN bad_json THEN 'not valid JSON'
         WHEN e IS NULL OR (e.event_id IS NULL AND e.session_id IS NULL AND e.payload IS NULL AND e.kind IS NULL)
@@ -233,7 +213,7 @@ SELECT idx, kind,
         WHEN p IS NULL THEN 'payload is missing'
         WHEN ptop <> 'OBJECT' THEN 'payload must be a JSON object'
         WHEN coalesce(ktype <> 'VARCHAR', true) THEN 'payload.type must be a string'
-        WHEN NOT ({_payload_ok(kinds)}) THEN 'payload does not match its type ' || kind
+        WHEN NOT ({_PAYLOAD_OK}) THEN 'payload does not match its type ' || kind
     END AS problem
 FROM typed
 """
@@ -303,8 +283,7 @@ def ingest(
 ) -> IngestResult:
     """Validate and append the staged rows. ``con`` must be inside a transaction."""
     con.execute(_PARSE_SQL)
-    kinds = frozenset(row[0] for row in con.execute(_KINDS_SQL).fetchall() if row[0] in KNOWN_PAYLOADS)
-    con.execute(_extract_sql(kinds))
+    con.execute(_EXTRACT_SQL)
     _fail(con, locate, "SELECT idx, problem FROM _ev WHERE problem IS NOT NULL ORDER BY idx LIMIT 1")
     # The first occurrence is named through ``locate`` (a raw idx is a 0-based element index for arrays
     # and API batches, which is not the line or event number people see).

@@ -12,7 +12,7 @@ import sys
 import traceback
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from ..journal.errors import (
@@ -76,7 +76,7 @@ def event_status(exc: InvalidEvent) -> int:
 
 def journal_error(exc: JournalError) -> ApiError:
     """The answer for a journal refusal."""
-    from ..journal.owner import ShuttingDown
+    from ..journal.owner import ShuttingDown, TooLarge
 
     if isinstance(exc, NotFound):
         return ApiError(404, str(exc))
@@ -86,6 +86,8 @@ def journal_error(exc: JournalError) -> ApiError:
         return ApiError(event_status(exc), str(exc))
     if isinstance(exc, InvalidSpec):
         return ApiError(400, str(exc))
+    if isinstance(exc, TooLarge):
+        return ApiError(413, str(exc))
     if isinstance(exc, (JournalBusy, ShuttingDown)):
         return ApiError(503, str(exc), headers={"Retry-After": "1"})
     return ApiError(500, str(exc))
@@ -113,6 +115,11 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, message, headers=dict(exc.headers or {}))
 
 
+async def on_disconnect(request: Request, exc: Exception) -> Response:
+    """The client left before sending its whole request: nobody reads this answer; the log says 400."""
+    return error_response(400, "the client disconnected before the request was complete")
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     """A bug: 500 with no details for the client; the traceback goes to the log (escaped there)."""
     from .accesslog import escape
@@ -126,5 +133,6 @@ EXCEPTION_HANDLERS = {
     ApiError: on_api_error,
     JournalError: on_journal_error,
     HTTPException: on_http_exception,
+    ClientDisconnect: on_disconnect,
     Exception: on_unexpected,
 }

@@ -38,14 +38,25 @@ def session_type(name: str) -> str:
     return "default"
 
 
+U64_MAX = 2**64 - 1  # Lago's seqs and limits are u64/usize
+SEQ_MAX = 2**63 - 1  # the journal's seq column is a BIGINT: anything larger reads as "after everything"
+
+
+def _u64(raw: str | None) -> int | None:
+    if raw is None or not raw.isascii() or not raw.isdigit() or int(raw) > U64_MAX:
+        return None
+    return int(raw)
+
+
 def _query_int(request: Request, name: str, default: int | None) -> int | None:
     """A non-negative integer query parameter (Lago's u64/usize): 400 for anything else."""
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+    value = _u64(raw)
+    if value is None:
         raise ApiError(400, f"invalid query: {name} must be a non-negative integer")
-    return int(raw)
+    return min(value, SEQ_MAX)
 
 
 def _field(body: dict[str, Any], name: str, kinds: type | tuple[type, ...], *, required: bool = False,
@@ -250,11 +261,10 @@ class LagoRoutes:
         if fmt not in sse.FORMATS:
             raise ApiError(400, f"unknown format: {fmt}. Supported: openai, anthropic, vercel, lago")
         branch = request.query_params.get("branch", "main")
-        after = None
-        last_id = request.headers.get("last-event-id")
-        if last_id is not None and last_id.strip().isdigit():
-            after = int(last_id.strip())
-        if after is None:
+        after = _u64((request.headers.get("last-event-id") or "").strip())  # as Lago: used if it parses
+        if after is not None:
+            after = min(after, SEQ_MAX)
+        else:
             after = _query_int(request, "after_seq", 0) or 0
 
         def resolve() -> str:
@@ -340,11 +350,21 @@ class LagoRoutes:
     # ------------------------------------------------------------------ health
 
     async def health(self, request: Request) -> Response:
+        committer = self.state.committer
+        st = committer.stats if committer is not None else None
+        writes = {} if st is None else {
+            "writes": {"transactions": st.groups, "requests": st.requests, "events": st.events,
+                       "retried_groups": st.retries, "largest_group": st.largest_group,
+                       "commit_ms_avg": round(st.commit_seconds * 1000 / st.groups, 1) if st.groups else None,
+                       "commit_ms_total": round(st.commit_seconds * 1000, 1),
+                       "queued": committer.pending, "open_streams": self.state.open_streams},
+        }
         return JSONResponse({
             "status": "ok" if self.state.ready else "starting", "service": "lago-tui", "version": __version__,
             "uptime_seconds": int(time.monotonic() - self.state.started_at),
             "subsystems": {"journal": "ok" if self.state.ready else "starting",
                            "auth": "active" if self.state.settings.token else "disabled"},
+            **writes,
         })
 
     async def ready(self, request: Request) -> Response:
@@ -360,23 +380,32 @@ class LagoRoutes:
         return JSONResponse({"status": "ok"})
 
 
+def route(path: str, **handlers: Callable[[Request], Any]) -> Route:
+    """One route per path with a handler per method, so a wrong method's 405 lists every allowed one."""
+    if len(handlers) == 1:
+        (method, endpoint), = handlers.items()
+        return Route(path, endpoint, methods=[method])
+
+    async def dispatch(request: Request) -> Response:
+        return await handlers[request.method if request.method != "HEAD" else "GET"](request)
+
+    return Route(path, dispatch, methods=list(handlers))
+
+
 def routes(state: ServerState) -> list[BaseRoute]:
     h = LagoRoutes(state)
     s = "/v1/sessions/{session_id}"
     return [
-        Route("/health", h.health, methods=["GET"]),
-        Route("/health/ready", h.ready, methods=["GET"]),
-        Route("/v1/health", h.health_v1, methods=["GET"]),
-        Route("/v1/sessions", h.create_session, methods=["POST"]),
-        Route("/v1/sessions", h.list_sessions, methods=["GET"]),
-        Route(s, h.get_session, methods=["GET"]),
-        Route(f"{s}/events", h.append_events, methods=["POST"]),
-        Route(f"{s}/events", h.stream, methods=["GET"]),
-        Route(f"{s}/events/read", h.read_events, methods=["GET"]),
-        Route(f"{s}/events/head", h.head, methods=["GET"]),
-        Route(f"{s}/branches", h.create_branch, methods=["POST"]),
-        Route(f"{s}/branches", h.list_branches, methods=["GET"]),
-        Route(f"{s}/branches/{{branch}}/merge", h.merge_branch, methods=["POST"]),
+        route("/health", GET=h.health),
+        route("/health/ready", GET=h.ready),
+        route("/v1/health", GET=h.health_v1),
+        route("/v1/sessions", GET=h.list_sessions, POST=h.create_session),
+        route(s, GET=h.get_session),
+        route(f"{s}/events", GET=h.stream, POST=h.append_events),
+        route(f"{s}/events/read", GET=h.read_events),
+        route(f"{s}/events/head", GET=h.head),
+        route(f"{s}/branches", GET=h.list_branches, POST=h.create_branch),
+        route(f"{s}/branches/{{branch}}/merge", POST=h.merge_branch),
     ]
 
 

@@ -19,6 +19,7 @@ DEFAULT_MAX_BODY = 16 * 1024 * 1024
 DEFAULT_MAX_STREAMS = 100
 HEADER_TIMEOUT = 10.0  # seconds to send a request's head (slow clients must not hold connections)
 KEEP_ALIVE_TIMEOUT = 5.0  # seconds an idle keep-alive connection stays open
+MAX_HEADER_BYTES = 32 * 1024  # all request headers together
 PUBLIC_PATHS = frozenset({"/health"})  # answered without a token (a load balancer's liveness probe)
 
 
@@ -66,6 +67,24 @@ class BearerAuth:
         response = error_response(401, "missing or wrong bearer token (Authorization: Bearer TOKEN)",
                                   headers={"WWW-Authenticate": 'Bearer realm="lago-tui"'})
         await response(scope, receive, send)
+
+
+class HeaderLimit:
+    """ASGI middleware: 431 when the request's headers together exceed MAX_HEADER_BYTES (uvicorn only
+    bounds a head that arrives in pieces)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
+            from .errors import error_response
+
+            response = error_response(431, f"request headers are larger than {MAX_HEADER_BYTES} bytes",
+                                      code="request_header_fields_too_large")
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def cors_middleware(origin: str) -> tuple[type, dict]:

@@ -25,6 +25,7 @@ from .state import ServerState
 FORMATS = ("lago", "openai", "anthropic", "vercel")
 PAGE = 500  # events per query while sending history
 EXTERNAL_POLL = 1.0  # seconds between checks that another process changed the file (the bell can't tell)
+GIVE_UP_SECONDS = 60.0  # a stream whose reads keep failing this long ends (with its done frame)
 _FINISH_REASONS = {
     "completed": "stop", "stop": "stop", "end_turn": "stop",
     "maxtokens": "length", "max_tokens": "length", "length": "length",
@@ -157,15 +158,17 @@ async def follow(state: ServerState, session_id: str, branch_id: str, after: int
     ping_every = state.settings.keep_alive_ping
     last_frame = time.monotonic()
     token = journal.change_token()
+    failures = 0
     while True:
         seen = bell.version(key)
         try:
             events = await run_in_threadpool(journal.read_events, session_id, branch_id, after, PAGE)
+            failures = 0
         except NotFound:  # the session or branch went away
             break
-        except JournalError:  # busy (another process holds the file) or shutting down: try again shortly
-            events = []
-            if state.shutting_down:
+        except JournalError:  # busy (another process holds the file): try again shortly, for a while
+            failures += 1
+            if state.shutting_down or failures * EXTERNAL_POLL > GIVE_UP_SECONDS:
                 break
             await asyncio.sleep(EXTERNAL_POLL)
             continue
