@@ -42,8 +42,9 @@ async def at(pilot, index: int) -> None:  # noqa: ANN001
 async def seq_prompt(pilot, text: str) -> None:  # noqa: ANN001
     app = pilot.app
     await pilot.press("colon")
-    await wait_until(pilot, lambda: type(app.screen).__name__ == "SeqPrompt" and bool(app.screen.query("#seq-input")))
-    app.screen.query_one("#seq-input").value = text
+    box = app.screen.query_one("#seq-input")
+    await wait_until(pilot, lambda: box.display and box.has_focus)
+    box.value = text
     await pilot.press("enter")
 
 
@@ -71,7 +72,7 @@ async def test_colon_jumps_to_a_seq_with_context_and_says_why_not(demo_api: Jour
 
 async def seq_prompt_cancel(pilot) -> None:  # noqa: ANN001
     await pilot.press("escape")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, SessionDetailScreen))
+    await wait_until(pilot, lambda: not pilot.app.screen.query_one("#seq-input").display)
 
 
 @run_async

@@ -386,12 +386,23 @@ async def test_narrow_layout_stacks_and_i_toggles_the_inspector(demo_journal: Jo
 # ---------------------------------------------------------------------------- snapshots
 
 
+@pytest.fixture(autouse=True)
+def _problems_counted_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The header's problem count comes 2 s after a session opens (not while its first pages load): here
+    at once, so that every snapshot shows it."""
+    from lago_tui.screens.session_detail import screen as detail_screen_module
+
+    monkeypatch.setattr(detail_screen_module, "PROBLEMS_DELAY", 0.01)
+
+
 def _app(journal: Journal) -> LagoApp:
     return LagoApp(journal, clock=fixed_clock)
 
 
 async def _settle(pilot) -> None:
     await pilot.pause(0.2)
+    screens = [s for s in pilot.app.screen_stack if isinstance(s, SessionDetailScreen) and s.detail is not None]
+    await wait_until(pilot, lambda: all(s.problem_count is not None for s in screens))
     await pilot.app.workers.wait_for_complete()
     await pilot.pause(0.1)
 
@@ -501,7 +512,7 @@ def test_snapshot_seq_prompt_with_a_mistake_160x48(snap_compare, demo_journal: J
     async def run_before(pilot) -> None:
         await opener(pilot)
         await pilot.press("colon")
-        await wait_until(pilot, lambda: bool(pilot.app.screen.query("#seq-input")))
+        await wait_until(pilot, lambda: pilot.app.screen.query_one("#seq-input").display)
         pilot.app.screen.query_one("#seq-input").value = "main@300"
         await pilot.press("enter")
         await wait_until(pilot, lambda: "no seq" in str(pilot.app.screen.query_one("#seq-hint").visual))

@@ -731,6 +731,10 @@ def child_main(kind: str, db: str, manifest: str, runs: int) -> int:
         child_create(db, m, runs)
     elif kind == "datatable":
         child_datatable(db, m)
+    elif kind == "detail":
+        from .detail import child_detail
+
+        child_detail(db, m, runs)
     else:
         raise SystemExit(f"unknown child {kind}")
     return 0

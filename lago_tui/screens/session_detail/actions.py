@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from ...safe import one_line, safe_text
 from ...widgets.branch_tree import BranchTree
@@ -20,7 +20,7 @@ from .jumps import BACK
 from ...widgets.state_panel import StatePanel
 from ..analysis_actions import AnalysisActions
 from ..copy_export import Choice
-from .modals import KeyPrompt, KindFilterScreen, SeqPrompt
+from .modals import KeyPrompt, KindFilterScreen
 from .runs import RunsScreen
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ else:
 __all__ = ["SPLIT_RANGE", "SPLIT_STEP", "ZOOMABLE", "DetailActions"]
 
 COPY_PREFIX = "event:"  # the copy menu's values for our own choices
+SEQ_HINT = "jump to a seq: 120, or branch@120 (enter jumps, esc cancels)"
 SEARCH_HINT = "search: words, or kind:tool status:error seq:100..200 -word … (enter finds, esc closes)"
 FILTER_HINT = "filter: show only what matches, e.g. kind:tool -status:ok (enter filters, esc closes)"
 
@@ -52,6 +53,9 @@ class DetailActions(_Base):
         search = self.query_one("#sd-search", Input)
         if search.display:
             self._close_search()
+            return
+        if self.query_one("#seq-input").display:
+            self._close_seq()
             return
         if self.end_selection():
             return
@@ -118,10 +122,16 @@ class DetailActions(_Base):
     # ------------------------------------------------------------------ jumps
 
     def action_jump_to_seq(self) -> None:
+        """:, then a seq (or branch@seq), typed on a line at the bottom; enter jumps."""
         if self.timeline is None:
             return
-        hint = "jump to a seq: 120, or branch@120 (enter jumps, esc cancels)"
-        self.app.push_screen(SeqPrompt(self.jumps.to_seq, hint))
+        hint = self.query_one("#seq-hint", Static)
+        hint.update(SEQ_HINT)
+        hint.remove_class("-error")
+        box = self.query_one("#seq-input", Input)
+        box.value = ""
+        hint.display = box.display = True
+        box.focus()
 
     def action_partner(self) -> None:
         self.jumps.partner()

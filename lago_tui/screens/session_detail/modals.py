@@ -1,24 +1,22 @@
-"""The detail screen's dialogs: the kind filter, and the one-line prompts at the
-bottom for the keys that take an argument (``:`` a seq, ``m``/``'`` a letter)."""
+"""The detail screen's dialogs: the kind filter, and the one-line prompt at the
+bottom for the keys that take a letter after them (``m``, ``'``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-from rich.text import Text
-from textual import events, on
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, SelectionList, Static
+from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from ...summary import FAMILIES
 
-__all__ = ["KeyPrompt", "KindFilterScreen", "SeqPrompt"]
+__all__ = ["KeyPrompt", "KindFilterScreen"]
 
 _CSS = Path(__file__).with_suffix(".tcss")
 
@@ -83,37 +81,3 @@ class KeyPrompt(ModalScreen[str | None]):
         elif event.character is not None and (event.character.isalpha() and event.character.isascii()
                                                or event.character in self.extra):
             self.dismiss(event.character)
-
-
-class SeqPrompt(ModalScreen[None]):
-    """``:`` then a seq (or BRANCH@seq): jumps on enter; a mistake is shown under what was typed."""
-
-    CSS_PATH = _CSS
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, jump: Callable[[str], str | None], hint: str) -> None:
-        super().__init__(classes="-detail-dialog -detail-prompt")
-        self._jump = jump
-        self._hint = hint
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="prompt-box"):
-            yield Static(self._hint, id="seq-hint", classes="prompt-hint", markup=False)
-            yield Input(placeholder="seq, or branch@seq", id="seq-input")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-
-    @on(Input.Submitted, "#seq-input")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        problem = self._jump(event.value)
-        if problem is None:
-            self.dismiss(None)
-            return
-        hint = self.query_one("#seq-hint", Static)
-        hint.update(Text(problem, "bold"))
-        hint.add_class("-error")
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -49,7 +49,7 @@ from ..analysis_actions import ANALYSIS_BINDINGS, AnalysisActions
 from ..analysis_commands import AnalysisCommands
 from ...widgets.timeline import TimelineRow, TimelineView
 from ...widgets.virtual_list import VirtualTable
-from .actions import SEARCH_HINT, SPLIT_RANGE, DetailActions
+from .actions import SEARCH_HINT, SEQ_HINT, SPLIT_RANGE, DetailActions
 from .bars import Status, header_text, query_problem_text, state_header, status_text
 from .follow import Follow, FollowState
 from .jumps import JumpController
@@ -62,6 +62,7 @@ __all__ = ["SessionDetailScreen"]
 BUSY_RETRY = 1.0  # seconds between attempts while another process holds the journal
 BUSY_NOTE = "journal busy (another process is writing), retrying every second…"
 SLOW_LOAD = 0.4  # seconds before a load that has not answered says it is waiting for the journal
+PROBLEMS_DELAY = 2.0  # seconds after a session opens before its problems are counted (for the header)
 _FATAL = (NotAJournal, JournalCorrupt, JournalTooNew, JournalPermission)
 
 
@@ -177,6 +178,12 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
         problem = Static("", id="sd-search-problem")
         problem.display = False
         yield problem
+        seq_hint = Static(SEQ_HINT, id="seq-hint")  # ':' jumps to a seq: typed here, mistakes said here
+        seq_hint.display = False
+        yield seq_hint
+        seq = Input(placeholder="seq, or branch@seq", id="seq-input")
+        seq.display = False
+        yield seq
         yield Static("", id="sd-status")
         yield Footer()
 
@@ -359,7 +366,9 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
         first = self.detail is None or self.detail.summary.session_id != opened.detail.summary.session_id
         self._set_detail(opened.detail, opened.branch_id)
         if first:
-            self.refresh_problem_count()
+            # The integrity check reads the whole session (~1 s for 200k events): not while the first
+            # pages and keys are being answered.
+            self.set_timer(PROBLEMS_DELAY, self.refresh_problem_count)
         view = self.query_one(TimelineView)
         if opened.timeline is None or opened.source is None:
             self.timeline = None
@@ -450,6 +459,23 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
         detail = self.detail
         info = detail.branch(branch_id) if detail else None
         return safe_text(info.name if info else branch_id, single_line=True, width=40)
+
+    @on(Input.Submitted, "#seq-input")
+    def _seq_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        problem = self.jumps.to_seq(event.value)
+        if problem is None:
+            self._close_seq()
+            return
+        hint = self.query_one("#seq-hint", Static)
+        hint.update(Text(problem, "bold"))
+        hint.add_class("-error")
+
+    def _close_seq(self) -> None:
+        for widget in (self.query_one("#seq-input"), self.query_one("#seq-hint")):
+            widget.display = False
+        if self.focused is None or self.focused.id == "seq-input":
+            self.query_one(TimelineView).focus()
 
     @on(Input.Changed, "#sd-search")
     def _search_changed(self, event: Input.Changed) -> None:
