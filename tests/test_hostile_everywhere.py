@@ -1069,9 +1069,7 @@ async def test_create_branch_form_refuses_or_stores_every_entry_exactly(
         await wait_until(pilot, lambda: isinstance(app.screen, CreateBranchScreen) and bool(app.screen.query(Select)))
         select = app.screen.query_one(Select)
         select.expanded = True
-        await wait_until(pilot, lambda: bool(app.screen.query("SelectOverlay"))
-                         and bool(widget_text(app.screen.query_one("SelectOverlay")).strip()), timeout=5,
-                         what="the parent choices")  # a loaded machine may take more than a frame
+        await pilot.pause()
         overlay = app.screen.query_one("SelectOverlay")
         labels = widget_text(overlay)
         shown = [case for case in STORABLE if prefix(_branch_name(case.text), 12) in labels]

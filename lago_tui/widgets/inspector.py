@@ -157,9 +157,11 @@ class Inspector(VerticalScroll, can_focus=True):
         self.event: TimelineEvent | None = None
         self.truncated = False
         self.branch_names: dict[str, str] = {}
+        # Kept here, not queried: a screen may fill the inspector before its own children are mounted.
+        self._body = Static(Text("No event selected.", "dim"), id="inspector-body")
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("No event selected.", "dim"), id="inspector-body")
+        yield self._body
 
     def _styles(self) -> dict[str, Style]:
         get = self.get_component_rich_style
@@ -169,12 +171,12 @@ class Inspector(VerticalScroll, can_focus=True):
     def show_placeholder(self, text: str) -> None:
         self.event = None
         self.truncated = False
-        self.query_one("#inspector-body", Static).update(Text(text, "dim"))
+        self._body.update(Text(text, "dim"))
 
     def show_event(self, ev: TimelineEvent, note: str | None = None) -> None:
         self.event = ev
         body = self.build(ev, note)
-        self.query_one("#inspector-body", Static).update(body)
+        self._body.update(body)
         self.scroll_to(y=0, animate=False)
 
     def build(self, ev: TimelineEvent, note: str | None = None) -> Text:

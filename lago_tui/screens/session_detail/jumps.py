@@ -219,11 +219,12 @@ class JumpController:
             try:
                 result = work()
             except JournalBusy:
-                screen.app.call_from_thread(screen.notify, "journal busy, try again", severity="warning")
+                screen.deliver(lambda: screen.notify("journal busy, try again", severity="warning"))
                 return
             except JournalError as err:
-                screen.app.call_from_thread(screen.notify, one_line(str(err), 300), severity="error", markup=False)
+                message = one_line(str(err), 300)
+                screen.deliver(lambda: screen.notify(message, severity="error", markup=False))
                 return
-            screen.app.call_from_thread(done, result)
+            screen.deliver(done, result)
 
         screen.run_worker(run, thread=True, group=group, exclusive=True, exit_on_error=False)

@@ -168,11 +168,20 @@ class RunsScreen(Screen[JumpTo | None]):
                 runs = self.app.journal.runs(session_id, branch_id)  # type: ignore[attr-defined]
             except JournalError as err:
                 retry = getattr(err, "retry_note", None)
-                self.app.call_from_thread(self._failed, retry or str(err), retry is not None)
+                self._deliver(self._failed, retry or str(err), retry is not None)
                 return
-            self.app.call_from_thread(self._counted, runs)
+            self._deliver(self._counted, runs)
 
         self.run_worker(work, thread=True, group="runs", exclusive=True, exit_on_error=False)
+
+    def _deliver(self, callback: object, *args: object) -> None:
+        """From the worker: ``callback(*args)`` on the UI thread, if this screen is still open."""
+
+        def run() -> None:
+            if self in self.app.screen_stack:
+                callback(*args)  # type: ignore[operator]
+
+        self.app.call_from_thread(run)
 
     def _failed(self, message: str, retry: bool) -> None:
         self.query_one("#runs-header", Static).update(safe_text(message, "bold", single_line=True, width=200))

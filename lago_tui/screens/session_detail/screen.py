@@ -295,13 +295,13 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
             try:
                 opened = work()
             except JournalBusy as err:
-                self.app.call_from_thread(self._busy, epoch, retry, err)
+                self.deliver(self._busy, epoch, retry, err)
                 return
             except JournalError as err:
-                self.app.call_from_thread(self._failed, epoch, err)
+                self.deliver(self._failed, epoch, err)
                 return
             if not worker.is_cancelled:
-                self.app.call_from_thread(self._opened, epoch, opened)
+                self.deliver(self._opened, epoch, opened)
 
         self.run_worker(run, thread=True, group="sd-load", exclusive=True, exit_on_error=False)
 
@@ -316,6 +316,26 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
         if self._loading and not self.busy and self._ready:
             self._render_header(waiting=True)
             self._update_status()
+
+    @property
+    def alive(self) -> bool:
+        """Still on the app's screen stack (a worker's answer may come after the screen was closed)."""
+        try:
+            return self in self.app.screen_stack
+        except Exception:  # noqa: BLE001 - no app any more
+            return False
+
+    def deliver(self, callback: Callable[..., object], *args: object) -> None:
+        """From a thread worker: run ``callback(*args)`` on the UI thread, if the screen is still open."""
+
+        def run() -> None:
+            if self.alive:
+                callback(*args)
+
+        try:
+            self.app.call_from_thread(run)
+        except RuntimeError:  # the app has stopped
+            pass
 
     def _when_ready(self, callback: Callable[[], None]) -> bool:
         """Run ``callback`` now if the widgets are mounted, else once they are (returns False then)."""
@@ -406,12 +426,12 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
             try:
                 detail = self.app.journal.session(ref)
             except JournalBusy as err:
-                self.app.call_from_thread(self._busy, epoch, self._refresh, err)
+                self.deliver(self._busy, epoch, self._refresh, err)
                 return
             except JournalError as err:
-                self.app.call_from_thread(self._failed, epoch, err)
+                self.deliver(self._failed, epoch, err)
                 return
-            self.app.call_from_thread(self._refreshed, epoch, detail)
+            self.deliver(self._refreshed, epoch, detail)
 
         self.run_worker(run, thread=True, group="sd-refresh", exclusive=True, exit_on_error=False)
 
@@ -433,6 +453,8 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
         self._update_status()
 
     def _render_header(self, *, waiting: bool = False) -> None:
+        if not self._ready or not self.alive:
+            return
         header = self.query_one("#sd-header", Static)
         width = self.size.width or self.app.size.width
         if self.detail is not None:

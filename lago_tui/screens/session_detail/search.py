@@ -226,7 +226,7 @@ class SearchController:
         self.screen.run_worker(run, thread=True, group="sd-find", exclusive=True, exit_on_error=False)
 
     def _from_thread(self, callback: Callable[..., None], *args: object) -> None:
-        self.screen.app.call_from_thread(callback, *args)
+        self.screen.deliver(callback, *args)
 
     # ------------------------------------------------------------------ results (UI thread)
 
