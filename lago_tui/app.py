@@ -18,9 +18,10 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from . import summary
 from .commands import SessionCommands
 from .journal import JournalAPI, JournalError
-from .messages import JournalChanged
+from .messages import DisplayChanged, JournalChanged
 from .paths import config_dir
 from .safe import one_line
 
@@ -44,8 +45,8 @@ class LagoApp(App[None]):
     BINDINGS = [
         Binding("n", "new_session", "New session", tooltip="Create a session"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit", show=False),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("q", "back", "Back (quit from the session list)", show=False),
+        Binding("ctrl+c,ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
 
     def __init__(
@@ -55,6 +56,7 @@ class LagoApp(App[None]):
         clock: Clock = wall_clock_us,
         settings_path: Path | None = None,
         watch_interval: float = 0.5,
+        utc: bool | None = None,
     ) -> None:
         super().__init__()
         self.journal = journal
@@ -69,6 +71,9 @@ class LagoApp(App[None]):
         self._limitations_said = False
         self._settings_loaded = False
         self._apply_saved_theme()
+        # Times: local with the zone shown, unless --utc or the saved setting asks for UTC.
+        self._utc_forced = utc is not None
+        summary.set_utc(utc if utc is not None else self._read_settings().get("utc") is True)
 
     # ------------------------------------------------------------------ settings (theme)
 
@@ -88,17 +93,32 @@ class LagoApp(App[None]):
     def watch_theme(self, theme: str) -> None:
         if not self._settings_loaded:
             return
+        self._save_setting("theme", theme, "the theme")
+
+    def _save_setting(self, key: str, value: Any, what: str) -> None:
         settings = self._read_settings()
-        if settings.get("theme") == theme:
+        if settings.get(key) == value:
             return
-        settings["theme"] = theme
+        settings[key] = value
         try:
             self.settings_path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.settings_path.with_name(self.settings_path.name + ".tmp")
             tmp.write_text(json.dumps(settings, indent=2), encoding="utf-8")
             tmp.replace(self.settings_path)
         except OSError as exc:
-            self.notify(f"Could not save the theme: {exc.strerror or exc}", severity="warning", markup=False)
+            self.notify(f"Could not save {what}: {exc.strerror or exc}", severity="warning", markup=False)
+
+    # ------------------------------------------------------------------ settings (time zone)
+
+    def action_toggle_utc(self) -> None:
+        """Show times in UTC, or back in the local zone (remembered between runs unless --utc was given)."""
+        utc = not summary.showing_utc()
+        summary.set_utc(utc)
+        if not self._utc_forced:
+            self._save_setting("utc", utc, "the time zone setting")
+        self.notify(f"Times now in {'UTC' if utc else 'local time (' + summary.zone_label() + ')'}", timeout=2)
+        for screen in self.screen_stack:
+            screen.post_message(DisplayChanged())
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -167,6 +187,23 @@ class LagoApp(App[None]):
 
     # ------------------------------------------------------------------ actions
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "new_session":
+            # Not over a journal that cannot be read (the error screen), nor over a form already open.
+            from .screens.error import JournalErrorScreen
+
+            return not isinstance(self.screen, JournalErrorScreen)
+        return True
+
+    def action_back(self) -> None:
+        """``q``: back one screen; from the session list (the bottom screen) quit."""
+        from .screens.session_list import SessionListScreen
+
+        if isinstance(self.screen, SessionListScreen) or len(self.screen_stack) <= 2:
+            self.exit()
+        else:
+            self.pop_screen()
+
     def action_new_session(self) -> None:
         from .screens.create_session import CreateSessionScreen
 
@@ -189,17 +226,26 @@ class LagoApp(App[None]):
             self.push_screen(HelpScreen())
 
     def get_system_commands(self, screen: Screen[Any]):  # noqa: ANN201 - a generator of SystemCommand
-        yield SystemCommand("New session", "Create a session (n)", self.action_new_session)
-        new_branch = getattr(screen, "action_new_branch", None)
-        if new_branch is not None:
-            yield SystemCommand("New branch", "Fork a branch at the highlighted event (b)", new_branch)
+        if self.check_action("new_session", ()):
+            yield SystemCommand("New session", "Create a session (n)", self.action_new_session)
+        # A screen offers its own commands (new branch, saved views, rename...): (title, help, callback).
+        screen_commands = getattr(screen, "palette_commands", None)
+        if callable(screen_commands):
+            for title, help_text, callback in screen_commands():
+                yield SystemCommand(title, help_text, callback)
+        else:
+            new_branch = getattr(screen, "action_new_branch", None)
+            if new_branch is not None:
+                yield SystemCommand("New branch", "Fork a branch at the highlighted event (b)", new_branch)
         yield SystemCommand("Switch theme", "Choose a theme (remembered between runs)", self.action_change_theme)
+        zone = "Show times in local time" if summary.showing_utc() else "Show times in UTC"
+        yield SystemCommand(zone, f"Times are now shown in {summary.zone_label()}", self.action_toggle_utc)
         yield SystemCommand("Help", "Keys and commands (?)", self.action_help)
-        yield SystemCommand("Quit", "Quit lago-tui (q)", self.action_quit)
+        yield SystemCommand("Quit", "Quit lago-tui (ctrl+q)", self.action_quit)
 
 
-def run_app(journal: JournalAPI) -> int:
-    """Open the TUI on ``journal`` (``lago-tui`` with no command)."""
-    app = LagoApp(journal)
+def run_app(journal: JournalAPI, *, utc: bool | None = None) -> int:
+    """Open the TUI on ``journal`` (``lago-tui`` with no command); ``utc``: ``--utc`` was given."""
+    app = LagoApp(journal, utc=utc)
     app.run()
     return 0 if app.return_code is None else app.return_code

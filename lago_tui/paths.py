@@ -7,6 +7,7 @@ from pathlib import Path
 
 ENV_JOURNAL = "LAGO_JOURNAL"
 ENV_CONFIG_DIR = "LAGO_TUI_CONFIG_DIR"
+ENV_STATE_DIR = "LAGO_TUI_STATE_DIR"
 
 
 def default_journal() -> Path:
@@ -27,6 +28,17 @@ def config_dir() -> Path:
     from platformdirs import user_config_path
 
     return user_config_path("lago-tui", appauthor=False)
+
+
+def state_dir() -> Path:
+    """Things worth keeping but not settings (the clipboard file): ``$LAGO_TUI_STATE_DIR``, else the user's
+    state directory."""
+    env = os.environ.get(ENV_STATE_DIR)
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_state_path
+
+    return user_state_path("lago-tui", appauthor=False)
 
 
 def demo_source() -> Path:

@@ -1,4 +1,4 @@
-"""Plain-text descriptions of events, shared by the CLI and the TUI (no Textual here).
+"""Plain-text descriptions of events, and the one way counts and times are written (CLI and TUI; no Textual).
 
 Returned strings are raw journal text: callers must pass them through :mod:`lago_tui.safe` (TUI) or
 :func:`lago_tui.safe.visible` (CLI) before they reach a terminal.
@@ -7,6 +7,7 @@ Returned strings are raw journal text: callers must pass them through :mod:`lago
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,18 +51,79 @@ def gap(us: int) -> str:
     return "+" + duration(us / 1000)
 
 
-def timestamp(us: int | None, *, with_date: bool = True) -> str:
+# ---------------------------------------------------------------------------------------------- time
+#
+# Times are shown in the local time zone (``TZ`` is honoured) with the zone named, or in UTC when asked
+# (``--utc``, the TUI's "Show times in UTC" setting, or ``TZ=UTC``). Journal timestamps are microseconds
+# since the epoch, always UTC in the journal itself.
+
+_utc = False
+
+
+def set_utc(on: bool) -> None:
+    """Show times in UTC (True) or in the local time zone (False, the default)."""
+    global _utc
+    _utc = bool(on)
+
+
+def showing_utc() -> bool:
+    return _utc
+
+
+def _when(us: int) -> datetime | None:
+    """``us`` as an aware datetime in the zone times are shown in (None when out of range)."""
+    try:
+        moment = datetime.fromtimestamp(us / 1_000_000, tz=UTC)
+        return moment if _utc else moment.astimezone()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def zone_label(us: int | None = None) -> str:
+    """The name of the zone times are shown in (at ``us``, for daylight saving): ``UTC``, ``CET``, ``+0530``."""
+    if _utc:
+        return "UTC"
+    moment = _when(us if us is not None else time.time_ns() // 1000)
+    if moment is None:
+        return "UTC"
+    name = moment.tzname() or ""
+    # Some zones have no abbreviation (tzdata writes "+0530" or "-03"): show the offset then.
+    return name if name.isalpha() else moment.strftime("%z")
+
+
+def timestamp(us: int | None, *, with_date: bool = True, zone: bool = False) -> str:
+    """``2026-11-20 14:03:11`` (or ``14:03:11.123`` without the date), in the shown zone, named if ``zone``."""
     if us is None:
         return "-"
-    try:
-        dt = datetime.fromtimestamp(us / 1_000_000, tz=UTC)
-    except (OverflowError, OSError, ValueError):
+    moment = _when(us)
+    if moment is None:
         return str(us)
-    return dt.strftime("%Y-%m-%d %H:%M:%S") if with_date else dt.strftime("%H:%M:%S.%f")[:12]
+    text = moment.strftime("%Y-%m-%d %H:%M:%S") if with_date else moment.strftime("%H:%M:%S.%f")[:12]
+    return f"{text} {zone_label(us)}" if zone else text
+
+
+def clock(us: int) -> str:
+    """``14:03:11`` in the shown zone."""
+    moment = _when(us)
+    return "--:--:--" if moment is None else moment.strftime("%H:%M:%S")
+
+
+def day(us: int | None) -> str:
+    """``2026-11-20`` in the shown zone (the calendar day ``us`` falls on there)."""
+    if us is None:
+        return "-"
+    moment = _when(us)
+    return str(us) if moment is None else moment.strftime("%Y-%m-%d")
+
+
+def day_of(us: int) -> int:
+    """A number that changes exactly when the shown calendar day does (for "the date changed here" marks)."""
+    moment = _when(us)
+    return 0 if moment is None else moment.toordinal()
 
 
 def relative(us: int | None, now_us: int) -> str:
-    """'3m ago' style age of ``us`` relative to an injected ``now``."""
+    """'3m ago' style age of ``us`` relative to an injected ``now`` (the largest whole unit)."""
     if us is None:
         return "-"
     delta = max(0, now_us - us) // 1_000_000
@@ -71,12 +133,58 @@ def relative(us: int | None, now_us: int) -> str:
     return f"{delta}s ago"
 
 
-def tokens(n: int) -> str:
+def relative_changes_in(us: int | None, now_us: int) -> float:
+    """Seconds until :func:`relative` gives another text for ``us`` (when to repaint it)."""
+    if us is None:
+        return float("inf")
+    delta = max(0, now_us - us)
+    second = 1_000_000
+    for size in (86400 * 365, 86400 * 30, 86400, 3600, 60, 1):
+        unit = size * second
+        if delta >= unit or size == 1:
+            return (unit - delta % unit) / second
+    return 1.0  # pragma: no cover
+
+
+# ---------------------------------------------------------------------------------------------- numbers
+#
+# One rule for every count (events, tokens, tool calls...) in the TUI and the CLI: the whole number with
+# thousands separators (``200,002``); where a column is too narrow for it, the compact form (``200k``,
+# ``1.9M``), never a bare ``200002``.
+
+
+def number(n: int | float, width: int | None = None) -> str:
+    """``n`` as ``1,912,345``; if that is wider than ``width`` cells, as ``1.9M``."""
+    whole = f"{int(n):,}"
+    if width is None or len(whole) <= width:
+        return whole
+    return compact(n)
+
+
+def compact(n: int | float) -> str:
+    """``n`` in at most 5 cells: ``950``, ``12.3k``, ``200k``, ``1.9M``, ``3.4G``."""
+    n = int(n)
+    sign = "-" if n < 0 else ""
+    n = abs(n)
     if n < 1000:
-        return str(n)
-    if n < 1_000_000:
-        return f"{n / 1000:.1f}k"
-    return f"{n / 1_000_000:.1f}M"
+        return f"{sign}{n}"
+    for size, unit in ((1000, "k"), (1_000_000, "M"), (1_000_000_000, "G"), (1_000_000_000_000, "T")):
+        value = n / size
+        if value < 99.95:
+            return f"{sign}{value:.1f}".rstrip("0").rstrip(".") + unit
+        if value < 999.5 or unit == "T":
+            return f"{sign}{value:.0f}{unit}"
+    return f"{sign}{n}"  # pragma: no cover
+
+
+def tokens(n: int) -> str:
+    """A token count (the same rule as every other count: :func:`number`)."""
+    return number(n)
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 event``, ``200,002 events``."""
+    return f"{number(n)} {one if n == 1 else (many or one + 's')}"
 
 
 def summarize(ev: TimelineEvent, limit: int = 400) -> str:

@@ -12,6 +12,7 @@ import asyncio
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -47,6 +48,8 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["HOME"] = tmp  # the header shows the journal as ~/…, the same on every machine
         os.environ["LAGO_TUI_CONFIG_DIR"] = str(Path(tmp) / "config")  # default theme, not the user's
+        os.environ["TZ"] = "UTC"  # times show in the local zone: the same on every machine
+        time.tzset()
         path = Path(tmp) / "demo.duckdb"
         with Journal(path) as journal:
             journal.import_file(demo_source())

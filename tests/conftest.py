@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from lago_tui.journal import Journal
 from lago_tui.paths import demo_source
+
+# Times show in the local zone: pin it, so snapshots and outputs are the same on every machine (and in the
+# processes tests start, which inherit it). Tests of other zones set TZ themselves.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -61,6 +68,8 @@ def demo_journal(tmp_path_factory: pytest.TempPathFactory, journal_path: Path):
 def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never read or write the user's real settings or journal from tests."""
     monkeypatch.setenv("LAGO_TUI_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("LAGO_TUI_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("LAGO_TUI_CLIPBOARD", "file")  # never the real system clipboard
     monkeypatch.setenv("LAGO_JOURNAL", str(tmp_path / "default-journal.duckdb"))
 
 

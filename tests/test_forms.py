@@ -59,6 +59,14 @@ def error_text(screen: Screen[Any], selector: str) -> str:
     return "" if widget.has_class("-empty") else str(widget.render())
 
 
+async def wait_for(pilot: Any, condition: Any, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {condition}")
+        await pilot.pause(0.02)
+
+
 def notifications(app: LagoApp) -> list[Any]:
     return list(app._notifications)
 
@@ -292,6 +300,66 @@ async def test_model_suggestions_come_from_the_journal(journal_api: JournalAPI) 
 
 
 @run_async
+async def test_enter_takes_the_suggestion_shown_never_the_typed_prefix(journal: Journal) -> None:
+    """Issue 12.2: n, a name, tab, "cl" showed claude-sonnet-4 and enter saved the model "cl"."""
+    journal.create_session({"name": "a", "model": "claude-sonnet-4"})
+    journal.create_session({"name": "b", "model": "gpt-4.1"})
+    app = make_app(journal)
+    results: list[Any] = []
+    async with app.run_test(size=FORMS_SIZE) as pilot:
+        screen = await open_session_form(pilot, results)
+        model = screen.query_one("#model", Input)
+        await pilot.press(*"run", "tab", *"cl")
+        await pilot.wait_for_scheduled_animations()
+        await wait_for(pilot, lambda: model.suggestion_shown == "claude-sonnet-4")
+        await pilot.press("enter")  # takes the suggestion; does not create yet
+        assert model.value == "claude-sonnet-4" and isinstance(app.screen, CreateSessionScreen)
+        await pilot.press("backspace")  # right after: takes it back, and offers it no more for "cl"
+        assert model.value == "cl"
+        await pilot.pause(0.1)
+        assert model.suggestion_shown is None
+        await pilot.press("backspace", "backspace", *"gp")
+        await wait_for(pilot, lambda: model.suggestion_shown == "gpt-4.1")
+        await pilot.press("ctrl+s")  # ctrl+s too takes what is shown first...
+        assert model.value == "gpt-4.1" and isinstance(app.screen, CreateSessionScreen)
+        assert any("ctrl+s again" in note.message for note in notifications(app))
+        await pilot.press("ctrl+s")  # ...and creates on the next one
+        await settle(pilot)
+    assert journal.session(results[0]).summary.model == "gpt-4.1"
+
+
+@run_async
+async def test_a_name_already_used_is_warned_about(journal: Journal) -> None:
+    first = journal.create_session({"name": "nightly"})
+    app = make_app(journal)
+    results: list[Any] = []
+    async with app.run_test(size=FORMS_SIZE) as pilot:
+        screen = await open_session_form(pilot, results)
+        await pilot.press(*"nightly")
+        await wait_for(pilot, lambda: first in error_text(screen, "#name-warning"))
+        assert "already named 'nightly'" in error_text(screen, "#name-warning")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: error_text(screen, "#name-warning") == "")
+        await pilot.press("backspace", "ctrl+s")  # a warning, not an error: it can still be created
+        await settle(pilot)
+    assert results and results[0] != first
+
+
+@run_async
+async def test_on_a_small_terminal_enter_shows_the_rest_of_the_form_first(journal: Journal) -> None:
+    app = make_app(journal)
+    results: list[Any] = []
+    async with app.run_test(size=(60, 12)) as pilot:
+        screen = await open_session_form(pilot, results)
+        await pilot.press(*"tiny", "enter", *"m1", "enter")  # the last field, but Create is out of sight
+        await pilot.pause()
+        assert not results and screen.focused is screen.query_one("#create")
+        await pilot.press("enter")  # on the button, now in view
+        await settle(pilot)
+    assert results and journal.session(results[0]).summary.model == "m1"
+
+
+@run_async
 async def test_markup_in_a_name_is_stored_and_shown_exactly(journal: Journal) -> None:
     name = "[@click=app.quit]x[/]"
     app = make_app(journal)
@@ -437,6 +505,27 @@ async def test_invalid_branches_show_inline_and_write_nothing(demo_journal: Jour
 
 
 @run_async
+async def test_a_lost_race_is_said_in_words_not_field_names(demo_journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lago_tui.journal import InvalidSpec
+
+    def lost(*_: Any, **__: Any) -> str:  # what the journal says when another writer got there first
+        raise InvalidSpec("fork_point_seq 9 is past the head of branch main (parent_branch_id main)")
+
+    detail = demo_journal.session(demo_journal.list_sessions()[0].session_id)
+    app = make_app(demo_journal)
+    results: list[Any] = []
+    async with app.run_test(size=FORMS_SIZE) as pilot:
+        screen = await open_branch_form(pilot, detail, results)
+        monkeypatch.setattr(demo_journal, "create_branch", lost)
+        await pilot.press(*"racer", "ctrl+s")
+        await settle(pilot)
+        shown = error_text(screen, "#form-error")
+        assert "fork point 9 is past the head" in shown and "parent branch main" in shown
+        assert "_seq" not in shown and "_id" not in shown
+        assert app.screen is screen and not results
+
+
+@run_async
 async def test_branch_escape_cancels(demo_journal: Journal) -> None:
     detail = demo_session_with_branches(demo_journal)
     app = make_app(demo_journal)
@@ -489,13 +578,17 @@ def _errors_form(app: FormsApp):  # noqa: ANN202
     return run_before
 
 
-@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+SNAP_SIZES = [(80, 24), (120, 40), (200, 50)]
+SNAP_IDS = [f"{w}x{h}" for w, h in SNAP_SIZES]
+
+
+@pytest.mark.parametrize("size", SNAP_SIZES, ids=SNAP_IDS)
 def test_snapshot_create_form_with_errors(snap_compare: Any, journal: Journal, size: tuple[int, int]) -> None:
     app = make_app(journal)
     assert snap_compare(app, terminal_size=size, run_before=_errors_form(app))
 
 
-@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+@pytest.mark.parametrize("size", SNAP_SIZES, ids=SNAP_IDS)
 def test_snapshot_branch_form(snap_compare: Any, demo_journal: Journal, size: tuple[int, int]) -> None:
     detail = demo_session_with_branches(demo_journal)
     app = make_app(demo_journal)
@@ -505,5 +598,42 @@ def test_snapshot_branch_form(snap_compare: Any, demo_journal: Journal, size: tu
         await settle(pilot)
         await pilot.press(*"retry-with-tools", "enter")
         steady_cursor(app.screen)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SNAP_SIZES, ids=SNAP_IDS)
+def test_snapshot_create_form_with_a_suggestion_and_a_duplicate(snap_compare: Any, demo_journal: Journal,
+                                                               size: tuple[int, int]) -> None:
+    app = make_app(demo_journal)
+
+    async def run_before(pilot: Any) -> None:
+        screen = CreateSessionScreen()
+        app.push_screen(screen)
+        await settle(pilot)
+        await pilot.press(*"docs-qa-onboarding", "tab", *"cl")
+        await wait_for(pilot, lambda: screen.query_one("#model", Input).suggestion_shown
+                       is not None and "already named" in error_text(screen, "#name-warning"))
+        steady_cursor(screen)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("dialog", ["rename", "close", "delete"])
+@pytest.mark.parametrize("size", SNAP_SIZES[:2], ids=SNAP_IDS[:2])
+def test_snapshot_manage_dialogs(snap_compare: Any, demo_journal: Journal, size: tuple[int, int], dialog: str) -> None:
+    from lago_tui.screens.manage import CloseSessionScreen, DeleteSessionScreen, RenameSessionScreen
+
+    row = next(s for s in demo_journal.list_sessions() if s.name == "migrate-billing-to-pydantic-v2")
+    screen_class = {"rename": RenameSessionScreen, "close": CloseSessionScreen, "delete": DeleteSessionScreen}[dialog]
+    app = make_app(demo_journal)
+
+    async def run_before(pilot: Any) -> None:
+        screen = screen_class(row)
+        app.push_screen(screen)
+        await settle(pilot)
+        if dialog == "delete":
+            await pilot.press(*"migrate-billing")
+        steady_cursor(screen)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

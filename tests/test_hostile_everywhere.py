@@ -495,17 +495,17 @@ async def test_session_list_rows_and_preview(hostile_journal: Journal, tmp_path:
         assert checked == {case.id for case in STORABLE}
         assert clicks >= 2 * len(CLICKED)  # the clicks did land on hostile text
 
-        # Error messages of journal calls quote what went wrong: shown literally in notifications.
-        for batch_start in range(0, len(STORABLE), 3):
-            batch = STORABLE[batch_start: batch_start + 3]
-            for case in batch:
-                screen.handle_error(JournalError(case.text))
-                screen.handle_error(RuntimeError(case.text))
-            await wait_until(pilot, lambda: all(prefix(c.text, 12) in toast_text(app) for c in batch), timeout=3,
-                             what=f"notifications of {[c.id for c in batch]}: {toast_text(app)}")
-            assert_clean(app, f"notifications {[c.id for c in batch]}")
-            app.clear_notifications()
-            await pilot.pause()
+        # Error messages of journal calls quote what went wrong: shown literally in the list's status line.
+        status = screen.query_one("#sl-status")
+        for case in STORABLE:
+            for error in (JournalError(case.text), RuntimeError(case.text)):
+                screen.handle_error(error)
+                await pilot.pause()
+                assert status.display and prefix(case.text, 12) in widget_text(status), (case.id, widget_text(status))
+                assert_clean(app, f"status line {case.id}")
+        screen.action_refresh()  # ctrl+r clears it and reads again
+        await pilot.pause()
+        assert not status.display
         # An unreadable journal's message, shown whole on the error screen: every entry, one per line.
         shown_cases = [case for case in STORABLE if len(case.text) < 1000]
         app.push_screen(JournalErrorScreen(JournalError("\n".join(case.text for case in shown_cases))))
@@ -1026,6 +1026,7 @@ async def test_create_session_form_refuses_or_stores_every_entry_exactly(
             assert_clean(app, f"pasted {case.id}")
             app.clear_notifications()
         await press(pilot, "escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, CreateSessionScreen), what="the form to close")
         recorder.assert_nothing_ran(app)
         await quiesce(pilot)
     # Every kind of entry went both ways, and the refusals are the ones with control characters.

@@ -19,7 +19,7 @@ from lago_tui.app import LagoApp
 from lago_tui.commands import _entry, highlight
 from lago_tui.journal import Journal, JournalAPI
 from lago_tui.paths import config_dir
-from lago_tui.screens.help import SECTIONS, HelpScreen
+from lago_tui.screens.help import HelpScreen, sections
 from test_forms import FormsApp
 
 HOSTILE = "[@click=app.quit]boom[/] \x1b]0;pwned\x07 [b]x"
@@ -161,11 +161,12 @@ async def test_help_opens_with_question_mark_and_closes(journal: Journal) -> Non
 
 
 def test_help_covers_every_screen() -> None:
-    titles = [title for title, _ in SECTIONS]
+    found = sections()
+    titles = [section.title for section in found]
     assert titles[:3] == ["Everywhere", "Session list", "Session detail"]
-    detail_keys = " ".join(key for key, _ in dict(SECTIONS)["Session detail"])
-    for key in ("j", "k", "g", "G", "PageUp", "PageDown", "enter", "/", "n / N", "t", "f", "y", "b", "i", "escape"):
-        assert key in detail_keys
+    detail_keys = " ".join(key for key, _ in {s.title: s.rows for s in found}["Session detail"])
+    for key in ("j", "k", "g", "G", "pgup", "pgdn", "enter", "/", "n", "N", "t", "f", "y", "b", "i", "esc"):
+        assert key in detail_keys.split(" "), key
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
@@ -177,3 +178,120 @@ def test_palette_provider_is_registered() -> None:
     from lago_tui.commands import SessionCommands
 
     assert SessionCommands in LagoApp.COMMANDS
+
+
+# --------------------------------------------------------------------------------------------- issue 12 fixes
+
+
+@run_async
+async def test_palette_finds_sessions_beyond_the_recent_ones(journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12.4: the palette searched only the 5,000 most recent sessions; now it asks the whole journal."""
+    import lago_tui.commands as commands
+
+    monkeypatch.setattr(commands, "RECENT", 3)
+    oldest = journal.create_session({"name": "scale-big-oldest"}, now_us=1_000_000)
+    for i in range(12):  # more than the palette shows before anything is typed
+        journal.create_session({"name": f"recent-{i}"}, now_us=2_000_000 + i)
+    app = FormsApp(journal, clock=fixed_clock)
+    opened: list[str] = []
+    monkeypatch.setattr(app, "open_session", lambda session_id, **_: opened.append(session_id))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_palette(pilot)
+        assert not any("scale-big" in p for p in palette_prompts(app))
+        app.screen.query_one("#--input Input", Input).value = "sclbgold"  # fuzzy: the characters in order
+        await wait_until(pilot, lambda: "scale-big-oldest" in palette_prompts(app)[0])
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: bool(opened))
+    assert opened == [oldest]
+
+
+def test_help_is_built_from_the_bindings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12.14: every binding is in the help, grouped by screen, and keys added later appear by themselves."""
+    from textual.binding import Binding
+
+    from lago_tui.screens.help import help_plain, key_label
+    from lago_tui.screens.session_detail import SessionDetailScreen
+    from lago_tui.screens.session_list import SessionListScreen
+
+    text = help_plain()
+    list_part = text.split("Session list\n")[1].split("\n\n")[0]
+    for binding in SessionListScreen.BINDINGS:
+        assert isinstance(binding, Binding)
+        assert (binding.tooltip or binding.description) in list_part, binding
+    for keys in ("s", "S", "1", "8", "ctrl+r", "d", "V", "ctrl+s", "R", "C", "D", "z", "<", ">", "ctrl+f", "y"):
+        assert f"\n  {keys} " in "\n" + list_part or f" {keys} /" in list_part or f"/ {keys} " in list_part, keys
+    assert "ctrl+c / ctrl+q" in text and "Back (quit from the session list)" in text
+    monkeypatch.setattr(  # (a key nobody binds: & is the detail screen's filter now)
+        SessionDetailScreen, "BINDINGS", [*SessionDetailScreen.BINDINGS, Binding("ctrl+t", "x", "A key added later")]
+    )
+    detail_part = help_plain().split("Session detail\n")[1].split("\n\n")[0]
+    assert f"  {key_label('ctrl+t'):<22} A key added later" in detail_part
+
+
+@pytest.mark.parametrize("where", ["list", "detail", "error"])
+@run_async
+async def test_help_is_never_cut_from_the_footer_at_80_columns(demo_journal: Journal, where: str) -> None:
+    from textual.widgets._footer import FooterKey
+
+    from lago_tui.journal import NotAJournal
+    from lago_tui.screens.error import JournalErrorScreen
+
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "SessionListScreen")
+        if where == "detail":
+            app.open_session(demo_journal.list_sessions()[0].session_id)
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "SessionDetailScreen")
+        elif where == "error":
+            app.push_screen(JournalErrorScreen(NotAJournal("not a journal")))
+            await wait_until(pilot, lambda: isinstance(app.screen, JournalErrorScreen))
+        def help_shown() -> bool:
+            keys = [key for key in app.screen.query(FooterKey) if key.action in ("app.help", "help")]
+            return bool(keys) and keys[0].region.width > 0 and 0 <= keys[0].region.x and keys[0].region.right <= 80
+
+        await wait_until(pilot, help_shown)  # on screen, whole, within the 80 columns
+        keys = {key.action: key for key in app.screen.query(FooterKey)}
+        if where == "error":
+            # Over a file that is not a journal, nothing offers to write to it.
+            assert not any(action.endswith("new_session") for action in keys)
+            await pilot.press("n")
+            assert isinstance(app.screen, JournalErrorScreen)
+
+
+@run_async
+async def test_times_in_utc_from_the_palette_are_remembered(demo_journal: Journal) -> None:
+    from lago_tui import summary
+
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "SessionListScreen")
+            assert not summary.showing_utc()
+            await open_palette(pilot, "times in utc")
+            await wait_until(pilot, lambda: "Show times in UTC" in palette_prompts(app)[0])
+            await pilot.press("down", "enter")
+            await wait_until(pilot, lambda: summary.showing_utc())
+        settings = json.loads((config_dir() / "settings.json").read_text(encoding="utf-8"))
+        assert settings["utc"] is True
+        assert LagoApp(demo_journal, clock=fixed_clock) and summary.showing_utc()  # read back
+        LagoApp(demo_journal, clock=fixed_clock, utc=False)  # --utc (or not) given: it wins
+        assert not summary.showing_utc()
+    finally:
+        summary.set_utc(False)
+
+
+def test_every_screen_uses_the_footer_that_keeps_help_visible() -> None:
+    """Textual's own footer cuts Help at 80 columns on busy screens; every screen uses widgets/footer.Footer."""
+    import re
+    from pathlib import Path
+
+    import lago_tui
+
+    root = Path(lago_tui.__file__).parent
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path.name != "footer.py"
+        and re.search(r"^from textual\.widgets import [^\n]*\bFooter\b", path.read_text(encoding="utf-8"), re.M)
+    ]
+    assert offenders == []

@@ -304,6 +304,13 @@ def test_plain_lago_server_lists_shows_pages_and_says_what_needs_serve(
         assert journal.is_plain_lago and "need `lago-tui serve`" in journal.limitations()
         with pytest.raises(NeedsLagoTuiServe, match="search needs `lago-tui serve`"):
             journal.search("x")
+        # operations built on what a plain server has work; the others say what they need
+        assert [s.name for s in journal.match_sessions("flaky")] == ["fix-flaky-auth-test"]
+        assert [s.name for s in journal.sessions_named("from-plain")] == ["from-plain"]
+        with pytest.raises(NeedsLagoTuiServe, match="close session needs `lago-tui serve`"):
+            journal.close_session("from-plain")
+        code, out, err = cli(capsys, "--journal", url, "check")
+        assert code == 2 and err.count("\n") == 1 and "needs `lago-tui serve`" in err
     finally:
         served.close()
 

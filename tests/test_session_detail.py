@@ -578,3 +578,23 @@ def test_snapshot_runs_view(snap_compare, demo_journal: Journal, size: tuple[int
         await _settle(pilot)
 
     assert snap_compare(_app(demo_journal), terminal_size=size, run_before=run_before)
+
+
+def test_snapshot_rename_branch_80x24(snap_compare, demo_journal: Journal) -> None:
+    opener = _opener(demo_journal, "incident-2231-db-latency")
+
+    async def run_before(pilot) -> None:
+        from lago_tui.screens.session_detail.branch_rename import RenameBranchScreen
+
+        await opener(pilot)
+        tree = detail_of(pilot.app).query_one(BranchTree)
+        tree.focus()
+        tree.move_cursor(tree.root.children[1])
+        await pilot.pause()
+        await pilot.press("R")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, RenameBranchScreen))
+        pilot.app.screen.query_one("#rename-branch-name").value = "main"
+        await wait_until(pilot, lambda: "already exists" in str(pilot.app.screen.query_one("#rename-branch-name-error").render()))
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=run_before)

@@ -97,6 +97,7 @@ async def loaded(pilot, rows: int = 12) -> None:
         and not table_of(app).is_loading
         and all(table_of(app).get_row(i) is not None for i in range(min(rows, 10))),
     )
+    await pilot.pause()  # the screen's Loaded handler (columns sized to the names) has run
 
 
 async def quiesce(pilot) -> None:
@@ -179,7 +180,7 @@ async def test_filter_narrows_shows_n_of_m_and_escape_clears(demo_api: JournalAP
         await pilot.press("escape")
         await loaded(pilot)
         assert app.focused is table_of(app)
-        assert not screen_of(app).query_one("#sl-filter-bar").display
+        assert not screen_of(app).query_one("#sl-query").display
 
 
 @run_async
@@ -293,7 +294,10 @@ async def test_sort_by_keys_and_header_clicks(demo_api: JournalAPI) -> None:
 
 
 @run_async
-async def test_empty_journal_shows_empty_state_and_d_loads_the_demo(journal_api: JournalAPI) -> None:
+async def test_empty_journal_shows_empty_state_and_d_loads_the_demo(journal_api: JournalAPI, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    journal_api.import_file(empty)  # a journal with no session in it (a missing file says so: test_list_keys)
     app = LagoApp(journal_api, clock=fixed_clock)
     async with running(app, (100, 30)) as pilot:
         screen = screen_of(app)
@@ -421,17 +425,15 @@ async def test_preview_layout_follows_terminal_size(demo_journal: Journal) -> No
         await loaded(pilot)
         screen = screen_of(app)
         preview = screen.query_one(SessionPreview)
-        assert screen.has_class("-nopreview") and not preview.display
-        assert [c.key for c in table_of(app).columns] == [
-            "name", "model", "branches", "events", "tokens", "last_activity"
-        ]
+        assert screen.has_class("-none") and not preview.display
+        assert [c.key for c in table_of(app).columns] == ["name", "model", "events", "tokens", "last_activity"]
         await pilot.resize_terminal(90, 40)
         await pilot.pause()
-        assert screen.has_class("-stacked") and preview.display
+        assert screen.has_class("-below") and preview.display
         assert preview.region.y > table_of(app).region.y
         await pilot.resize_terminal(160, 40)
         await pilot.pause()
-        assert screen.has_class("-wide") and preview.display
+        assert screen.has_class("-beside") and preview.display
         assert preview.region.x > table_of(app).region.x
         assert len(table_of(app).columns) == 8
 
@@ -466,21 +468,45 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
 
 
-def test_snapshot_list_80x24(snap_compare, home: None, demo_journal: Journal) -> None:
-    assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=_ready)
+LIST_SIZES = [(80, 24), (120, 40), (200, 50)]
+SIZE_IDS = [f"{w}x{h}" for w, h in LIST_SIZES]
 
 
-def test_snapshot_list_160x48(snap_compare, home: None, demo_journal: Journal) -> None:
-    assert snap_compare(_app(demo_journal), terminal_size=(160, 48), run_before=_ready)
+@pytest.mark.parametrize("size", LIST_SIZES, ids=SIZE_IDS)
+def test_snapshot_list(snap_compare, home: None, demo_journal: Journal, size: tuple[int, int]) -> None:
+    assert snap_compare(_app(demo_journal), terminal_size=size, run_before=_ready)
 
 
 def test_snapshot_list_filtered(snap_compare, home: None, demo_journal: Journal) -> None:
     assert snap_compare(_app(demo_journal), terminal_size=(100, 36), run_before=_filtered)
 
 
-def test_snapshot_empty_80x24(snap_compare, home: None, journal: Journal) -> None:
+def test_snapshot_list_typing_a_query(snap_compare, home: None, demo_journal: Journal) -> None:
+    async def typing(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("slash", *"incident")
+        await loaded(pilot, rows=2)
+        screen_of(pilot.app).filter_input.cursor_blink = False
+        await settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=typing)
+
+
+def test_snapshot_list_40x12(snap_compare, home: None, demo_journal: Journal) -> None:
+    assert snap_compare(_app(demo_journal), terminal_size=(40, 12), run_before=_ready)
+
+
+def test_snapshot_empty_80x24(snap_compare, home: None, journal: Journal, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    journal.import_file(empty)  # the file exists, with no session in it: "No sessions yet"
     assert snap_compare(_app(journal), terminal_size=(80, 24), run_before=_empty)
 
 
-def test_snapshot_empty_160x48(snap_compare, home: None, journal: Journal) -> None:
-    assert snap_compare(_app(journal), terminal_size=(160, 48), run_before=_empty)
+def test_snapshot_missing_journal_120x40(snap_compare, home: None, journal: Journal) -> None:
+    assert snap_compare(_app(journal), terminal_size=(120, 40), run_before=_missing)
+
+
+async def _missing(pilot) -> None:
+    await wait_until(pilot, lambda: screen_of(pilot.app).empty and screen_of(pilot.app).missing)
+    await settle(pilot)

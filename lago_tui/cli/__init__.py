@@ -27,6 +27,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     parser = _Parser(prog=PROG, description="Browse and create AI-agent sessions in a Lago event journal.")
     parser.add_argument("--journal", metavar="PATH", help="journal file or server URL (default: $LAGO_JOURNAL, else the user data dir)")
+    parser.add_argument("--utc", action="store_true", default=None, help="show times in UTC (default: local time, $TZ)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     handlers: dict = {}
     for module in COMMAND_MODULES:
@@ -37,7 +38,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
 def run(argv: list[str]) -> int:
     parser, handlers = build_parser()
     args = parser.parse_args(reading.glue_option_values(argv))
+    from .. import summary
     from ..connect import open_journal
+
+    summary.set_utc(bool(args.utc))
 
     try:
         journal = open_journal(args.journal, follow_server=args.command is None)  # the TUI follows a server
@@ -47,7 +51,7 @@ def run(argv: list[str]) -> int:
     if args.command is None:
         from ..app import run_app
 
-        return run_app(journal)
+        return run_app(journal, utc=args.utc)
     try:
         return handlers[args.command](journal, args, sys.stdout)
     except JournalError as exc:

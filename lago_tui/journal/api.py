@@ -32,6 +32,11 @@ if TYPE_CHECKING:
     )
 
 
+def _phrase(text: str) -> str:
+    """``text`` as one quoted value of the query language (``"`` and ``\\`` escaped)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 class TimelineAPI(ABC):
     """A branch's timeline (inherited events first), addressed by position 0..length-1.
 
@@ -209,6 +214,19 @@ class JournalAPI(ABC):
         self, session_id: str, query: str | None = None, *, sort: str = "last_activity", descending: bool = True
     ) -> int | None:
         """Position of a session in the filtered, sorted list (to keep a highlight across reloads)."""
+
+    def match_sessions(self, text: str, *, limit: int = 50) -> list[SessionSummary]:
+        """Sessions whose name, id or model hold the characters of ``text`` in order (a fuzzy match, for
+        the palette), best first: names holding ``text`` as typed, then the most recently active.
+
+        Implementations should override this; the default only finds ``text`` as typed (a quoted phrase of
+        the list's query language, so nothing typed is read as a filter)."""
+        return self.list_sessions(_phrase(text), limit=limit)
+
+    def sessions_named(self, name: str, *, limit: int = 20) -> list[SessionSummary]:
+        """Sessions whose name is exactly ``name`` (to warn about duplicates and list the candidates)."""
+        found = self.list_sessions("name:=" + _phrase(name), sort="created", limit=None)
+        return [s for s in found if s.name == name][:limit]
 
     @abstractmethod
     def models(self) -> list[str]:

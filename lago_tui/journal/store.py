@@ -402,6 +402,41 @@ class Journal(JournalAPI):
             row = con.execute(sql, params + [session_id]).fetchone()
         return None if row is None else row[0]
 
+    def match_sessions(self, text: str, *, limit: int = 50) -> list[SessionSummary]:
+        """Sessions whose name, id or model hold the characters of ``text`` in order (see JournalAPI)."""
+        chars = [c for c in text if not c.isspace()]
+        if not chars:
+            return self.list_sessions(limit=limit)
+
+        def literal(part: str) -> str:  # for ILIKE ... ESCAPE '\\': %, _ and \\ match themselves
+            return part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+        fuzzy = "%" + "%".join(literal(c) for c in chars) + "%"  # the characters in order
+        typed = "%" + literal(text.strip()) + "%"  # the text as typed, anywhere in the name
+        id_prefix = literal(text.strip()) + "%"  # an id starting with it
+        sql = (
+            f"SELECT {_SESSION_COLS} FROM sessions "
+            "WHERE name ILIKE ? ESCAPE '\\' OR model ILIKE ? ESCAPE '\\' OR session_id ILIKE ? ESCAPE '\\' "
+            "ORDER BY (name ILIKE ? ESCAPE '\\') DESC, (session_id ILIKE ? ESCAPE '\\') DESC, "
+            f"{SORT_COLUMNS['last_activity']} DESC, session_id DESC LIMIT ?"
+        )
+        params = [fuzzy, fuzzy, id_prefix, typed, id_prefix, limit]
+        with self._conn.reader() as con:
+            if con is None:
+                return []
+            return [_session(r) for r in con.execute(sql, params).fetchall()]
+
+    def sessions_named(self, name: str, *, limit: int = 20) -> list[SessionSummary]:
+        """Sessions whose name is exactly ``name``, oldest first."""
+        with self._conn.reader() as con:
+            if con is None:
+                return []
+            rows = con.execute(
+                f"SELECT {_SESSION_COLS} FROM sessions WHERE name = ? ORDER BY created_at, session_id LIMIT ?",
+                [name, limit],
+            ).fetchall()
+        return [_session(r) for r in rows]
+
     def models(self) -> list[str]:
         """Models already used in the journal, most used first (suggestions for the create form)."""
         with self._conn.reader() as con:

@@ -157,7 +157,15 @@ class RemoteJournal(JournalAPI):
         """One operation of :data:`~lago_tui.remote.protocol.OPS` with bound arguments."""
         self.probe()
         if self.plain is not None:
-            return getattr(self.plain, name)(**arguments)
+            method = getattr(self.plain, name, None)
+            if method is None:
+                default = getattr(JournalAPI, name, None)
+                if default is not None and not getattr(default, "__isabstractmethod__", False):
+                    return default(self, **arguments)  # built on operations a plain server has
+                from .plain import _needs
+
+                raise _needs(name.replace("_", " "))
+            return method(**arguments)
         op = P.OPS_BY_NAME[name]
         unknown = set(arguments) - {p.name for p in op.params}
         if unknown:  # JournalAPI gained an argument the protocol entry does not carry yet

@@ -245,6 +245,10 @@ OPS: tuple[Op, ...] = (
         doc="rename a branch other than main (recorded as an event); answers its event id"),
     _op("delete_session", "POST", "/delete", Param("session", "str", "body"),
         doc="delete a session with its branches and events, in one transaction; answers what was deleted"),
+    _op("match_sessions", "GET", "/match-sessions", Param("text", "str"), Param("limit", "int", default=50),
+        result=views("SessionSummary"), doc="sessions whose name, model or id prefix matches `text` loosely, best first"),
+    _op("sessions_named", "GET", "/sessions-named", Param("name", "str"), Param("limit", "int", default=20),
+        result=views("SessionSummary"), doc="sessions with exactly this name"),
     _op("runs", "GET", "/runs", Param("session", "str"), Param("branch", "str", default="main"),
         result=views("RunFigures"), doc="per-run and per-step figures of a branch's timeline"),
 )

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..journal import (
@@ -34,6 +34,7 @@ from ..safe import safe_text
 from ..summary import duration, tokens
 from ..widgets.list_source import ListSource
 from ..widgets.virtual_list import Column, RenderContext, VirtualTable
+from ..widgets.footer import Footer  # Help docked right: never cut
 
 __all__ = ["BranchPickerScreen", "CompareScreen", "CompareTable", "JumpTo", "default_other_branch"]
 

@@ -16,10 +16,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
-from ..journal import BranchInfo, InvalidSpec, JournalError
+from ..journal import BranchInfo, InvalidSpec, JournalBusy, JournalError
 from ..journal.models import NAME_MAX, BranchSpec
 from ..safe import one_line, safe_text
-from .create_session import FORMS_CSS, CleanInput, FieldError
+from .create_session import FORMS_CSS, CleanInput, FieldError, busy_message, plain_words
 from .form_base import FormScreen
 
 
@@ -48,7 +48,7 @@ def fork_point_error(text: str, head: int) -> tuple[int | None, str | None]:
         BranchSpec.model_validate({"name": "x", "fork_point_seq": value})
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        return None, str(errors[0]["msg"]).removeprefix("Value error, ") if errors else "invalid fork point"
+        return None, plain_words(str(errors[0]["msg"]).removeprefix("Value error, ")) if errors else "invalid fork point"
     if value > head:
         return None, f"fork point {value} is past the parent's head (0..{head})"
     return value, None
@@ -108,10 +108,7 @@ class CreateBranchScreen(FormScreen):
                     yield CleanInput(str(self._initial_fork), placeholder="event seq", id="fork-point")
                 yield Static(self._range_hint(), id="fork-range", classes="field-hint")
                 yield FieldError(id="fork-point-error", classes="-empty")
-            yield FieldError(id="form-error", classes="-empty")
-            with Horizontal(classes="form-buttons"):
-                yield Button("Create", id="create", variant="primary")
-                yield Button("Cancel", id="cancel")
+            yield from self.form_end()
 
     def on_mount(self) -> None:
         parent = self.parent_branch
@@ -221,9 +218,11 @@ class CreateBranchScreen(FormScreen):
         try:
             branch_id = app.journal.create_branch(self.session_id, spec, now_us=app.clock())  # type: ignore[attr-defined]
         except InvalidSpec as exc:
-            app.call_from_thread(self._failed, str(exc))
+            app.call_from_thread(self._failed, plain_words(str(exc)))
+        except JournalBusy as exc:
+            app.call_from_thread(self._failed, busy_message("the branch", exc))
         except JournalError as exc:
-            app.call_from_thread(self._failed, f"Could not create the branch: {exc}")
+            app.call_from_thread(self._failed, f"Could not create the branch: {plain_words(str(exc))}")
         except Exception as exc:  # noqa: BLE001 - the form stays open and says what happened
             app.call_from_thread(self._failed, f"Could not create the branch: {type(exc).__name__}: {exc}")
         else:

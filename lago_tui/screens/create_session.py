@@ -12,14 +12,16 @@ from collections import Counter
 from dataclasses import dataclass
 
 from pydantic import ValidationError
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.suggester import SuggestFromList
+from textual.suggester import SuggestFromList, SuggestionReady
+from textual.timer import Timer
 from textual.widgets import Button, Input, Label, Static
 
-from ..journal import InvalidSpec, JournalError
+from ..journal import InvalidSpec, JournalBusy, JournalError
+from ..journal.views import SessionSummary
 from ..journal.models import (
     NAME_MAX,
     SessionSpec,
@@ -27,10 +29,31 @@ from ..journal.models import (
     validate_param_key,
     validate_param_value,
 )
-from ..safe import one_line, safe_text, visible
-from .form_base import FormScreen
+from ..safe import one_line, visible
+from .form_base import FieldError, FormScreen
 
 FORMS_CSS = "forms.tcss"
+_CHECK_DELAY = 0.15  # seconds of typing pause before the journal is asked about a duplicate name
+
+# Internal field names that reach messages (pydantic locations, the journal's own checks), in words.
+_FIELD_WORDS = {
+    "fork_point_seq": "fork point",
+    "parent_branch_id": "parent branch",
+    "branch_id": "branch",
+    "session_id": "session",
+    "new_branch_id": "new branch",
+}
+
+
+def plain_words(message: str) -> str:
+    """``message`` with internal field names said in words (``fork_point_seq`` -> ``fork point``)."""
+    for field, words in _FIELD_WORDS.items():
+        message = message.replace(field, words)
+    return message
+
+
+def busy_message(what: str, error: BaseException) -> str:
+    return f"The journal is busy ({error}); {what} was not written. Press ctrl+s to try again."
 
 
 def pydantic_message(exc: ValidationError | ValueError) -> str:
@@ -62,7 +85,53 @@ class CleanInput(Input):
     An Input draws its value as it is, so an ESC pasted into it would reach the terminal, and a bidi
     override would reorder what the person sees. Such text is refused with a message (the validation
     rules would reject it anyway); text set by code is still validated and reported inline.
+
+    With a suggester, the completion it draws is what enter (or ctrl+s) takes: a form never saves the
+    typed ``cl`` while the field shows ``claude-sonnet-4``. Backspace right after takes it back.
     """
+
+    _completed_from: str | None = None
+    _declined: str | None = None
+
+    @property
+    def suggestion_shown(self) -> str | None:
+        """The completion drawn after the text (the field has the focus and the cursor is at the end)."""
+        suggestion = self._suggestion
+        if self.has_focus and self.cursor_at_end and suggestion and len(suggestion) > len(self.value):
+            return suggestion
+        return None
+
+    def accept_suggestion(self) -> bool:
+        """Take the suggestion shown as the value (what the person sees is what is saved)."""
+        suggestion = self.suggestion_shown
+        if suggestion is None:
+            return False
+        self._completed_from = self.value
+        self.value = suggestion
+        self.cursor_position = len(suggestion)
+        return True
+
+    def _on_key(self, event: events.Key) -> None:
+        # Textual calls Input's own key handler after this one (unless the default is prevented).
+        completed_from = self._completed_from
+        if event.key == "backspace" and completed_from is not None and self.cursor_at_end:
+            # Backspace right after a completion takes it back: the text as typed, no suggestion for it.
+            event.stop()
+            event.prevent_default()
+            self._completed_from = None
+            self._declined = completed_from
+            self.value = completed_from
+            self.cursor_position = len(completed_from)
+            return
+        if event.is_printable or event.key in ("backspace", "delete"):
+            self._completed_from = None
+
+    def _on_suggestion_ready(self, event: SuggestionReady) -> None:
+        # Input's own handler (which shows the suggestion) runs after this one unless prevented here.
+        if self._declined is not None and event.value == self._declined:
+            event.prevent_default()  # the person took this completion back: not offered again for that text
+            return
+        self._declined = None
 
     def replace(self, text: str, start: int, end: int) -> None:
         if text and visible(text) != text:
@@ -74,17 +143,6 @@ class CleanInput(Input):
             )
             return
         super().replace(text, start, end)
-
-
-class FieldError(Static):
-    """One line under a field; empty (and hidden) when the field is fine."""
-
-    DEFAULT_CLASSES = "field-error"
-
-    def show(self, message: str | None, *, wrap: bool = False) -> None:
-        # Messages echo what was typed: never markup, control characters made visible.
-        self.update(safe_text(message or "", single_line=not wrap, max_chars=2_000))
-        self.set_class(not message, "-empty")
 
 
 class ParamRow(Vertical):
@@ -140,6 +198,7 @@ class CreateSessionScreen(FormScreen):
 
     def __init__(self) -> None:
         super().__init__()
+        self._check_timer: Timer | None = None
 
     # ------------------------------------------------------------------ layout
 
@@ -152,6 +211,7 @@ class CreateSessionScreen(FormScreen):
                     yield Label("Name", classes="field-label")
                     yield CleanInput(placeholder=f"required, up to {NAME_MAX} characters", id="name")
                 yield FieldError(id="name-error", classes="-empty")
+                yield FieldError(id="name-warning", classes="-empty -warning")
                 with Horizontal(classes="field"):
                     yield Label("Model", classes="field-label")
                     yield CleanInput(placeholder="optional, e.g. claude-sonnet-4", id="model")
@@ -162,10 +222,7 @@ class CreateSessionScreen(FormScreen):
                 yield Vertical(id="params")
                 with Horizontal(classes="params-add"):
                     yield Button("+ Add param", id="add-param", compact=True)
-            yield FieldError(id="form-error", classes="-empty")
-            with Horizontal(classes="form-buttons"):
-                yield Button("Create", id="create", variant="primary")
-                yield Button("Cancel", id="cancel")
+            yield from self.form_end()
 
     def on_mount(self) -> None:
         self._load_models()
@@ -290,21 +347,70 @@ class CreateSessionScreen(FormScreen):
             row = self._row_of(event.input)
             if row is not None:
                 row.touched = True
+        if event.input.id == "name":
+            self._schedule_duplicate_check()
         self._validate(show_all=False)
+
+    # ------------------------------------------------------------------ duplicate names (a warning)
+
+    def _schedule_duplicate_check(self) -> None:
+        if self._check_timer is not None:
+            self._check_timer.stop()
+        self._check_timer = self.set_timer(_CHECK_DELAY, self._check_duplicates)
+
+    def _check_duplicates(self) -> None:
+        self._check_timer = None
+        name = self.query_one("#name", Input).value
+        if name and not spec_field_errors(name, "").get("name"):
+            self._look_up(name)
+        else:
+            self.query_one("#name-warning", FieldError).show(None)
+
+    def _look_up(self, name: str) -> None:
+        journal = self.app.journal  # type: ignore[attr-defined]
+        self.look_up("duplicates", lambda: journal.sessions_named(name), lambda others: self._looked_up(name, others))
+
+    def _looked_up(self, name: str, others: list[SessionSummary]) -> None:
+        from .manage import duplicate_warning
+
+        if name == self.query_one("#name", Input).value:
+            self.query_one("#name-warning", FieldError).show(duplicate_warning(name, others), wrap=True)
+
+    # ------------------------------------------------------------------ enter
 
     @on(Input.Submitted)
     async def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        field = event.input
+        if isinstance(field, CleanInput) and field.accept_suggestion():
+            return  # enter took the completion shown; the next enter moves on
         inputs = [w for w in self.query(Input) if w.display]
-        if event.input is inputs[-1]:
+        if field is inputs[-1]:
+            if self._form_is_cut():
+                # Part of the form is out of sight: show the rest (and the Create button) first.
+                create = self.query_one("#create", Button)
+                create.focus()
+                create.scroll_visible(animate=False)
+                return
             await self.action_create()
         else:
             self.focus_next(Input)
+
+    def _form_is_cut(self) -> bool:
+        """Whether part of the form (fields or buttons) is out of sight on this terminal."""
+        body = self.query_one("#form-body", VerticalScroll)
+        form = self.query_one("#form")
+        return body.max_scroll_y > 0 or form.outer_size.height > self.size.height
 
     # ------------------------------------------------------------------ actions
 
     async def action_create(self) -> None:
         if self._busy:
+            return
+        focused = self.focused
+        if isinstance(focused, CleanInput) and focused.accept_suggestion():
+            # What is saved is what the field shows: take the completion, let the person see it.
+            self.notify("Took the suggestion shown; ctrl+s again creates the session.", timeout=3)
             return
         problems = self._validate(show_all=True)
         if not problems.ok:
@@ -346,9 +452,11 @@ class CreateSessionScreen(FormScreen):
         try:
             session_id = app.journal.create_session(spec, now_us=app.clock())  # type: ignore[attr-defined]
         except InvalidSpec as exc:
-            app.call_from_thread(self._failed, str(exc))
+            app.call_from_thread(self._failed, plain_words(str(exc)))
+        except JournalBusy as exc:
+            app.call_from_thread(self._failed, busy_message("the session", exc))
         except JournalError as exc:
-            app.call_from_thread(self._failed, f"Could not create the session: {exc}")
+            app.call_from_thread(self._failed, f"Could not create the session: {plain_words(str(exc))}")
         except Exception as exc:  # noqa: BLE001 - the form stays open and says what happened
             app.call_from_thread(self._failed, f"Could not create the session: {type(exc).__name__}: {exc}")
         else:

@@ -6,17 +6,21 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..journal import JournalError
 from ..messages import JournalChanged
 from ..safe import safe_text
+from ..widgets.footer import Footer
 
 
 class JournalErrorScreen(Screen[None]):
+    """The journal cannot be read: what and where; r retries, q quits. Nothing here writes (no "new
+    session" over a file that is not a journal)."""
+
     BINDINGS = [
-        Binding("q,escape", "app.quit", "Quit"),
-        Binding("r", "retry", "Retry"),
+        Binding("r", "retry", "Retry", tooltip="Try to open the journal again"),
+        Binding("q,escape", "app.quit", "Quit", tooltip="Quit lago-tui"),
     ]
 
     def __init__(self, error: JournalError) -> None:

@@ -1,12 +1,31 @@
-"""What the create forms share: keys, cancel/create buttons, and a busy guard while a write runs."""
+"""What the forms and dialogs share: keys, the form-wide error line, the action/Cancel buttons, and a busy
+guard while a write runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from textual import on
+from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.screen import ModalScreen
-from textual.widgets import Button
+from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
+
+from ..safe import safe_text
+
+
+class FieldError(Static):
+    """One line under a field; empty (and hidden) when the field is fine."""
+
+    DEFAULT_CLASSES = "field-error"
+
+    def show(self, message: str | None, *, wrap: bool = False) -> None:
+        # Messages echo what was typed: never markup, control characters made visible.
+        self.update(safe_text(message or "", single_line=not wrap, max_chars=2_000))
+        self.set_class(not message, "-empty")
 
 
 class FormScreen(ModalScreen[str | None]):
@@ -29,6 +48,28 @@ class FormScreen(ModalScreen[str | None]):
         super().__init__()
         self._busy = False
         self._touched: set[str] = set()
+
+    @staticmethod
+    def form_end(action: str = "Create", variant: str = "primary") -> ComposeResult:
+        """What every form ends with: the form-wide error line, then the action and Cancel buttons."""
+        yield FieldError(id="form-error", classes="-empty")
+        with Horizontal(classes="form-buttons"):
+            yield Button(action, id="create", variant=variant)  # type: ignore[arg-type]
+            yield Button("Cancel", id="cancel")
+
+    def look_up(self, group: str, ask: Callable[[], Any], answer: Callable[[Any], None]) -> None:
+        """Ask the journal something in a thread (``ask``), then give the result to ``answer`` on the UI
+        thread if the form is still open. The worker belongs to the app, so closing the form (e.g. after
+        creating) does not cancel it halfway; a newer question of the same group replaces an older one."""
+
+        def run() -> None:
+            try:
+                result = ask()
+            except Exception:  # noqa: BLE001 - only a hint for the form: without an answer, show nothing
+                return
+            self.app.call_from_thread(lambda: answer(result) if self.is_attached else None)
+
+        self.app.run_worker(run, thread=True, group=f"{group}-{id(self)}", exclusive=True, exit_on_error=False)
 
     def action_ignore(self) -> None:
         """Swallow app-wide single-key shortcuts while the form is open."""

@@ -18,7 +18,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..journal import JournalBusy, JournalError, SessionDetail
 from ..lanes import LaneRow, lane_rows
@@ -26,6 +26,7 @@ from ..safe import safe_text
 from ..widgets.list_source import ListSource
 from ..widgets.virtual_list import Column, RenderContext, VirtualTable
 from .compare import JumpTo
+from ..widgets.footer import Footer  # Help docked right: never cut
 
 __all__ = ["LaneGraphScreen", "LaneTable", "read_times"]
 

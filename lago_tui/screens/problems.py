@@ -14,7 +14,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..journal import JournalBusy, JournalError, Problem, SessionDetail
 from ..journal.analysis_views import PROBLEM_CODES
@@ -22,6 +22,7 @@ from ..safe import safe_text
 from ..widgets.list_source import ListSource
 from ..widgets.virtual_list import Column, RenderContext, VirtualTable
 from .compare import JumpTo
+from ..widgets.footer import Footer  # Help docked right: never cut
 
 __all__ = ["ProblemsScreen", "ProblemTable"]
 

@@ -1,17 +1,16 @@
-"""The home screen: every session in the journal, filterable, sortable, live.
+"""The home screen: every session in the journal, queried, sortable, live.
 
 The table is a :class:`~lago_tui.widgets.virtual_list.VirtualTable` over a :class:`SessionSource`
-(the journal does the filtering and sorting); a :class:`~lago_tui.widgets.session_preview.SessionPreview`
-shows the highlighted session beside or below it. The journal is only ever read in thread workers.
+(the journal does the querying and sorting); a :class:`~lago_tui.widgets.session_preview.SessionPreview`
+shows the highlighted session beside or below it, as :mod:`.list_layout` decides for the terminal's
+size. The journal is only ever read in thread workers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,7 +19,7 @@ from textual.content import Content
 from textual.events import Key, Resize
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ..journal import JournalAPI, JournalError
 from ..journal.errors import (
@@ -32,156 +31,74 @@ from ..journal.errors import (
     NotAJournal,
 )
 from ..journal.views import SessionSummary
-from ..messages import JournalChanged
+from ..messages import DisplayChanged, JournalChanged
 from ..safe import one_line, safe_content
-from ..summary import relative, timestamp, tokens
+from ..summary import number, relative_changes_in
+from ..widgets.footer import Footer
 from ..widgets.session_preview import SessionPreview
-from ..widgets.virtual_list import Column, RenderContext, Sort, VirtualTable
+from ..widgets.split import SplitHandle
+from ..widgets.virtual_list import RenderContext, Sort, VirtualTable
+from .list_commands import ListCommands
+from .list_layout import COLUMN_ORDER, Plan, next_preview_size, plan_layout
+from .list_query import QueryBar, query_error_of, without_term
+from .list_rows import SORT_ORDER, SessionSource, display_path, render_cells, session_key
 
-__all__ = ["SORT_ORDER", "SessionListScreen", "SessionSource"]
+__all__ = ["SORT_ORDER", "SessionListScreen", "SessionSource", "display_path"]
 
-# Sort keys in column order (keys 1-8), each with a label and its natural first direction.
-SORT_ORDER: tuple[tuple[str, str, bool], ...] = (
-    ("name", "name", False),
-    ("id", "id", False),
-    ("model", "model", False),
-    ("branches", "branches", True),
-    ("events", "events", True),
-    ("tokens", "tokens", True),
-    ("last_activity", "last activity", True),
-    ("created", "created", True),
-)
 _SORT_LABEL = {key: label for key, label, _ in SORT_ORDER}
 _SORT_DESC = {key: desc for key, _, desc in SORT_ORDER}
 
-WIDE = 120
-"""Terminal width from which the preview sits beside the table."""
-TALL = 30
-"""Terminal height from which (when narrower than WIDE) the preview sits below the table."""
-PREVIEW_WIDTH = 56
-"""Width of the preview beside the table (keep in step with session_list.tcss)."""
-FULL_COLUMNS = 96
-"""Table width from which the id and created columns are shown."""
-
 _FILTER_DEBOUNCE = 0.03  # coalesce a burst of keys; a filter query is ~3 ms at 10k sessions
 _BUSY_RETRY = 1.0
-_CLOCK_TICK = 30.0  # seconds between repaints of the relative times
+_CLOCK_CHECK = 1.0  # seconds between checks whether a relative time on screen would read differently
 _FATAL = (NotAJournal, JournalCorrupt, JournalTooNew, JournalPermission)
-
-_COLUMNS_FULL = (
-    Column("name", "name", None, min_width=12),
-    Column("id", "id", 10),
-    Column("model", "model", 16),
-    Column("branches", "br", 4, align="right"),
-    Column("events", "events", 7, align="right"),
-    Column("tokens", "tokens", 8, align="right"),
-    Column("last_activity", "active", 9, align="right"),
-    Column("created", "created", 10),
-)
-_COLUMNS_COMPACT = tuple(column for column in _COLUMNS_FULL if column.key not in ("id", "created"))
+_NAME_DEFAULT = 24  # cells wanted for names until rows have loaded
+_MODEL_DEFAULT = 16
+NAME_MEASURE = 80  # cells of a name measured for the column width (list_layout caps what it gets)
 
 
-@dataclass(frozen=True)
-class SessionSource:
-    """Rows of the table: the journal's sessions, filtered and sorted by the journal.
-
-    Called only from the table's worker thread. The sessions table is small, so OFFSET is fine.
-    """
-
-    journal: JournalAPI
-    filter_text: str = ""
-    sort: str = "last_activity"
-    descending: bool = True
-
-    @property
-    def _filter(self) -> str | None:
-        return self.filter_text or None
-
-    def count(self) -> int:
-        return self.journal.count_sessions(self._filter)
-
-    def fetch(self, start: int, count: int) -> Sequence[SessionSummary]:
-        return self.journal.list_sessions(
-            self._filter, sort=self.sort, descending=self.descending, limit=count, offset=start
-        )
-
-    def index_of(self, key: Any) -> int | None:
-        if not isinstance(key, str):
-            return None
-        return self.journal.session_index(key, self._filter, sort=self.sort, descending=self.descending)
-
-
-def display_path(location: str | Path) -> str:
-    """The journal's location for the header: a URL as is, a path with the home directory as ``~``."""
-    if isinstance(location, str) and "://" in location:
-        return location
-    path = Path(location)
-    try:
-        home = Path.home()
-    except (RuntimeError, KeyError):
-        return str(path)
-    try:
-        return "~/" + str(path.relative_to(home))
-    except ValueError:
-        return str(path)
-
-
-def session_key(row: SessionSummary) -> str:
-    return row.session_id
-
-
-_FILTER_KEYS = {"escape": "action_clear_filter", "enter": "action_submit_filter", "down": "action_submit_filter"}
-"""Keys of the filter box that act at once (see FilterInput)."""
-
-
-class FilterInput(Input):
-    """The filter box: escape clears it, enter (or down) goes back to the table.
-
-    Those keys act at once rather than through bindings (which run only after the key has bubbled
-    up to the app), and keys that were routed here before the focus moved away are passed on to the
-    widget that has the focus now: typing ``/inc<enter>j`` quickly filters and then moves down.
-    """
-
-    BINDINGS = [
-        Binding("escape", "screen.clear_filter", "Clear filter"),
-        Binding("enter", "screen.submit_filter", "To the list", show=False),
-    ]
-
-    async def _on_key(self, event: Key) -> None:
-        screen = self.screen
-        focused = screen.focused
-        if focused is not None and focused is not self:
-            event.stop()
-            event.prevent_default()
-            focused.post_message(Key(event.key, event.character))
-            return
-        action = _FILTER_KEYS.get(event.key)
-        if action is not None and isinstance(screen, SessionListScreen):
-            event.stop()
-            event.prevent_default()
-            getattr(screen, action)()
-            return
-        await super()._on_key(event)
-
-
-class SessionListScreen(Screen[None]):
-    """All sessions: filter with /, sort with s/S/1-8 or header clicks, enter opens one."""
+class SessionListScreen(ListCommands, Screen[None]):
+    """All sessions: query with /, sort with s/S/1-8 or header clicks, enter opens one."""
 
     CSS_PATH = "session_list.tcss"
     AUTO_FOCUS = "#sl-table"
+    HELP_TITLE = "Session list"
 
+    # Footer order is importance order: the first ones stay visible on narrow terminals.
     BINDINGS = [
-        Binding("enter", "open", "Open"),
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("escape", "clear_filter", "Clear filter"),
-        Binding("s", "cycle_sort", "Sort"),
-        Binding("S", "reverse_sort", "Reverse", key_display="S"),
+        Binding("enter", "open", "Open", tooltip="Open the highlighted session"),
+        Binding("slash", "filter", "Query", key_display="/",
+                tooltip="Query the list as you type: text, or terms like model:gpt-4.1 state:open since:2d"),
+        Binding("escape", "clear_filter", "Clear", tooltip="Clear the query"),
+        Binding("s", "cycle_sort", "Sort", tooltip="Sort by the next column"),
+        Binding("S", "reverse_sort", "Reverse", key_display="S", show=False, tooltip="Reverse the sort order"),
+        Binding("V", "views", "Views", key_display="V", tooltip="Saved views: apply one in one key"),
+        Binding("ctrl+s", "save_view", "Save view", show=False, tooltip="Save the current query as a view"),
         *(
-            Binding(str(number), f"sort_by('{key}')", f"Sort by {label}", show=False)
-            for number, (key, label, _) in enumerate(SORT_ORDER, start=1)
+            Binding(str(number_), f"sort_by('{key}')", f"Sort by {label}", show=False,
+                    tooltip=f"Sort by {label} (again: reverse)")
+            for number_, (key, label, _) in enumerate(SORT_ORDER, start=1)
         ),
-        Binding("d", "load_demo", "Load demo"),
-        Binding("ctrl+r", "refresh", "Refresh", show=False),
+        Binding("y", "copy_id", "Copy id", show=False, tooltip="Copy the highlighted session's id"),
+        Binding("R", "rename", "Rename", key_display="R", show=False, tooltip="Rename the highlighted session"),
+        Binding("C", "close_session", "Close", key_display="C", show=False,
+                tooltip="Close the highlighted session (asks first)"),
+        Binding("D", "delete_session", "Delete", key_display="D", show=False,
+                tooltip="Delete the highlighted session (type its name to confirm)"),
+        Binding("z", "zoom", "Zoom", show=False, tooltip="Zoom the focused pane (list or preview) / back"),
+        Binding("less_than_sign", "resize(-1)", "Preview bigger", key_display="<", show=False,
+                tooltip="Move the list/preview divider left (or up): a bigger preview"),
+        Binding("greater_than_sign", "resize(1)", "Preview smaller", key_display=">", show=False,
+                tooltip="Move the list/preview divider right (or down): a smaller preview, then none"),
+        Binding("ctrl+f,space", "page(1)", "Page down", show=False, tooltip="Page down (as in less)"),
+        Binding("ctrl+b", "page(-1)", "Page up", show=False, tooltip="Page up"),
+        Binding("ctrl+d", "half_page(1)", "Half page down", show=False, tooltip="Half a page down"),
+        Binding("ctrl+u", "half_page(-1)", "Half page up", show=False, tooltip="Half a page up"),
+        Binding("right,l", "scroll_cells(1)", "Scroll right", show=False,
+                tooltip="Scroll names and models that do not fit to the right"),
+        Binding("left,h", "scroll_cells(-1)", "Scroll left", show=False, tooltip="Scroll names and models back"),
+        Binding("d", "load_demo", "Load demo", tooltip="Add the demo sessions to an empty journal"),
+        Binding("ctrl+r", "refresh", "Refresh", show=False, tooltip="Read the journal again (and retry after an error)"),
     ]
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
@@ -192,45 +109,50 @@ class SessionListScreen(Screen[None]):
         self.total: int | None = None
         """Sessions in the journal (unfiltered), once known."""
         self.shown: int | None = None
-        """Sessions matching the filter, once known."""
+        """Sessions matching the query, once known."""
         self.busy = False
         self.empty = False
         self.missing = False
+        self.error: str | None = None
+        """A journal error the list is showing (cleared by the next good load)."""
+        self.zoom: Literal["table", "preview"] | None = None
+        self.plan: Plan | None = None
+        self.h_offset = 0
+        self._preview_pref: tuple[Literal["beside", "below", "none"], int] | None = None
+        self._name_want = _NAME_DEFAULT
+        self._model_want = _MODEL_DEFAULT
+        self._good_filter = ""
         self._filter_timer: Timer | None = None
         self._busy_timer: Timer | None = None
         self._importing = False
-        self._layout = ""
+        self._next_tick_us: int | None = None
+        self._busy_note: str | None = None  # what a retrying journal says (a server: "unreachable")
+        self._views: list[Any] = []  # saved views of the list, read in a worker (the palette lists them)
 
     # ------------------------------------------------------------------ compose
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="sl-header"):
-            yield Static(Content(self.app.title or "lago-tui"), id="sl-title")
-            yield Static(id="sl-path")
-            yield Static(id="sl-count")
-        with Horizontal(id="sl-filter-bar"):
-            yield Static(Content("filter"), id="sl-filter-label")
-            yield FilterInput(placeholder="name, id or model…", id="sl-filter", select_on_focus=False)
-        yield Static(id="sl-status")
-        with Horizontal(id="sl-body"):
+        with Vertical(id="sl-top"):
+            with Horizontal(id="sl-header"):
+                yield Static(Content(self.app.title or "lago-tui"), id="sl-title")
+                yield Static(id="sl-path")
+                yield Static(id="sl-count")
+            yield QueryBar(id="sl-query")
+            yield Static(id="sl-status")
+        with Vertical(id="sl-body"):
             yield VirtualTable[SessionSummary](
-                _COLUMNS_FULL,
+                tuple(plan_layout(80, 24, name_want=_NAME_DEFAULT).columns),
                 self._render_row,
                 keep_key=session_key,
                 id="sl-table",
             )
+            yield SplitHandle(id="sl-split")
             yield SessionPreview(id="sl-preview")
         with Vertical(id="sl-empty"):
             with Center():
-                yield Static(Content("No sessions yet"), id="sl-empty-title")
+                yield Static(id="sl-empty-title")
             with Center():
-                yield Static(
-                    Content.assemble(
-                        "press ", ("d", "bold $text-accent"), " to load the demo sessions, ",
-                        ("n", "bold $text-accent"), " to create a session",
-                    ),
-                    id="sl-empty-hint",
-                )
+                yield Static(id="sl-empty-hint")
         yield Footer()
 
     @property
@@ -242,83 +164,204 @@ class SessionListScreen(Screen[None]):
         return self.query_one("#sl-preview", SessionPreview)
 
     @property
-    def filter_input(self) -> FilterInput:
-        return self.query_one("#sl-filter", FilterInput)
+    def query_bar(self) -> QueryBar:
+        return self.query_one("#sl-query", QueryBar)
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_bar.input
 
     @property
     def journal(self) -> JournalAPI:
         return self.app.journal  # type: ignore[attr-defined,no-any-return]
 
     def on_mount(self) -> None:
-        self._show_location()
-        self._apply_layout(self.app.size.width, self.app.size.height)
+        self._update_header()
+        self._update_empty_text()
+        self._apply_layout()
         self.table.sort = Sort(self.sort_key, self.descending)
         self.table.set_source(self._source())
-        self._update_header()
-        self.set_interval(_CLOCK_TICK, self._tick, name="session-list-clock")
+        self.set_interval(_CLOCK_CHECK, self._tick, name="session-list-clock")
+        self._load_views()
 
-    def _source(self) -> SessionSource:
-        return SessionSource(self.journal, self.filter_text, self.sort_key, self.descending)
+    def _source(self, text: str | None = None) -> SessionSource:
+        return SessionSource(self.journal, self.filter_text if text is None else text, self.sort_key, self.descending)
+
+    # ------------------------------------------------------------------ clock
 
     def _tick(self) -> None:
+        """Repaint relative times ("3m ago") when one on screen would now read differently."""
+        now = self.app.clock()  # type: ignore[attr-defined]
+        due = self._next_tick_us
+        if due is not None and now < due:
+            return
+        self._next_tick_us = None
         self.table.refresh_rows()
+        self.preview.repaint(now)
+        seconds = self.preview.next_change_in(now)
+        self._note_change(now, seconds)
+
+    def _note_change(self, now_us: int, seconds: float) -> None:
+        if seconds == float("inf"):
+            return
+        due = now_us + int(seconds * 1_000_000)
+        if self._next_tick_us is None or due < self._next_tick_us:
+            self._next_tick_us = due
+
+    def on_display_changed(self, _message: DisplayChanged) -> None:
+        self.table.refresh_rows()
+        self.preview.repaint()
 
     # ------------------------------------------------------------------ layout
 
-    def on_resize(self, event: Resize) -> None:
-        self._apply_layout(event.size.width, event.size.height)
+    def on_resize(self, _event: Resize) -> None:
+        self._apply_layout()
 
-    def _apply_layout(self, width: int, height: int) -> None:
-        if width >= WIDE:
-            layout, table_width = "-wide", width - PREVIEW_WIDTH
-        elif height >= TALL:
-            layout, table_width = "-stacked", width
+    def _apply_layout(self) -> None:
+        width, height = self.app.size
+        table = self.table
+        pref_mode, pref_size = self._preview_pref or (None, None)
+        plan = plan_layout(
+            width,
+            height,
+            name_want=self._name_want,
+            model_want=self._model_want,
+            sort_key=self.sort_key,
+            preview=pref_size,
+            orientation=pref_mode,
+            zoom=self.zoom,
+            scrollbar=table.styles.scrollbar_size_vertical,
+        )
+        self.plan = plan
+        mode = "-zoom-preview" if self.zoom == "preview" else f"-{plan.mode}"
+        for cls in ("-beside", "-below", "-none", "-zoom-preview"):
+            self.set_class(cls == mode, cls)
+        split = self.query_one("#sl-split", SplitHandle)
+        split.set_class(plan.mode == "below", "-horizontal")
+        preview = self.preview
+        if self.zoom == "preview" or plan.mode == "none":
+            preview.styles.width, preview.styles.height = "1fr", "1fr"
+        elif plan.mode == "beside":
+            preview.styles.width, preview.styles.height = plan.preview - 1, "1fr"
         else:
-            layout, table_width = "-nopreview", width
-        if layout != self._layout:
-            self.remove_class("-wide", "-stacked", "-nopreview")
-            self.add_class(layout)
-            self._layout = layout
-        columns = _COLUMNS_FULL if table_width >= FULL_COLUMNS else _COLUMNS_COMPACT
-        if self.table.columns != columns:
-            self.table.columns = columns
+            preview.styles.width, preview.styles.height = "1fr", plan.preview - 1
+        if plan.mode == "none" and preview.has_focus:
+            table.focus()
+        if table.columns != plan.columns:
+            table.columns = plan.columns
+        self._update_header()
+
+    def _learn_widths(self) -> None:
+        """Grow the wanted name and model widths to the widest loaded (never shrinking while shown)."""
+        table = self.table
+        first = table.scroll_offset.y
+        name_want, model_want = self._name_want, self._model_want
+        for index in range(max(0, first - 50), min(table.row_count, first + 150)):
+            row = table.get_row(index)
+            if row is None:
+                continue
+            name_want = max(name_want, cell_len(one_line(row.name, NAME_MEASURE)) + 2)
+            model_want = max(model_want, cell_len(one_line(row.model or "-", 40)))
+        if (name_want, model_want) != (self._name_want, self._model_want):
+            self._name_want, self._model_want = name_want, model_want
+            self._apply_layout()
+
+    def on_split_handle_dragged(self, message: SplitHandle.Dragged) -> None:
+        plan = self.plan
+        if plan is None or plan.mode == "none":
+            return
+        body = self.query_one("#sl-body").region
+        if plan.mode == "beside":
+            size = body.right - message.screen_x
+            self._preview_pref = ("beside", max(0, size))
+        else:
+            size = body.bottom - message.screen_y
+            self._preview_pref = ("below", max(0, size))
+        self._apply_layout()
+
+    def action_resize(self, direction: int) -> None:
+        plan = self.plan
+        if plan is None:
+            return
+        if self.zoom is not None:
+            self.zoom = None
+        width, height = self.app.size
+        self._preview_pref = next_preview_size(plan, width, height, direction)
+        self._apply_layout()
+
+    def action_zoom(self) -> None:
+        if self.zoom is not None:
+            self.zoom = None
+        elif self.preview.has_focus:
+            self.zoom = "preview"
+        else:
+            self.zoom = "table"
+        self._apply_layout()
+        if self.zoom == "table" or (self.zoom is None and not self.preview.display):
+            self.table.focus()
 
     # ------------------------------------------------------------------ rows
 
     def _render_row(self, row: SessionSummary, _index: int, context: RenderContext) -> list[Content]:
         now = self.app.clock()  # type: ignore[attr-defined]
-        closed = row.closed
-        muted = "dim" if closed else ""
-        name_width = max(1, context.widths[0] - 2) if context.widths else 60
-        cells: dict[str, Content] = {
-            "name": Content.assemble(
-                ("○ ", "dim") if closed else ("● ", "$success"),
-                safe_content(row.name, muted, single_line=True, width=name_width),
-            ),
-            "id": Content.styled(one_line(row.session_id[:10], 10), "dim"),
-            "model": safe_content(row.model or "-", muted, single_line=True, width=40),
-            "branches": Content.styled(str(row.branch_count), muted),
-            "events": Content.styled(str(row.event_count), muted),
-            "tokens": Content.styled(tokens(row.tokens), muted),
-            "last_activity": Content.styled(relative(row.last_activity, now), muted),
-            "created": Content.styled(timestamp(row.created_at)[:10], "dim"),
-        }
-        return [cells[column.key] for column in self.table.columns]
+        self._note_change(now, relative_changes_in(row.last_activity, now))
+        return render_cells(row, self.table.columns, context.widths, now, self.h_offset)
+
+    def action_scroll_cells(self, direction: int) -> None:
+        step = 8 * direction
+        limit = max(0, max(self._name_want, self._model_want))
+        offset = max(0, min(self.h_offset + step, limit))
+        if offset != self.h_offset:
+            self.h_offset = offset
+            self.table.refresh_rows()
 
     # ------------------------------------------------------------------ header and state
 
     def _update_header(self) -> None:
-        parts: list[str | tuple[str, str]] = []
+        right: list[str | tuple[str, str]] = []
         if self.total is not None:
             unit = "session" if self.total == 1 else "sessions"
             if self.filter_text and self.shown is not None:
-                parts.append((f"{self.shown} of {self.total} {unit}", "bold"))
+                right.append((f"{number(self.shown)} of {number(self.total)} {unit}", "bold"))
             else:
-                parts.append((f"{self.total} {unit}", "bold"))
-        arrow = "▼" if self.descending else "▲"
+                right.append((f"{number(self.total)} {unit}", "bold"))
+        narrow = self.app.size.width < 60
         if not self.empty:
-            parts.append((f"  by {_SORT_LABEL.get(self.sort_key, self.sort_key)} {arrow}", "$text-muted"))
-        self.query_one("#sl-count", Static).update(Content.assemble(*parts))
+            arrow = "▼" if self.descending else "▲"
+            label = _SORT_LABEL.get(self.sort_key, self.sort_key)
+            if narrow:  # the column's own label: "by last activity" does not fit beside the count
+                label = next((lbl for key, lbl, *_ in COLUMN_ORDER if key == self.sort_key), label)
+            right.append((f"  {'' if narrow else 'by '}{label} {arrow}", "$text-muted"))
+        if self.zoom is not None:
+            right.append(("  zoomed" if narrow else "  zoomed (z)", "$text-warning"))
+        count = Content.assemble(*right)
+        counter = self.query_one("#sl-count", Static)
+        counter.update(count)
+        counter.styles.width = count.cell_length + 2  # its padding; "auto" kept the first, shorter width
+        # The path keeps its end (the file name) when it must be cut; it goes first on a narrow screen.
+        room = self.app.size.width - 2 - len(self.app.title or "lago-tui") - 2 - count.cell_length - 2
+        path = safe_content(display_path(self.journal.location), single_line=True, width=400)
+        if room < 8:
+            path = Content("")
+        elif path.cell_length > room:
+            path = Content.assemble("…", path[path.cell_length - room + 1 :])
+        self.query_one("#sl-path", Static).update(path)
+
+    def _update_empty_text(self) -> None:
+        key = "bold $text-accent"
+        if self.missing:
+            title = Content.assemble("No journal at ", safe_content(display_path(self.journal.location), single_line=True, width=120), " yet")
+            hint = Content.assemble(
+                "press ", ("d", key), " to load the demo sessions or ", ("n", key),
+                " to create a session (the file is created then); ", ("q", key), " quits",
+            )
+        else:
+            title = Content("No sessions yet")
+            hint = Content.assemble(
+                "press ", ("d", key), " to load the demo sessions, ", ("n", key), " to create a session",
+            )
+        self.query_one("#sl-empty-title", Static).update(title)
+        self.query_one("#sl-empty-hint", Static).update(hint)
 
     def _set_empty(self, empty: bool) -> None:
         if empty != self.empty:
@@ -328,27 +371,62 @@ class SessionListScreen(Screen[None]):
             self._update_header()
             if not empty and self.focused is None:
                 self.table.focus()
+        if empty:
+            self._check_missing()
+
+    @work(thread=True, exclusive=True, group="session-list-exists", exit_on_error=False)
+    def _check_missing(self) -> None:
+        try:
+            missing = not self.journal.exists()
+        except Exception:  # noqa: BLE001 - only a hint: without an answer, say nothing about the file
+            missing = False
+        self.app.call_from_thread(self._missing_checked, missing)
+
+    def _missing_checked(self, missing: bool) -> None:
+        if missing != self.missing:
+            self.missing = missing
+            self._update_empty_text()
+
+    def _show_status(self) -> None:
+        status = self.query_one("#sl-status", Static)
+        if self.busy:
+            status.update(Content(self._busy_note or "The journal is busy (another process is writing); retrying…"))
+        elif self.error:
+            status.update(
+                Content.assemble(safe_content(self.error, single_line=True, width=300), ("  ctrl+r retries", "dim"))
+            )
+        else:
+            status.update(Content(""))
+        self.set_class(self.busy, "-busy")
+        self.set_class(bool(self.error) and not self.busy, "-error")
 
     def _set_busy(self, busy: bool, note: str | None = None) -> None:
         if busy == self.busy:
             return
         self.busy = busy
-        status = self.query_one("#sl-status", Static)
-        status.update(Content(note or "journal busy (another process is writing), retrying…") if busy else Content(""))
-        self.set_class(busy, "-busy")
+        self._busy_note = note
+        self._show_status()
         if not busy and self._busy_timer is not None:
             self._busy_timer.stop()
             self._busy_timer = None
 
+    def _set_error(self, message: str | None) -> None:
+        if message != self.error:
+            self.error = message
+            self._show_status()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "load_demo":
             return self.empty and not self._importing
-        if action in ("open", "cycle_sort", "reverse_sort", "sort_by"):
+        if action in ("open", "cycle_sort", "reverse_sort", "sort_by", "copy_id", "zoom", "resize", "page",
+                      "half_page", "scroll_cells", "views", "save_view"):
             return not self.empty
+        if action in ("rename", "close_session", "delete_session"):
+            return None if self.empty or self.table.highlighted_row is None else True
         if action == "filter":
             return not self.empty or bool(self.filter_text)
         if action == "clear_filter":
-            return bool(self.filter_text) or self.filter_input.has_focus
+            return bool(self.filter_text) or self.filter_input.has_focus or self.zoom is not None
         return True
 
     # ------------------------------------------------------------------ table messages
@@ -359,7 +437,9 @@ class SessionListScreen(Screen[None]):
         table = self.table
         if message.count == 0 or table.highlighted_row is not None:
             self._set_busy(False)  # this load got its rows: the journal is readable again
-        self.missing = False
+            self._set_error(None)
+        source = table.source
+        self._good_filter = source.filter_text if isinstance(source, SessionSource) else self.filter_text
         if not self.filter_text:
             self.total = message.count
             self._set_empty(message.count == 0)
@@ -368,7 +448,9 @@ class SessionListScreen(Screen[None]):
             self._count_total()
         if message.count == 0:
             self.preview.show_session(None)
+        self._learn_widths()
         self._update_header()
+        self.refresh_bindings()
 
     @on(VirtualTable.RowHighlighted, "#sl-table")
     def _row_highlighted(self, message: VirtualTable.RowHighlighted) -> None:
@@ -377,6 +459,7 @@ class SessionListScreen(Screen[None]):
             self.preview.show_session(row.session_id)
         elif message.index < 0:
             self.preview.show_session(None)
+        self.refresh_bindings()
 
     @on(VirtualTable.RowSelected, "#sl-table")
     def _row_selected(self, message: VirtualTable.RowSelected) -> None:
@@ -385,18 +468,29 @@ class SessionListScreen(Screen[None]):
 
     @on(VirtualTable.HeaderClicked, "#sl-table")
     def _header_clicked(self, message: VirtualTable.HeaderClicked) -> None:
+        # A clicked header is on screen already: keep the columns where they are for the next click.
         key = message.column_key
         if key == self.sort_key:
-            self._set_sort(key, not self.descending)
+            self._set_sort(key, not self.descending, relayout=False)
         else:
-            self._set_sort(key, _SORT_DESC.get(key, False))
+            self._set_sort(key, _SORT_DESC.get(key, False), relayout=False)
 
     @on(VirtualTable.SourceError, "#sl-table")
     def _table_error(self, message: VirtualTable.SourceError) -> None:
         self.handle_error(message.error)
 
     def handle_error(self, error: BaseException) -> None:
-        """What any failed journal call leads to (busy: retry; missing: empty; broken: error screen)."""
+        """What any failed journal call leads to (busy: retry; a bad query: inline; broken: error screen)."""
+        query_error = query_error_of(error)
+        if query_error is not None:
+            # Refused by the journal (no local parser, e.g. a remote one): say so where the person types and
+            # show what the query finds without that term, else what the last good one found.
+            self.query_bar.show_error(query_error)
+            rest = without_term(self.filter_text, query_error.start)
+            fallback = rest if rest is not None and rest != self.filter_text else self._good_filter
+            if self.filter_text != fallback:
+                self.table.set_source(self._source(fallback))
+            return
         if isinstance(error, JournalBusy):
             self._set_busy(True, getattr(error, "retry_note", None))
             if self._busy_timer is None:
@@ -405,16 +499,14 @@ class SessionListScreen(Screen[None]):
             self.missing = True
             self.total = self.shown = 0
             self._set_empty(True)
+            self._update_empty_text()
             self._update_header()
         elif isinstance(error, _FATAL):
             self.app.show_journal_error(error)  # type: ignore[attr-defined]
         elif isinstance(error, JournalError):
-            self.notify(one_line(str(error), 300), title="Journal", severity="error", markup=False)
+            self._set_error(f"Could not read the journal: {error}")
         else:
-            self.notify(
-                one_line(f"{type(error).__name__}: {error}", 300), title="Unexpected error", severity="error",
-                markup=False,
-            )
+            self._set_error(f"Unexpected error: {type(error).__name__}: {error}")
 
     def _retry(self) -> None:
         self._busy_timer = None
@@ -446,12 +538,13 @@ class SessionListScreen(Screen[None]):
         # Changes made while another screen was on top were not posted here.
         if self.table.source is not None:
             self.refresh_list()
+        self._load_views()
 
     def _show_location(self) -> None:
-        self.query_one("#sl-path", Static).update(safe_content(display_path(self.journal.location), single_line=True, width=200))
+        self._update_header()  # the header shows the location; a file's server may have started or stopped
 
     def refresh_list(self) -> None:
-        """Reload the rows, counts and preview, keeping the highlighted session and the filter."""
+        """Reload the rows, counts and preview, keeping the highlighted session and the query."""
         self._show_location()  # a file's server may have started or stopped (then it says "via URL")
         if self.table.source is None:
             self.table.set_source(self._source())
@@ -460,9 +553,10 @@ class SessionListScreen(Screen[None]):
         self.preview.reload()
 
     def action_refresh(self) -> None:
+        self._set_error(None)
         self.refresh_list()
 
-    # ------------------------------------------------------------------ filter
+    # ------------------------------------------------------------------ query (the filter box)
 
     def action_filter(self) -> None:
         if self.empty and not self.filter_text:
@@ -476,20 +570,21 @@ class SessionListScreen(Screen[None]):
         self.refresh_bindings()
 
     def on_key(self, event: Key) -> None:
-        """Keys typed right after "/" were routed to the table before the filter had focus: type them."""
+        """Keys typed right after "/" were routed to the table before the box had focus: type them."""
         box = self.filter_input
         if event.key == "slash" and self.focused is not box and self.check_action("filter", ()):
-            # Open the filter here, not from the binding (which runs only after this event has bubbled
+            # Open the box here, not from the binding (which runs only after this event has bubbled
             # to the app), so that the keys already queued behind "/" are typed into it.
             event.stop()
             event.prevent_default()
             self.action_filter()
         elif self.focused is box:
-            # The filter box stops the keys it handles itself, so these were typed ahead of the focus.
-            if event.key in _FILTER_KEYS:
+            # The box stops the keys it handles itself, so these were typed ahead of the focus.
+            action = self.query_bar.ACT_AT_ONCE.get(event.key)
+            if action is not None:
                 event.stop()
                 event.prevent_default()
-                getattr(self, _FILTER_KEYS[event.key])()
+                getattr(self, action)()
             elif event.is_printable and event.character:
                 event.stop()
                 event.prevent_default()
@@ -501,7 +596,11 @@ class SessionListScreen(Screen[None]):
     def action_clear_filter(self) -> None:
         box = self.filter_input
         had_filter = bool(self.filter_text) or bool(box.value)
+        if not had_filter and not box.has_focus and self.zoom is not None:
+            self.action_zoom()  # nothing to clear: escape leaves the zoom
+            return
         box.value = ""  # posts Changed; applied at once below
+        self.query_bar.show_error(None)
         self.remove_class("-filtering")
         self.set_focus(self.table)
         if self._filter_timer is not None:
@@ -511,7 +610,7 @@ class SessionListScreen(Screen[None]):
             self._apply_filter("")
         self.refresh_bindings()
 
-    @on(Input.Changed, "#sl-filter")
+    @on(Input.Changed, "#sl-query Input")
     def _filter_changed(self, message: Input.Changed) -> None:
         message.stop()
         if self._filter_timer is not None:
@@ -522,13 +621,13 @@ class SessionListScreen(Screen[None]):
         self._filter_timer = None
         self._apply_filter(self.filter_input.value)
 
-    @on(Input.Submitted, "#sl-filter")
+    @on(Input.Submitted, "#sl-query Input")
     def _filter_submitted(self, message: Input.Submitted) -> None:
         message.stop()
         self.action_submit_filter()
 
     def action_submit_filter(self) -> None:
-        """Apply the filter now and go back to the table, keeping the filter."""
+        """Apply the query now and go back to the table, keeping the query."""
         if self._filter_timer is not None:
             self._filter_timer.stop()
             self._filter_timer = None
@@ -538,8 +637,30 @@ class SessionListScreen(Screen[None]):
         self.set_focus(self.table)
         self.refresh_bindings()
 
+    def apply_query(self, text: str) -> None:
+        """Show ``text`` in the query box and apply it (a saved view, the palette)."""
+        box = self.filter_input
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+        with box.prevent(Input.Changed):
+            box.value = text
+        self.set_class(bool(text.strip()), "-filtering")
+        self._apply_filter(text)
+        self.set_focus(self.table)
+        self.refresh_bindings()
+
     def _apply_filter(self, text: str) -> None:
         text = text.strip()
+        problem = self.query_bar.check(text)
+        self.query_bar.show_error(problem)
+        if problem is not None:
+            # The error shows where the person types; the list shows what the query finds without the
+            # term in error (typing "state:open tokns:>5k" keeps the open sessions, not an empty list).
+            rest = without_term(text, problem.start)
+            if rest is None or self.query_bar.check(rest) is not None:
+                return  # keep what the last good query found
+            text = rest
         if text == self.filter_text:
             return
         self.filter_text = text
@@ -548,7 +669,7 @@ class SessionListScreen(Screen[None]):
         self.refresh_bindings()
 
     def _reset_source(self) -> None:
-        """A new source (filter or sort changed), keeping the highlighted session if it is still listed."""
+        """A new source (query or sort changed), keeping the highlighted session if it is still listed."""
         row = self.table.highlighted_row
         self.table.sort = Sort(self.sort_key, self.descending)
         self.table.set_source(self._source(), key=row.session_id if row is not None else None)
@@ -556,12 +677,14 @@ class SessionListScreen(Screen[None]):
 
     # ------------------------------------------------------------------ sort
 
-    def _set_sort(self, key: str, descending: bool) -> None:
+    def _set_sort(self, key: str, descending: bool, *, relayout: bool = True) -> None:
         if key not in _SORT_LABEL:
             return
         if (key, descending) == (self.sort_key, self.descending):
             return
         self.sort_key, self.descending = key, descending
+        if relayout:
+            self._apply_layout()  # the sorted column is always shown
         self._reset_source()
 
     def action_cycle_sort(self) -> None:
@@ -579,47 +702,25 @@ class SessionListScreen(Screen[None]):
         else:
             self._set_sort(key, _SORT_DESC.get(key, False))
 
-    # ------------------------------------------------------------------ open
+    # ------------------------------------------------------------------ paging
 
-    def action_open(self) -> None:
-        row = self.table.highlighted_row
-        if row is not None:
-            self._open(row)
+    def _pane(self) -> Literal["table", "preview"]:
+        return "preview" if self.preview.has_focus else "table"
 
-    def _open(self, row: SessionSummary | None) -> None:
-        if row is not None:
-            self.app.open_session(row.session_id)  # type: ignore[attr-defined]
+    def action_page(self, direction: int) -> None:
+        if self._pane() == "preview":
+            (self.preview.scroll_page_down if direction > 0 else self.preview.scroll_page_up)()
+        else:
+            (self.table.action_page_down if direction > 0 else self.table.action_page_up)()
 
-    # ------------------------------------------------------------------ demo
-
-    def action_load_demo(self) -> None:
-        if not self.empty or self._importing:
+    def action_half_page(self, direction: int) -> None:
+        if self._pane() == "preview":
+            preview = self.preview
+            preview.scroll_relative(y=direction * max(1, preview.scrollable_content_region.height // 2), animate=False)
             return
-        self._importing = True
-        self.refresh_bindings()
-        self.notify("Loading the demo sessions…", markup=False, timeout=2)
-        self._import_demo()
-
-    @work(thread=True, exclusive=True, group="session-list-demo", exit_on_error=False)
-    def _import_demo(self) -> None:
-        from ..paths import demo_source
-
-        try:
-            result: Any = self.journal.import_file(demo_source())
-        except Exception as error:
-            result = error
-        self.app.call_from_thread(self._demo_imported, result)
-
-    def _demo_imported(self, result: Any) -> None:
-        self._importing = False
-        self.refresh_bindings()
-        if isinstance(result, BaseException):
-            self.handle_error(result)
+        table = self.table
+        if not table.row_count:
             return
-        self.notify(
-            f"Loaded {result.sessions} demo sessions ({result.events} events)", title="Demo", markup=False
-        )
-        self.refresh_list()
-        note = getattr(self.app, "note_own_write", None)
-        if callable(note):
-            note()
+        step = max(1, (table.scrollable_content_region.height - 1) // 2) * direction
+        table.scroll_to(y=table.scroll_offset.y + step, animate=False)
+        table.move_cursor(table.cursor + step)

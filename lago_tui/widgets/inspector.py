@@ -22,11 +22,12 @@ from textual.geometry import Size
 from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..journal import TimelineEvent
 from ..safe import safe_text, visible
 from ..summary import duration, timestamp
+from .footer import Footer  # Help docked right: never cut
 
 __all__ = ["INSPECT_CHARS", "FullTextScreen", "Inspector", "TextPager", "full_text_of", "json_text", "wrap_words"]
 

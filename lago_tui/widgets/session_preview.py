@@ -9,9 +9,11 @@ Every journal string goes through :mod:`lago_tui.safe`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.timer import Timer
@@ -29,7 +31,7 @@ from ..journal.errors import (
 )
 from ..journal.views import BranchInfo, SessionDetail, TimelineEvent
 from ..safe import one_line, safe_content
-from ..summary import family, relative, role_label, summarize, timestamp, tokens
+from ..summary import family, number, plural, relative, role_label, summarize, timestamp
 
 __all__ = ["PreviewData", "SessionPreview", "render_preview"]
 
@@ -85,7 +87,7 @@ def _branch_lines(detail: SessionDetail) -> list[Content]:
         ]
         if branch.parent_branch_id:
             parts.append((f"  fork @{branch.fork_point_seq}", "$text-warning"))
-        parts.append((f"  {branch.event_count} events", "$text-muted"))
+        parts.append((f"  {plural(branch.event_count, 'event')}", "$text-muted"))
         if branch.merges:
             parts.append(("  merged", "$text-success"))
         lines.append(Content.assemble(*parts))
@@ -136,10 +138,10 @@ def render_preview(data: PreviewData, now_us: int) -> Content:
     else:
         lines.append(Content.assemble(_label("params"), ("-", "$text-muted")))
     lines += [
-        Content.assemble(_label("created"), timestamp(summary.created_at)),
+        Content.assemble(_label("created"), timestamp(summary.created_at, zone=True)),
         Content.assemble(
             _label("active"),
-            timestamp(summary.last_activity),
+            timestamp(summary.last_activity, zone=True),
             (f"  {relative(summary.last_activity, now_us)}", "$text-muted"),
         ),
         Content.assemble(
@@ -148,15 +150,18 @@ def render_preview(data: PreviewData, now_us: int) -> Content:
         ),
         Content.assemble(
             _label("totals"),
-            f"{totals.events} events · {tokens(summary.tokens)} tokens · {totals.tool_calls} tool calls",
-            (f" · {totals.failures} failed", "$text-error") if totals.failures else "",
+            f"{plural(totals.events, 'event')} · {plural(summary.tokens, 'token')} · "
+            f"{plural(totals.tool_calls, 'tool call')}",
+            (f" · {number(totals.failures)} failed", "$text-error") if totals.failures else "",
         ),
         Content(""),
         Content.styled(f"Branches ({len(data.detail.branches)})", "bold"),
         *_branch_lines(data.detail),
         Content(""),
         Content.styled(
-            f"Last events on main ({min(len(data.recent), data.events_on_main)} of {data.events_on_main})", "bold"
+            f"Last events on main ({number(min(len(data.recent), data.events_on_main))} of "
+            f"{number(data.events_on_main)})",
+            "bold",
         ),
     ]
     if data.recent:
@@ -166,12 +171,26 @@ def render_preview(data: PreviewData, now_us: int) -> Content:
     return Content("\n").join(lines)
 
 
-class SessionPreview(VerticalScroll, can_focus=False):
-    """The preview pane. Call :meth:`show_session` as the highlight moves; :meth:`reload` on change."""
+class SessionPreview(VerticalScroll):
+    """The preview pane. Call :meth:`show_session` as the highlight moves; :meth:`reload` on change.
+
+    It takes the focus (tab from the list) so that a preview taller than its pane can be read with the
+    keys; the mouse wheel scrolls it too.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "scroll_down", "Scroll down", show=False),
+        Binding("k", "scroll_up", "Scroll up", show=False),
+        Binding("g", "scroll_home", "Top", show=False),
+        Binding("G", "scroll_end", "Bottom", show=False),
+        Binding("h", "scroll_left", "Scroll left", show=False),
+        Binding("l", "scroll_right", "Scroll right", show=False),
+    ]
 
     DEFAULT_CSS = """
     SessionPreview {
         height: 1fr;
+        scrollbar-size-vertical: 1;
     }
     SessionPreview > #preview-body {
         width: 1fr;
@@ -188,6 +207,7 @@ class SessionPreview(VerticalScroll, can_focus=False):
         self._timer: Timer | None = None
         self._retry: Timer | None = None
         self._loaded_id: str | None = None
+        self._shown_now: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Content.styled("no session selected", "$text-muted"), id="preview-body")
@@ -218,6 +238,21 @@ class SessionPreview(VerticalScroll, can_focus=False):
         if self.session_id is not None:
             self.show_session(self.session_id, force=True)
 
+    def repaint(self, now_us: int | None = None) -> None:
+        """Render the loaded data again (the clock moved on, or times are shown in another zone)."""
+        if self.data is not None and self._loaded_id == self.session_id:
+            now = self.app.clock() if now_us is None else now_us  # type: ignore[attr-defined]
+            self._shown_now = now
+            self.body.update(render_preview(self.data, now))
+
+    def next_change_in(self, now_us: int) -> float:
+        """Seconds until the shown relative time would read differently."""
+        from ..summary import relative_changes_in
+
+        if self.data is None:
+            return float("inf")
+        return relative_changes_in(self.data.detail.summary.last_activity, now_us)
+
     # ------------------------------------------------------------------ loading
 
     def _start_load(self) -> None:
@@ -247,11 +282,13 @@ class SessionPreview(VerticalScroll, can_focus=False):
         if isinstance(data, PreviewData):
             self.data = data
             self._loaded_id = session_id
-            self.body.update(render_preview(data, self.app.clock()))
+            self._shown_now = self.app.clock()  # type: ignore[attr-defined]
+            self.body.update(render_preview(data, self._shown_now))
             return
         self._loaded_id = None
         if isinstance(data, JournalBusy):
-            self.body.update(Content.styled(getattr(data, "retry_note", None) or "journal busy, retrying…", "$text-warning"))
+            note = getattr(data, "retry_note", None) or "The journal is busy (another process is writing); retrying…"
+            self.body.update(Content.styled(note, "$text-warning"))
             if self._retry is None:
                 self._retry = self.set_timer(_BUSY_RETRY, self._start_load)
         elif isinstance(data, NotFound):
@@ -264,5 +301,9 @@ class SessionPreview(VerticalScroll, can_focus=False):
         else:
             what = "journal error" if isinstance(data, JournalError) else type(data).__name__
             self.body.update(
-                Content.assemble((f"{what}: ", "$text-error"), safe_content(str(data), single_line=True, width=_LINE))
+                Content.assemble(
+                    (f"{what}: ", "$text-error"),
+                    safe_content(str(data), single_line=True, width=_LINE),
+                    ("\nctrl+r retries", "$text-muted"),
+                )
             )

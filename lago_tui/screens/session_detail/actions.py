@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 else:
     _Base = object
 
-__all__ = ["SPLIT_RANGE", "SPLIT_STEP", "ZOOMABLE", "DetailActions"]
+__all__ = ["SPLIT_RANGE", "SPLIT_STEP", "VIEW_SCOPE", "ZOOMABLE", "DetailActions"]
+
+VIEW_SCOPE = "timeline"  # the saved views this screen lists and saves
 
 COPY_PREFIX = "event:"  # the copy menu's values for our own choices
 SEQ_HINT = "jump to a seq: 120, or branch@120 (enter jumps, esc cancels)"
@@ -177,6 +179,88 @@ class DetailActions(_Base):
             self.notify("The session is still loading", severity="warning")
             return
         self.app.push_screen(RunsScreen(self.detail, self.branch_id), self.analysis_jump)
+
+    # ------------------------------------------------------------------ saved views
+
+    def action_views(self) -> None:
+        """V: the saved timeline views; one applies its query here (as a search, or as the filter)."""
+        from ..views_menu import ViewsMenuScreen, view_store
+
+        store = view_store(self.app)
+        if store is None:
+            self.notify("Saved views are not available in this build", severity="warning")
+            return
+        self.app.push_screen(ViewsMenuScreen(store, VIEW_SCOPE, self.search.query), self._view_chosen)
+
+    def _view_chosen(self, query: str | None) -> None:
+        if query is None:
+            return
+        problem = self.search.submit(query, self.cursor)
+        if problem is not None:
+            self.notify(f"That view's query cannot be read here: {one_line(problem.message, 200)}", severity="error",
+                        markup=False)
+
+    def action_save_view(self) -> None:
+        """ctrl+s: name the current search (or filter) so that V or the palette applies it again."""
+        from ..views_menu import SaveViewScreen, view_store
+
+        store = view_store(self.app)
+        if store is None:
+            self.notify("Saved views are not available in this build", severity="warning")
+            return
+        query = self.search.query or self.query_one("#sd-search", Input).value.strip()
+        if not query:
+            self.notify("Nothing to save: search first (/ or &)", severity="warning")
+            return
+        self.app.push_screen(SaveViewScreen(store, VIEW_SCOPE, query), lambda name: self._load_views())
+
+    # ------------------------------------------------------------------ the session (and its branches)
+
+    def action_rename(self) -> None:
+        """R: rename the session, or the branch under the tree's cursor when the tree has the focus."""
+        if self.detail is None:
+            self.notify("The session is still loading", severity="warning")
+            return
+        tree = self.query_one(BranchTree)
+        if tree.has_focus and tree.cursor_node is not None and tree.cursor_node.data is not None:
+            branch = self.detail.branch(tree.cursor_node.data)
+            if branch is not None:
+                if branch.parent_branch_id is None:
+                    self.notify("The main branch keeps its name; rename the session with R in the timeline",
+                                severity="warning")
+                    return
+                from .branch_rename import RenameBranchScreen
+
+                self.app.push_screen(RenameBranchScreen(self.detail.summary, branch, self.detail.branches),
+                                     self._managed)
+                return
+        from ..manage import RenameSessionScreen
+
+        self.app.push_screen(RenameSessionScreen(self.detail.summary), self._managed)
+
+    def action_close_session(self) -> None:
+        """C: close the session (it appends SessionClosed, after a confirmation)."""
+        if self.detail is None:
+            return
+        from ..manage import CloseSessionScreen
+
+        self.app.push_screen(CloseSessionScreen(self.detail.summary), self._managed)
+
+    def action_delete_session(self) -> None:
+        """D: delete the session (after typing its name); back to the list when it is gone."""
+        if self.detail is None:
+            return
+        from ..manage import DeleteSessionScreen
+
+        self.app.push_screen(DeleteSessionScreen(self.detail.summary), self._deleted)
+
+    def _managed(self, changed: object) -> None:
+        if changed:
+            self.action_refresh()
+
+    def _deleted(self, deleted: object) -> None:
+        if deleted and self.alive:
+            self.app.pop_screen()
 
     # ------------------------------------------------------------------ panes
 

@@ -15,12 +15,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ...journal import JournalError, SessionDetail
 from ...journal.views import RunFigures, StepFigures
 from ...safe import safe_text
 from ...summary import duration, timestamp, tokens
+from ...widgets.footer import Footer
 from ...widgets.list_source import ListSource
 from ...widgets.virtual_list import Column, RenderContext, VirtualTable
 from ..compare import JumpTo

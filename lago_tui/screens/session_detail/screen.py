@@ -25,7 +25,7 @@ from textual.containers import Container, Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from ...journal import (
@@ -43,6 +43,7 @@ from ...journal.query import QueryError
 from ...messages import JournalChanged
 from ...safe import one_line, safe_text
 from ...widgets.branch_tree import BranchTree
+from ...widgets.footer import Footer  # Help docked right: never cut
 from ...widgets.inspector import Inspector
 from ...widgets.state_panel import StatePanel
 from ..analysis_actions import ANALYSIS_BINDINGS, AnalysisActions
@@ -54,6 +55,7 @@ from .bars import Status, header_text, query_problem_text, state_header, status_
 from .follow import Follow, FollowState
 from .jumps import JumpController
 from .layout import apply_layout, default_share
+from .palette import DetailPalette
 from .loading import Opened, choose_branch, nearest_key, open_session, open_timeline
 from .search import SearchController, check_query
 
@@ -66,7 +68,7 @@ PROBLEMS_DELAY = 2.0  # seconds after a session opens before its problems are co
 _FATAL = (NotAJournal, JournalCorrupt, JournalTooNew, JournalPermission)
 
 
-class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
+class SessionDetailScreen(DetailActions, DetailPalette, AnalysisActions, Screen[None]):
     COMMANDS = {AnalysisCommands}  # the analysis views in the palette (with the app's commands)
 
     """A session's branches, timeline and events (the key actions are in :mod:`.actions`; the analysis
@@ -98,6 +100,11 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
         Binding("apostrophe", "go_to_mark", "Go to a mark (then a letter; ' goes back)", show=False,
                 key_display="'"),
         Binding("u", "runs", "Runs: per-run and per-step figures", show=False),
+        Binding("V", "views", "Saved views: apply one in one key", show=False),
+        Binding("ctrl+s", "save_view", "Save the search as a view", show=False),
+        Binding("R", "rename", "Rename the session (the branch, from the tree)", show=False),
+        Binding("C", "close_session", "Close the session (confirm)", show=False),
+        Binding("D", "delete_session", "Delete the session (type its name)", show=False),
         Binding("z", "zoom", "Zoom the focused pane (again: back)", show=False),
         Binding("less_than_sign", "split(-1)", "Smaller timeline (tree: narrower)", show=False, key_display="<"),
         Binding("greater_than_sign", "split(1)", "Larger timeline (tree: wider)", show=False, key_display=">"),
@@ -193,6 +200,7 @@ class SessionDetailScreen(DetailActions, AnalysisActions, Screen[None]):
         self.query_one(Inspector).show_placeholder("loading…")
         self._render_header()
         self._ready = True
+        self._load_views()
         if self._early is not None:  # the load finished before the widgets were mounted
             early, self._early = self._early, None
             early()
