@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.widgets import Input, Static
 
+from ...clipboard import copy_for_user
 from ...safe import one_line, safe_text
 from ...widgets.branch_tree import BranchTree
 from ...widgets.inspector import FullTextScreen, Inspector, full_text_of
@@ -370,8 +371,7 @@ class DetailActions(_Base):
         if found is None:
             return
         text, what = found
-        self.app.copy_to_clipboard(text)
-        self.notify(f"Copied {one_line(what, 80)} ({len(text):,} characters)", timeout=3, markup=False)
+        copy_for_user(self, text, f"{what} ({len(text):,} characters)")
 
     def action_new_branch(self) -> None:
         if self.detail is None or self.branch_id is None:
