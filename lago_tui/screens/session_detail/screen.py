@@ -65,6 +65,7 @@ BUSY_RETRY = 1.0  # seconds between attempts while another process holds the jou
 BUSY_NOTE = "journal busy (another process is writing), retrying every second…"
 SLOW_LOAD = 0.4  # seconds before a load that has not answered says it is waiting for the journal
 PROBLEMS_DELAY = 2.0  # seconds after a session opens before its problems are counted (for the header)
+PROBLEMS_AUTO_EVENTS = 20_000  # sessions bigger than this are checked when asked (!), not on opening
 _FATAL = (NotAJournal, JournalCorrupt, JournalTooNew, JournalPermission)
 
 
@@ -393,9 +394,9 @@ class SessionDetailScreen(DetailActions, DetailPalette, AnalysisActions, Screen[
         self.problem = ""
         first = self.detail is None or self.detail.summary.session_id != opened.detail.summary.session_id
         self._set_detail(opened.detail, opened.branch_id)
-        if first:
-            # The integrity check reads the whole session (~1 s for 200k events): not while the first
-            # pages and keys are being answered.
+        if first and opened.detail.totals.events <= PROBLEMS_AUTO_EVENTS:
+            # The integrity check reads the whole session: not while the first pages and keys are being
+            # answered, and not by itself on a big session (~1 s and ~90 MB for 200k events; ! runs it).
             self.set_timer(PROBLEMS_DELAY, self.refresh_problem_count)
         view = self.query_one(TimelineView)
         if opened.timeline is None or opened.source is None:
