@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 import pytest
 
@@ -17,95 +13,24 @@ from lago_tui.journal import BatchingWriter, Journal, JournalAPI
 from lago_tui.screens.session_detail import KindFilterScreen, SessionDetailScreen
 from lago_tui.summary import FAMILIES
 from lago_tui.widgets.branch_tree import BranchTree
-from lago_tui.widgets.inspector import FullTextScreen, Inspector, TextPager
-from lago_tui.widgets.timeline import TimelineView
+from lago_tui.widgets.inspector import FullTextScreen, TextPager
 
 from conftest import FIXED_NOW_US, fixed_clock
+from detail_helpers import (
+    detail_of,
+    inspector_of,
+    inspector_text,
+    open_detail,
+    row_line,
+    run_async,
+    text_of,
+    timeline_ready,
+    tree_nodes,
+    view_of,
+    wait_until,
+)
 
 HOSTILE = "[@click=app.quit]click me[/] \x1b[31mred\x1b]52;c;SGVsbG8=\x07 \u202eevil"
-
-
-def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    @functools.wraps(test)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return wrapper
-
-
-async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 8.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
-        await pilot.pause(0.02)
-
-
-def detail_of(app: LagoApp) -> SessionDetailScreen:
-    screen = app.screen
-    assert isinstance(screen, SessionDetailScreen), type(screen).__name__
-    return screen
-
-
-def view_of(app: LagoApp) -> TimelineView:
-    return detail_of(app).query_one(TimelineView)
-
-
-def inspector_of(app: LagoApp) -> Inspector:
-    return detail_of(app).query_one(Inspector)
-
-
-def inspector_text(app: LagoApp) -> str:
-    return str(inspector_of(app).query_one("#inspector-body").visual)
-
-
-def text_of(widget_id: str, app: LagoApp) -> str:
-    return str(detail_of(app).query_one(widget_id).visual)
-
-
-async def timeline_ready(pilot, rows: int | None = None) -> None:
-    """The timeline loaded (``rows`` rows) and the row under the cursor is in the inspector."""
-    app = pilot.app
-
-    def ready() -> bool:
-        if not isinstance(app.screen, SessionDetailScreen) or not app.screen.query(TimelineView):
-            return False
-        view = view_of(app)
-        if view.is_loading or view.source is None or (rows is not None and view.row_count != rows):
-            return False
-        row = view.highlighted_row
-        ev = inspector_of(app).event
-        return row is not None and ev is not None and ev.event_id == row.ev.event_id
-
-    await wait_until(pilot, ready)
-
-
-async def open_detail(pilot, journal: Journal, name: str, branch: str | None = None, rows: int | None = None) -> str:
-    app = pilot.app
-    await pilot.pause()
-    detail = journal.session(name)
-    branch_id = detail.branch(branch).branch_id if branch else None
-    app.open_session(detail.summary.session_id, branch_id=branch_id)
-    await timeline_ready(pilot, rows)
-    return detail.summary.session_id
-
-
-def row_line(view: TimelineView, index: int) -> str:
-    """The rendered text of row ``index`` (it must be on screen)."""
-    return view.render_line(index - view.scroll_offset.y + 1).text
-
-
-def tree_nodes(tree: BranchTree) -> dict[str, tuple[str | None, str]]:
-    """branch id -> (parent node's branch id, label)."""
-    out: dict[str, tuple[str | None, str]] = {}
-
-    def walk(node, parent) -> None:  # noqa: ANN001
-        out[node.data] = (parent, node.label.plain)
-        for child in node.children:
-            walk(child, node.data)
-
-    walk(tree.root, None)
-    return out
 
 
 # ---------------------------------------------------------------------------- pilot tests
@@ -292,7 +217,7 @@ async def test_follow_mode_jumps_to_appended_events(demo_api_rw: JournalAPI) -> 
 
 
 @run_async
-async def test_copy_event_json(demo_api: JournalAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_copy_menu_whole_event_json(demo_api: JournalAPI, monkeypatch: pytest.MonkeyPatch) -> None:
     app = LagoApp(demo_api, clock=fixed_clock)
     copied: list[str] = []
     monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
@@ -300,8 +225,10 @@ async def test_copy_event_json(demo_api: JournalAPI, monkeypatch: pytest.MonkeyP
         await open_detail(pilot, demo_api, "incident-2231-db-latency", rows=67)
         await pilot.press("j", "j", "j")
         await wait_until(pilot, lambda: inspector_of(app).event is not None and inspector_of(app).event.seq == 4)
-        await pilot.press("y")
-        assert len(copied) == 1
+        await pilot.press("y")  # the copy menu: e is the whole event
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ChoiceMenuScreen")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: len(copied) == 1)
         wire = json.loads(copied[0])
         assert wire == view_of(app).highlighted_row.ev.to_wire()
         assert wire["seq"] == 4 and wire["payload"]["type"] == "Message"
@@ -459,12 +386,23 @@ async def test_narrow_layout_stacks_and_i_toggles_the_inspector(demo_journal: Jo
 # ---------------------------------------------------------------------------- snapshots
 
 
+@pytest.fixture(autouse=True)
+def _problems_counted_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The header's problem count comes 2 s after a session opens (not while its first pages load): here
+    at once, so that every snapshot shows it."""
+    from lago_tui.screens.session_detail import screen as detail_screen_module
+
+    monkeypatch.setattr(detail_screen_module, "PROBLEMS_DELAY", 0.01)
+
+
 def _app(journal: Journal) -> LagoApp:
     return LagoApp(journal, clock=fixed_clock)
 
 
 async def _settle(pilot) -> None:
     await pilot.pause(0.2)
+    screens = [s for s in pilot.app.screen_stack if isinstance(s, SessionDetailScreen) and s.detail is not None]
+    await wait_until(pilot, lambda: all(s.problem_count is not None for s in screens))
     await pilot.app.workers.wait_for_complete()
     await pilot.pause(0.1)
 
@@ -507,3 +445,156 @@ def test_snapshot_inspector_long_message_160x48(snap_compare, journal: Journal) 
         await _settle(pilot)
 
     assert snap_compare(_app(journal), terminal_size=(160, 48), run_before=run_before)
+
+
+def test_snapshot_detail_search_120x40(snap_compare, demo_journal: Journal) -> None:
+    opener = _opener(demo_journal, "incident-2231-db-latency")
+
+    async def run_before(pilot) -> None:
+        await opener(pilot)
+        screen = detail_of(pilot.app)
+        await pilot.press("slash")
+        screen.query_one("#sd-search").value = "query_metrics"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.search.positions is not None and view_of(pilot.app).cursor > 0)
+        await timeline_ready(pilot)
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(120, 40), run_before=run_before)
+
+
+def test_snapshot_detail_nested_branch_200x50(snap_compare, demo_journal: Journal) -> None:
+    assert snap_compare(_app(demo_journal), terminal_size=(200, 50),
+                        run_before=_opener(demo_journal, "migrate-billing-to-pydantic-v2",
+                                           branch="codemod-plus-manual-fixes", cursor=215))
+
+
+def test_snapshot_kind_dialog_over_the_detail_120x40(snap_compare, demo_journal: Journal) -> None:
+    opener = _opener(demo_journal, "incident-2231-db-latency")
+
+    async def run_before(pilot) -> None:
+        await opener(pilot)
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, KindFilterScreen))
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(120, 40), run_before=run_before)
+
+
+def test_snapshot_session_not_found_80x24(snap_compare, demo_journal: Journal) -> None:
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "SessionListScreen")
+        app.open_session("no-such-session")
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen)
+                         and bool(app.screen.query("#sd-header")) and "Could not open" in text_of("#sd-header", app))
+        app.clear_notifications()
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_copy_menu_80x24(snap_compare, demo_journal: Journal) -> None:
+    opener = _opener(demo_journal, "incident-2231-db-latency", cursor=3)
+
+    async def run_before(pilot) -> None:
+        await opener(pilot)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "ChoiceMenuScreen")
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_seq_prompt_with_a_mistake_160x48(snap_compare, demo_journal: Journal) -> None:
+    opener = _opener(demo_journal, "migrate-billing-to-pydantic-v2", branch="codemod-plus-manual-fixes")
+
+    async def run_before(pilot) -> None:
+        await opener(pilot)
+        await pilot.press("colon")
+        await wait_until(pilot, lambda: pilot.app.screen.query_one("#seq-input").display)
+        pilot.app.screen.query_one("#seq-input").value = "main@300"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "no seq" in str(pilot.app.screen.query_one("#seq-hint").visual))
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(160, 48), run_before=run_before)
+
+
+def test_snapshot_zoomed_inspector_80x24(snap_compare, demo_journal: Journal) -> None:
+    opener = _opener(demo_journal, "incident-2231-db-latency", cursor=6)
+
+    async def run_before(pilot) -> None:
+        await opener(pilot)
+        inspector_of(pilot.app).focus()
+        await pilot.press("z")
+        await wait_until(pilot, lambda: not view_of(pilot.app).display)
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_query_mistake_where_it_is_typed_80x24(snap_compare, demo_journal: Journal) -> None:
+    opener = _opener(demo_journal, "incident-2231-db-latency")
+
+    async def run_before(pilot) -> None:
+        await opener(pilot)
+        await pilot.press("slash")
+        await pilot.press(*"tool:bash dur:>5x")
+        await wait_until(pilot, lambda: pilot.app.screen.query_one("#sd-search-problem").display)
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_filter_160x48(snap_compare, demo_journal: Journal) -> None:
+    opener = _opener(demo_journal, "incident-2231-db-latency")
+
+    async def run_before(pilot) -> None:
+        await opener(pilot)
+        await pilot.press("ampersand")
+        pilot.app.screen.query_one("#sd-search").value = "kind:tool -status:ok"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: view_of(pilot.app).row_count < 67 and not view_of(pilot.app).is_loading)
+        await timeline_ready(pilot)
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(160, 48), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_snapshot_runs_view(snap_compare, demo_journal: Journal, size: tuple[int, int]) -> None:
+    opener = _opener(demo_journal, "incident-2231-db-latency")
+
+    async def run_before(pilot) -> None:
+        from lago_tui.screens.session_detail.runs import RunsScreen, RunsTable
+
+        await opener(pilot)
+        await pilot.press("u")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, RunsScreen) and pilot.app.screen.runs is not None)
+        table = pilot.app.screen.query_one(RunsTable)
+        await wait_until(pilot, lambda: table.get_row(0) is not None)
+        table.move_cursor(4)
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=size, run_before=run_before)
+
+
+def test_snapshot_rename_branch_80x24(snap_compare, demo_journal: Journal) -> None:
+    opener = _opener(demo_journal, "incident-2231-db-latency")
+
+    async def run_before(pilot) -> None:
+        from lago_tui.screens.session_detail.branch_rename import RenameBranchScreen
+
+        await opener(pilot)
+        tree = detail_of(pilot.app).query_one(BranchTree)
+        tree.focus()
+        tree.move_cursor(tree.root.children[1])
+        await pilot.pause()
+        await pilot.press("R")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, RenameBranchScreen))
+        pilot.app.screen.query_one("#rename-branch-name").value = "main"
+        await wait_until(pilot, lambda: "already exists" in str(pilot.app.screen.query_one("#rename-branch-name-error").render()))
+        await _settle(pilot)
+
+    assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=run_before)

@@ -95,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_app:
             log("app level ...")
             results += app_level(db, m, args.runs, scratch, log)
+            from .detail import detail_level
+
+            log("detail screen ...")
+            results += detail_level(db, m, args.runs, log)
         if not args.no_app and not args.no_remote:
             from .remote import remote_level
 

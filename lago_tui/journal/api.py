@@ -92,6 +92,15 @@ class TimelineAPI(ABC):
     def match_positions(self, query: str, start: int = 0, count: int | None = None) -> list[int]:
         """Positions in [start, start + count) (to the end without a count) matching ``query``, ascending."""
 
+    @abstractmethod
+    def exact_position(self, branch_id: str, seq: int) -> int | None:
+        """The position of event (``branch_id``, ``seq``) if it is in this timeline, else None."""
+
+    @abstractmethod
+    def partner(self, position: int) -> int | None:
+        """The event paired with the one at ``position``: a tool call's request <-> its outcome (the
+        completion or failure with the same call_id), or None if it has none in this timeline."""
+
 
 class JournalAPI(ABC):
     """Sessions, branches and events of one journal (a file, or a server)."""

@@ -453,7 +453,8 @@ def _refresh_aggregates(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute the aggregates of the sessions the ingest touched (no drift, no double counting).
 
     Tokens: an assistant Message's token_usage counts; a RunFinished's usage counts only for runs whose
-    messages reported none (both usually describe the same tokens).
+    messages reported none (both usually describe the same tokens). First/last activity (and so wall time
+    and the list's "last activity") leave out the structural annotations BranchCreated and BranchMerged.
     """
     # Token counts are u32 per event (see validate), so totals fit; journals written before that rule are
     # summed in 128 bits and capped rather than failing every later append of the session.
@@ -472,7 +473,11 @@ def _refresh_aggregates(con: duckdb.DuckDBPyConnection) -> None:
                    sum(r.tool_calls) AS tool_calls, sum(r.failures) AS failures
             FROM _touched ev
             JOIN (
-                SELECT session_id, run_id, count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts,
+                SELECT session_id, run_id, count(*) AS n,
+                       -- activity and wall time are the agent's: a fork or merge made later by a person
+                       -- (BranchCreated/BranchMerged, stamped when made) does not count
+                       min(ts) FILTER (WHERE kind NOT IN ('BranchCreated', 'BranchMerged')) AS first_ts,
+                       max(ts) FILTER (WHERE kind NOT IN ('BranchCreated', 'BranchMerged')) AS last_ts,
                        count(*) FILTER (WHERE kind = 'ToolCallRequested') AS tool_calls,
                        count(*) FILTER (WHERE failure) AS failures,
                        coalesce(sum(tokens_in::HUGEINT) FILTER (WHERE kind = 'Message'), 0) AS msg_in,

@@ -434,3 +434,50 @@ class Timeline(TimelineAPI):
             seg = self.segments[i]
             out.append(self._offsets[i] + (bisect_left(seg.seqs, seq) if seg.seqs is not None else seq - 1))
         return sorted(out)
+
+    def exact_position(self, branch_id: str, seq: int) -> int | None:
+        """The position of event (``branch_id``, ``seq``) if it is in this timeline, else None."""
+        for i, seg in enumerate(self.segments):
+            if seg.branch_id != branch_id:
+                continue
+            if seg.seqs is not None:
+                k = bisect_left(seg.seqs, seq)
+                return self._offsets[i] + k if k < len(seg.seqs) and seg.seqs[k] == seq else None
+            return self._offsets[i] + seq - 1 if 1 <= seq <= seg.last_seq else None
+        return None
+
+    def partner(self, position: int) -> int | None:
+        """The event paired with the one at ``position``: a tool call's request <-> its outcome (the
+        completion or failure with the same call_id), or None if it has none in this timeline."""
+        if not 0 <= position < self._length:
+            return None
+        i, seq = self.locate(position)
+        branch_id = self.segments[i].branch_id
+        with self.journal._read() as con:
+            if con is None:
+                return None
+            row = con.execute(
+                "SELECT kind, call_id FROM events WHERE session_id = ? AND branch_id = ? AND seq = ?",
+                [self.session_id, branch_id, seq],
+            ).fetchone()
+            if row is None or row[1] is None:
+                return None
+            kind, call_id = row
+            if kind == "ToolCallRequested":
+                wanted, forward = ("ToolCallCompleted", "ToolCallFailed"), True
+            elif kind in ("ToolCallStarted", "ToolCallCompleted", "ToolCallFailed"):
+                wanted, forward = ("ToolCallRequested",), False
+            else:
+                return None
+            branches = [seg.branch_id for seg in self.segments]
+            found = con.execute(
+                f"SELECT branch_id, seq FROM events WHERE session_id = ? AND call_id = ? "
+                f"AND kind IN ({', '.join('?' * len(wanted))}) AND branch_id IN ({', '.join('?' * len(branches))})",
+                [self.session_id, call_id, *wanted, *branches],
+            ).fetchall()
+        positions = [p for p in (self.exact_position(b, s) for b, s in found) if p is not None]
+        if forward:
+            after = [p for p in positions if p > position]
+            return min(after) if after else None
+        before = [p for p in positions if p < position]
+        return max(before) if before else None

@@ -411,4 +411,22 @@ class RemoteTimeline(TimelineAPI):
         return None if found is None else int(found)
 
 
+    def exact_position(self, branch_id: str, seq: int) -> int | None:
+        if self.kinds is not None:
+            found = self.journal._get(P.TIMELINE_EXACT, self._query(("of_branch", branch_id), ("seq", str(seq))))
+            return None if found is None else int(found)
+        offset = 0
+        for seg_branch, last in self._bounds:
+            if seg_branch == branch_id:
+                return offset + seq - 1 if 1 <= seq <= last else None
+            offset += last
+        return None
+
+    def partner(self, position: int) -> int | None:
+        if not 0 <= position < self._length:
+            return None
+        found = self.journal._get(P.TIMELINE_PARTNER, self._query(("position", str(position))))
+        return None if found is None else int(found)
+
+
 __all__ = ["InvalidEvent", "RemoteJournal", "RemoteTimeline", "wired_operations"]

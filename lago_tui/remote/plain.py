@@ -308,3 +308,14 @@ class PlainTimeline(TimelineAPI):
 
     def match_positions(self, query: str, start: int = 0, count: int | None = None) -> list[int]:
         raise _needs("search")
+
+    def exact_position(self, branch_id: str, seq: int) -> int | None:
+        offset = 0
+        for b, last in self._segments:
+            if b == branch_id:
+                return offset + seq - 1 if 1 <= seq <= last else None
+            offset += last
+        return None
+
+    def partner(self, position: int) -> int | None:
+        raise _needs("pairing a tool call with its result")

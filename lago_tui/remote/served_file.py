@@ -219,3 +219,9 @@ class ServedTimeline(TimelineAPI):
 
     def match_positions(self, query: str, start: int = 0, count: int | None = None) -> list[int]:
         return self._call("match_positions", query, start, count)
+
+    def exact_position(self, branch_id: str, seq: int) -> int | None:
+        return self._call("exact_position", branch_id, seq)
+
+    def partner(self, position: int) -> int | None:
+        return self._call("partner", position)

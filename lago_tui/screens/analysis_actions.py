@@ -118,7 +118,7 @@ class AnalysisActions:
         if jump is None or self.detail is None:  # type: ignore[attr-defined]
             return
         key = (jump.branch_id, jump.seq)
-        self.clear_selection()
+        self.end_selection()
         timeline = self.timeline  # type: ignore[attr-defined]
         if jump.timeline_branch_id == self.branch_id and timeline is not None:  # type: ignore[attr-defined]
             position = timeline.position_of(*key)
@@ -174,7 +174,7 @@ class AnalysisActions:
     def action_select_range(self) -> None:
         view = self.query_one(TimelineView)  # type: ignore[attr-defined]
         if self.selection_anchor is not None:
-            self.clear_selection()
+            self.end_selection()
             return
         if not view.row_count:
             return
@@ -189,8 +189,9 @@ class AnalysisActions:
         cursor = self.query_one(TimelineView).cursor  # type: ignore[attr-defined]
         return min(self.selection_anchor, cursor), max(self.selection_anchor, cursor)
 
-    def clear_selection(self) -> bool:
-        """End the selection; True if there was one (escape clears it before going back)."""
+    def end_selection(self) -> bool:
+        """End the selection; True if there was one (escape clears it before going back). Not named
+        clear_selection: that is Textual's Screen method for text selections, called on every escape."""
         if self.selection_anchor is None:
             return False
         self.selection_anchor = None

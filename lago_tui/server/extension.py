@@ -306,6 +306,8 @@ class Extension:
             (P.TIMELINE_POSITION, h(self.position), "GET"),
             (P.TIMELINE_COUNT, h(self.count), "GET"),
             (P.TIMELINE_MATCHES, h(self.matches), "GET"),
+            (P.TIMELINE_EXACT, h(self.exact), "GET"),
+            (P.TIMELINE_PARTNER, h(self.partner), "GET"),
             (P.IMPORT, h(self.import_file), "POST"),
             (P.EXPORT, h(self.export), "GET"),
         ]
@@ -447,6 +449,26 @@ class Extension:
                 return entry.timeline.position_of(branch, seq)
 
         return json_response(await self._run(position))
+
+    async def exact(self, request: Request) -> Response:
+        branch, seq = _str(request, "of_branch"), _int(request, "seq")
+
+        def exact() -> int | None:
+            entry, _ = self._entry(request)
+            with entry.lock:
+                return entry.timeline.exact_position(branch, seq)
+
+        return json_response(await self._run(exact))
+
+    async def partner(self, request: Request) -> Response:
+        position = _int(request, "position")
+
+        def partner() -> int | None:
+            entry, _ = self._entry(request)
+            with entry.lock:
+                return entry.timeline.partner(position)
+
+        return json_response(await self._run(partner))
 
     # ------------------------------------------------------------------ import and export
 

@@ -1,4 +1,4 @@
-"""The event inspector: every envelope field, message content in full, the payload as highlighted JSON.
+"""The event inspector: the payload first (message text, then highlighted JSON), the envelope after.
 
 Everything is built as :class:`rich.text.Text` here, from journal strings passed through
 :mod:`lago_tui.safe` (so no markup is ever parsed and control characters show as escapes).
@@ -26,10 +26,10 @@ from textual.widgets import Static
 
 from ..journal import TimelineEvent
 from ..safe import safe_text, visible
-from ..summary import duration
+from ..summary import duration, timestamp
 from .footer import Footer  # Help docked right: never cut
 
-__all__ = ["INSPECT_CHARS", "FullTextScreen", "Inspector", "TextPager", "full_text_of", "json_text"]
+__all__ = ["INSPECT_CHARS", "FullTextScreen", "Inspector", "TextPager", "full_text_of", "json_text", "wrap_words"]
 
 INSPECT_CHARS = 4_000
 """Characters of message content shown in the inspector before the "show all" hint."""
@@ -157,9 +157,12 @@ class Inspector(VerticalScroll, can_focus=True):
         super().__init__(id=id, classes=classes)
         self.event: TimelineEvent | None = None
         self.truncated = False
+        self.branch_names: dict[str, str] = {}
+        # Kept here, not queried: a screen may fill the inspector before its own children are mounted.
+        self._body = Static(Text("No event selected.", "dim"), id="inspector-body")
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("No event selected.", "dim"), id="inspector-body")
+        yield self._body
 
     def _styles(self) -> dict[str, Style]:
         get = self.get_component_rich_style
@@ -169,26 +172,53 @@ class Inspector(VerticalScroll, can_focus=True):
     def show_placeholder(self, text: str) -> None:
         self.event = None
         self.truncated = False
-        self.query_one("#inspector-body", Static).update(Text(text, "dim"))
+        self._body.update(Text(text, "dim"))
 
     def show_event(self, ev: TimelineEvent, note: str | None = None) -> None:
         self.event = ev
         body = self.build(ev, note)
-        self.query_one("#inspector-body", Static).update(body)
+        self._body.update(body)
         self.scroll_to(y=0, animate=False)
 
     def build(self, ev: TimelineEvent, note: str | None = None) -> Text:
+        """The payload first (what the event says), then the envelope (where it sits)."""
         st = self._styles()
         label, heading = st["label"], st["heading"]
+        branch = self.branch_names.get(ev.branch_id, ev.branch_id)
         out = Text()
         out.append_text(safe_text(ev.kind, heading, single_line=True, width=60))
         out.append(f"  seq {ev.seq}", label)
+        out.append("  on ", label)
+        out.append_text(safe_text(branch, single_line=True, width=40))
         if ev.inherited:
             out.append("  (inherited)", st["note"])
+        out.append(f"  {timestamp(ev.ts)}", label)
         out.append("\n")
         if note:
             out.append_text(safe_text(note, st["note"], single_line=True, width=200))
             out.append("\n")
+        if ev.outcome is not None:
+            o = ev.outcome
+            text = f"→ {o.status} in {duration(o.duration_ms)} ({o.kind})" + (f": {o.error}" if o.error else "")
+            out.append_text(safe_text(text, st["note"] if o.kind == "ToolCallFailed" else "", single_line=True,
+                                      width=300))
+            out.append("\n")
+
+        self.truncated = False
+        content = message_text(ev)
+        if content is not None:
+            role = ev.payload.get("role")
+            out.append(f"── {role if isinstance(role, str) and role.isidentifier() else 'text'} ──\n", heading)
+            shown = content[:INSPECT_CHARS]
+            out.append_text(safe_text(shown, max_chars=None))
+            if len(content) > INSPECT_CHARS:
+                self.truncated = True
+                out.append(f"\n… [{len(content) - INSPECT_CHARS:,} more characters] press o/enter to show all",
+                           st["note"])
+            out.append("\n")
+        out.append("── payload ──\n", heading)
+        out.append_text(json_text(ev.payload, st))
+        out.append("\n── envelope ──\n", heading)
 
         def field(name: str, value: Text | str | None) -> None:
             out.append(f"{name:<15}", label)
@@ -202,40 +232,46 @@ class Inspector(VerticalScroll, can_focus=True):
 
         field("event_id", ev.event_id)
         field("session_id", ev.session_id)
-        field("branch_id", ev.branch_id)
+        shown_branch = safe_text(branch, single_line=True, width=60)
+        if branch != ev.branch_id:
+            shown_branch.append("  ")
+            shown_branch.append_text(safe_text(ev.branch_id, label, single_line=True, width=60))
+        field("branch", shown_branch)
         field("seq", str(ev.seq))
         field("run_id", ev.run_id)
         field("parent_id", ev.parent_id)
         field("timestamp", Text(f"{ev.ts}  {_iso(ev.ts)}"))
         field("schema_version", str(ev.schema_version))
-        if ev.outcome is not None:
-            o = ev.outcome
-            text = f"{o.status} in {duration(o.duration_ms)} ({o.kind})"
-            field("outcome", safe_text(text + (f": {o.error}" if o.error else ""), single_line=True, width=300))
         metadata = ev.metadata
         out.append(f"{'metadata':<15}", label)
         out.append_text(json_text(metadata, st) if metadata else Text("{}", st["punct"]))
-        out.append("\n")
-
-        self.truncated = False
-        content = message_text(ev)
-        if content is not None:
-            role = ev.payload.get("role")
-            out.append("\n")
-            out.append(f"── {role if isinstance(role, str) and role.isidentifier() else 'text'} ──\n", heading)
-            shown = content[:INSPECT_CHARS]
-            out.append_text(safe_text(shown, max_chars=None))
-            if len(content) > INSPECT_CHARS:
-                self.truncated = True
-                out.append(f"\n… [{len(content) - INSPECT_CHARS:,} more characters] press o/enter to show all",
-                           st["note"])
-            out.append("\n")
-        out.append("\n── payload ──\n", heading)
-        out.append_text(json_text(ev.payload, st))
         return out
 
 
 _ESCAPE_RE = re.compile(r"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8})")
+
+
+def wrap_words(line: str, width: int) -> list[str]:
+    """``line`` cut into pieces of at most ``width`` visible characters, between words where there is a
+    space: the spaces stay at the end of their piece (where they show as nothing, even past the width),
+    so joining the pieces gives the line back. A word longer than ``width`` is cut where it must be.
+    Linear in the length (a 1 MB line is fine)."""
+    pieces: list[str] = []
+    start, n = 0, len(line)
+    while n - start > width:
+        end = start + width
+        space = line.rfind(" ", start + 1, end + 1)
+        if space == -1:
+            cut = end
+        else:
+            cut = space + 1
+            while cut < n and line[cut] == " ":
+                cut += 1
+        pieces.append(line[start:cut])
+        start = cut
+    if start < n or not pieces:
+        pieces.append(line[start:])
+    return pieces
 
 
 class TextPager(ScrollView, can_focus=True):
@@ -275,7 +311,7 @@ class TextPager(ScrollView, can_focus=True):
             if len(line) <= width:
                 lines.append(line)
             else:
-                lines.extend(line[i : i + width] for i in range(0, len(line), width))
+                lines.extend(wrap_words(line, width))
         self._lines = lines
         self.virtual_size = Size(width, len(lines))
 
