@@ -505,6 +505,11 @@ def test_snapshot_missing_journal_120x40(snap_compare, home: None, journal: Jour
     assert snap_compare(_app(journal), terminal_size=(120, 40), run_before=_missing)
 
 
+def test_snapshot_missing_journal_80x24(snap_compare, home: None, journal: Journal) -> None:
+    # the hint wraps under the title rather than losing "created then); q quits" past the right edge
+    assert snap_compare(_app(journal), terminal_size=(80, 24), run_before=_missing)
+
+
 async def _missing(pilot) -> None:
     await wait_until(pilot, lambda: screen_of(pilot.app).empty and screen_of(pilot.app).missing)
     await settle(pilot)
