@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import App, SystemCommand
+from textual.command import CommandPalette
 from textual.binding import Binding
 from textual.screen import Screen
 
@@ -189,10 +190,15 @@ class LagoApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "new_session":
-            # Not over a journal that cannot be read (the error screen), nor over a form already open.
+            # Not over a journal that cannot be read (the error screen), nor from the views over one session
+            # (problems, lanes, runs, compare: OFFERS_NEW_SESSION = False), whose footers need the room for their
+            # own keys. The palette asks on behalf of the screen it was opened over.
             from .screens.error import JournalErrorScreen
 
-            return not isinstance(self.screen, JournalErrorScreen)
+            screen = self.screen
+            if isinstance(screen, CommandPalette) and len(self.screen_stack) > 1:
+                screen = self.screen_stack[-2]
+            return not isinstance(screen, JournalErrorScreen) and getattr(screen, "OFFERS_NEW_SESSION", True)
         return True
 
     def action_back(self) -> None:

@@ -143,6 +143,7 @@ class CompareTable(VirtualTable[tuple[int, ComparisonRow]]):
 class CompareScreen(Screen[JumpTo | None]):
     """Two branches compared; dismisses with a :class:`JumpTo` (enter) or None (back)."""
 
+    OFFERS_NEW_SESSION = False  # a view over one session: its footer keeps the room for its own keys
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", "Back"),
         Binding("enter", "jump", "Jump to event"),

@@ -141,6 +141,7 @@ class LaneTable(VirtualTable[tuple[int, LaneRow]]):
 class LaneGraphScreen(Screen[JumpTo | None]):
     """Lanes of a session's branches; enter dismisses with where to go."""
 
+    OFFERS_NEW_SESSION = False  # a view over one session: its footer keeps the room for its own keys
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", "Back"),
         Binding("enter", "open", "Open branch"),

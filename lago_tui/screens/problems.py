@@ -69,6 +69,7 @@ class ProblemTable(VirtualTable[tuple[int, Problem]]):
 class ProblemsScreen(Screen[JumpTo | None]):
     """Problems of a session; enter dismisses with the event to jump to."""
 
+    OFFERS_NEW_SESSION = False  # a view over one session: its footer keeps the room for its own keys
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", "Back"),
         Binding("enter", "jump", "Jump to event"),

@@ -20,7 +20,7 @@ from textual.widgets import Static
 from ...journal import JournalError, SessionDetail
 from ...journal.views import RunFigures, StepFigures
 from ...safe import safe_text
-from ...summary import duration, timestamp, tokens
+from ...summary import duration, number, timestamp, tokens
 from ...widgets.footer import Footer
 from ...widgets.list_source import ListSource
 from ...widgets.virtual_list import Column, RenderContext, VirtualTable
@@ -108,17 +108,17 @@ class RunsTable(VirtualTable[tuple[int, RunLine]]):
             status = ("done" if line.step.finished else "open") + (
                 f" ({line.step.stop_reason})" if line.step.stop_reason else "")
             status_style = dim
-        failures = Text(f"{fig.failures:,}", get("runs--failure", partial=True) if fig.failures else dim)
+        failures = Text(number(fig.failures, ctx.widths[8]), get("runs--failure", partial=True) if fig.failures else dim)
         started = timestamp(fig.started_ts)
         return [
             label,
             safe_text(status, status_style, single_line=True, width=max(1, ctx.widths[1])),
             Text(started if ctx.widths[2] >= len(started) else started[-8:], dim),
             duration(fig.wall_time_us / 1000),
-            f"{fig.events:,}",
-            tokens(fig.tokens_in),
-            tokens(fig.tokens_out),
-            f"{fig.tool_calls:,}",
+            number(fig.events, ctx.widths[4]),  # compact (827k) where the column is too narrow for 827,214
+            number(fig.tokens_in, ctx.widths[5]),
+            number(fig.tokens_out, ctx.widths[6]),
+            number(fig.tool_calls, ctx.widths[7]),
             failures,
         ]
 
@@ -126,6 +126,7 @@ class RunsTable(VirtualTable[tuple[int, RunLine]]):
 class RunsScreen(Screen[JumpTo | None]):
     """The runs of one branch; enter dismisses with where the highlighted run or step starts."""
 
+    OFFERS_NEW_SESSION = False  # a view over one session: its footer keeps the room for its own keys
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,u", "back", "Back"),
         Binding("enter", "jump", "Go to its start"),
