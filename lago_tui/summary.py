@@ -177,6 +177,13 @@ def compact(n: int | float) -> str:
     return f"{sign}{n}"  # pragma: no cover
 
 
+def _count(value: Any) -> str:
+    """A count from a payload: ``845,822`` when it is an integer, else shown as it is (payloads are untrusted)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return number(value)
+    return _s(value)
+
+
 def tokens(n: int) -> str:
     """A token count (the same rule as every other count: :func:`number`)."""
     return number(n)
@@ -234,7 +241,7 @@ def summarize(ev: TimelineEvent, limit: int = 400) -> str:
         usage = p.get("usage") if isinstance(p.get("usage"), dict) else None
         text = "run finished" + (f": {_s(p.get('reason'))}" if p.get("reason") else "")
         if usage:
-            text += f" · {usage.get('prompt_tokens', 0)} in / {usage.get('completion_tokens', 0)} out"
+            text += f" · {_count(usage.get('prompt_tokens', 0))} in / {_count(usage.get('completion_tokens', 0))} out"
         if p.get("final_answer"):
             text += f" · {_s(p.get('final_answer'))}"
     elif k == "RunErrored":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -177,3 +178,19 @@ def test_a_query_without_the_term_in_error() -> None:
     assert without_term("state:open tokns:>5k", 11) == "state:open"  # the list keeps what the rest finds
     assert without_term('a "b c" d', 3) == "a d"  # a quoted phrase is one term
     assert without_term("x", 0) == "" and without_term("x y", 1) is None and without_term("ab", 9) is None
+
+
+def _run_finished(usage: object) -> summary.TimelineEvent:
+    payload = {"type": "RunFinished", "reason": "completed", "usage": usage}
+    return summary.TimelineEvent(
+        position=0, event_id="e", session_id="s", branch_id="main", seq=1, ts=0, kind="RunFinished",
+        run_id=None, parent_id=None, payload_json=json.dumps(payload), metadata_json="{}", schema_version=1,
+        inherited=False,
+    )
+
+
+def test_a_run_s_token_counts_follow_the_rule_and_odd_ones_are_shown_as_they_are() -> None:
+    text = summary.summarize(_run_finished({"prompt_tokens": 845_822, "completion_tokens": 2_333}))
+    assert "845,822 in / 2,333 out" in text
+    odd = summary.summarize(_run_finished({"prompt_tokens": "lots", "completion_tokens": True}))
+    assert "lots in / true out" in odd  # JSON as the payload has it, never a guessed number
