@@ -12,7 +12,7 @@ import pytest
 from hostile_corpus import SMALL_CORPUS
 
 from lago_tui.journal import Journal, ids
-from lago_tui.journal.append_path import LeanAppender
+from lago_tui.journal.append_path import STAGE_ABOVE, LeanAppender
 from lago_tui.journal.ingest import append_rows
 from lago_tui.journal.owner import FileOwner, GroupCommitter
 
@@ -88,6 +88,9 @@ def groups(e: Events) -> list[list[dict]]:
         # a Custom event that is not a rename, and every small hostile text as content
         [e(S2, {"type": "Custom", "event_type": "x.y", "data": {"deep": [[["z"]]]}})],
         [e(S1, msg(text)) for text in hostile],
+        # a group large enough to be staged through the Appender rather than sent as list parameters
+        [e((S1, S2)[i % 2], msg(f"bulk {i}", token_usage={"prompt_tokens": i}), run_id=f"b{i % 3}", ts=T0 + i)
+         for i in range(STAGE_ABOVE + 1)],
     ]
 
 

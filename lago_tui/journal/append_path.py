@@ -52,33 +52,50 @@ _UNCHECKED: dict[str, frozenset[str]] = {
     kind: _EXTRACTED - frozenset(cls.model_fields) for kind, cls in KNOWN_PAYLOADS.items()
 }
 
-_STAGE = (
-    "CREATE OR REPLACE TEMP TABLE _lean (raw VARCHAR, event_id VARCHAR, session_id VARCHAR, branch_id VARCHAR, "
-    "seq BIGINT, run_id VARCHAR, ts BIGINT, parent_id VARCHAR, kind VARCHAR, schema_version INTEGER, "
-    "text VARCHAR, tokens_in BIGINT, tokens_out BIGINT, call_id VARCHAR, failure BOOLEAN, ord BIGINT)"
+_COLUMNS = (
+    ("raw", "VARCHAR"), ("event_id", "VARCHAR"), ("session_id", "VARCHAR"), ("branch_id", "VARCHAR"),
+    ("seq", "BIGINT"), ("run_id", "VARCHAR"), ("ts", "BIGINT"), ("parent_id", "VARCHAR"), ("kind", "VARCHAR"),
+    ("schema_version", "INTEGER"), ("text", "VARCHAR"), ("tokens_in", "BIGINT"), ("tokens_out", "BIGINT"),
+    ("call_id", "VARCHAR"), ("failure", "BOOLEAN"), ("ord", "BIGINT"),
 )
+_STAGE = f"CREATE OR REPLACE TEMP TABLE _lean ({', '.join(f'{n} {t}' for n, t in _COLUMNS)})"
 _INSERT = """
 INSERT INTO events (event_id, session_id, branch_id, seq, run_id, ts, parent_id, kind, payload, metadata,
                     schema_version, text, tokens_in, tokens_out, call_id, failure, ord)
 SELECT event_id, session_id, branch_id, seq, run_id, ts, parent_id, kind, j.payload::VARCHAR,
-       coalesce(j.metadata::VARCHAR, '{}'), schema_version, text, tokens_in, tokens_out, call_id, failure, ord
-FROM (SELECT *, from_json(raw, '{"payload": "JSON", "metadata": "JSON"}') AS j FROM _lean)
+       coalesce(j.metadata::VARCHAR, '{{}}'), schema_version, text, tokens_in, tokens_out, call_id, failure, ord
+FROM (SELECT *, from_json(raw, '{{"payload": "JSON", "metadata": "JSON"}}') AS j FROM {source})
 """
+# A small group goes in as list parameters (one statement); a large one through the Appender and a temp
+# table, which is faster per row (measured: 32 rows 2.4 vs 3.3 ms, 500 rows even, 2,000 rows 14 vs 10 ms).
+_INSERT_STAGED = _INSERT.format(source="_lean")
+_INSERT_LISTS = _INSERT.format(source="(SELECT " + ", ".join(f"unnest(?::{t}[]) AS {n}" for n, t in _COLUMNS) + ")")
+STAGE_ABOVE = 300  # rows
 _HEADS = """
 UPDATE branches AS b SET head_seq = u.head
 FROM (SELECT unnest(?::VARCHAR[]) AS s, unnest(?::VARCHAR[]) AS br, unnest(?::BIGINT[]) AS head) u
 WHERE b.session_id = u.s AND b.branch_id = u.br
 """
-_SESSIONS = """
-UPDATE sessions AS x SET
-    event_count = x.event_count + u.n, first_ts = least(x.first_ts, u.f), last_ts = greatest(x.last_ts, u.l),
-    tokens_in = x.tokens_in + u.din, tokens_out = x.tokens_out + u.dout, closed = coalesce(u.closed, x.closed),
-    tool_calls = x.tool_calls + u.tc, failures = x.failures + u.fl
-FROM (SELECT unnest(?::VARCHAR[]) AS s, unnest(?::BIGINT[]) AS n, unnest(?::BIGINT[]) AS f,
-             unnest(?::BIGINT[]) AS l, unnest(?::BIGINT[]) AS din, unnest(?::BIGINT[]) AS dout,
-             unnest(?::BOOLEAN[]) AS closed, unnest(?::BIGINT[]) AS tc, unnest(?::BIGINT[]) AS fl) u
-WHERE x.session_id = u.s
-"""
+# Each aggregate the batch changes: (column, its new value from the old one x and the batch's u.v, type of v).
+# Only the columns a batch changes are set (each costs: 3 columns 1.6 ms, all 8 2.2 ms).
+_AGGREGATES = {
+    "event_count": ("x.event_count + u.v", "BIGINT"),
+    "first_ts": ("least(x.first_ts, u.v)", "BIGINT"),
+    "last_ts": ("greatest(x.last_ts, u.v)", "BIGINT"),
+    "tokens_in": ("x.tokens_in + u.v", "BIGINT"),
+    "tokens_out": ("x.tokens_out + u.v", "BIGINT"),
+    "closed": ("coalesce(u.v, x.closed)", "BOOLEAN"),
+    "tool_calls": ("x.tool_calls + u.v", "BIGINT"),
+    "failures": ("x.failures + u.v", "BIGINT"),
+}
+_ADDED = frozenset(("event_count", "tokens_in", "tokens_out", "tool_calls", "failures"))  # 0: no change
+
+
+def _sessions_sql(columns: Sequence[str]) -> str:
+    sets = ", ".join(f"{c} = " + _AGGREGATES[c][0].replace("u.v", f"u.{c}") for c in columns)
+    lists = ", ".join(f"unnest(?::{_AGGREGATES[c][1]}[]) AS {c}" for c in columns)
+    return f"UPDATE sessions AS x SET {sets} FROM (SELECT unnest(?::VARCHAR[]) AS s, {lists}) u WHERE x.session_id = u.s"
+
 _LOAD_HEADS = f"""
 SELECT b.session_id, b.branch_id, b.head_seq, s.tokens_in >= {_I64_MAX} OR s.tokens_out >= {_I64_MAX}
 FROM branches b JOIN sessions s USING (session_id)
@@ -226,17 +243,26 @@ class LeanAppender:
                 d.tokens_out += new_out - old_out
                 new_runs[(session, run_id)] = after
 
-        con.execute(_STAGE)
-        appender = con.appender("_lean")
-        appender.append_rows(staged)
-        appender.flush()
-        con.execute(_INSERT)
+        if len(staged) > STAGE_ABOVE:
+            con.execute(_STAGE)
+            appender = con.appender("_lean")
+            appender.append_rows(staged)
+            appender.flush()
+            con.execute(_INSERT_STAGED)
+        else:
+            con.execute(_INSERT_LISTS, [list(column) for column in zip(*staged)])
         con.execute(_HEADS, [[k[0] for k in new_heads], [k[1] for k in new_heads], list(new_heads.values())])
         names = list(deltas)
         ds = [deltas[s] for s in names]
-        con.execute(_SESSIONS, [names, [d.n for d in ds], [d.first for d in ds], [d.last for d in ds],
-                                [d.tokens_in for d in ds], [d.tokens_out for d in ds], [d.closed for d in ds],
-                                [d.tool_calls for d in ds], [d.failures for d in ds]])
+        values = {
+            "event_count": [d.n for d in ds], "first_ts": [d.first for d in ds], "last_ts": [d.last for d in ds],
+            "tokens_in": [d.tokens_in for d in ds], "tokens_out": [d.tokens_out for d in ds],
+            "closed": [d.closed for d in ds], "tool_calls": [d.tool_calls for d in ds],
+            "failures": [d.failures for d in ds],
+        }
+        changed = [c for c, v in values.items()
+                   if (any(v) if c in _ADDED else any(x is not None for x in v))]
+        con.execute(_sessions_sql(changed), [names, *(values[c] for c in changed)])
         self._pending = (generation, new_heads, new_runs, ord_)
         return seqs
 
