@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hostile_corpus import SMALL_CORPUS
 
-from lago_tui.journal import Journal, ids
+from lago_tui.journal import InvalidEvent, Journal, ids
 from lago_tui.journal.append_path import STAGE_ABOVE, LeanAppender
 from lago_tui.journal.ingest import append_rows
 from lago_tui.journal.owner import FileOwner, GroupCommitter
@@ -128,7 +128,8 @@ def test_lean_and_general_paths_store_the_same_journal(pair) -> None:
     committer = GroupCommitter(lean, gather=0)
     try:
         for group in groups(e):
-            seqs = committer.append(group).result(30)
+            # as the server sends them: plain JSON values, which the lean path checks without parsing again
+            seqs = committer.append(group, from_json=True).result(30)
             assert seqs == general(plain, group)
         assert committer.stats.lean == len(groups(Events())), "every group here is plain: the lean path takes them"
     finally:
@@ -198,6 +199,43 @@ def test_minted_event_ids_are_not_looked_up_and_the_caches_survive_letting_go(tm
         assert [e.seq for e in detail.read_events(sid)] == [1, 2, 3, 4]
     finally:
         detail.close()
+
+
+def refusal(owner: FileOwner, group: list[dict]) -> str:
+    with pytest.raises(InvalidEvent) as info:
+        general(owner, group)
+    return info.value.problem
+
+
+def test_events_the_gate_refuses_while_parsing_are_refused_alike_when_not_parsed_again(pair) -> None:
+    """The lean path skips parsing a server's own JSON text again only where the parse could find nothing
+    the envelope check would not: integers beyond 64 bits, infinities, nesting past the limit and oversized
+    events are still refused, with the gate's words."""
+    (lean, plain), e = pair
+    committer = GroupCommitter(lean, gather=0)
+    deep: Any = "x"
+    for _ in range(120):
+        deep = [deep]
+    bad = [
+        e(S1, msg("big", n=2**64)),
+        e(S1, msg("small", n=-(2**63) - 1)),
+        e(S1, msg("inf", x=float("inf"))),
+        e(S1, msg("deep", nested=deep)),
+        e(S1, msg("y" * (4 * 1024 * 1024 + 1))),
+        e(S1, {"type": "Message", "role": "user"}),  # the envelope check itself
+    ]
+    try:
+        for event in bad:
+            with pytest.raises(InvalidEvent) as info:
+                committer.append([event], from_json=True).result(30)
+            assert info.value.problem == refusal(plain, [event])
+        # control characters are fine, and take the parse again (they are escaped as \u00XX)
+        ok = e(S1, msg("bell \x07 and 19 digits 1234567890123456789 and NaN, Infinity as words"))
+        assert committer.append([ok], from_json=True).result(30) == general(plain, [ok])
+        assert committer.stats.lean == 1
+    finally:
+        committer.close()
+    assert snapshot(lean) == snapshot(plain)
 
 
 def test_lean_appender_answers_none_for_an_event_the_gate_refuses(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ transaction and every reopening, and a gap means "forget everything".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +36,7 @@ import duckdb
 from .ingest import search_text
 from .models import KNOWN_PAYLOADS
 from .renames import BRANCH_RENAMED, SESSION_RENAMED
-from .validate import EventProblem, check_event
+from .validate import MAX_DEPTH, MAX_EVENT_BYTES, EventProblem, check_envelope, check_event
 
 _I64_MAX = 2**63 - 1
 _RENAMES = frozenset((SESSION_RENAMED, BRANCH_RENAMED))
@@ -115,6 +116,18 @@ GROUP BY session_id, run_id
 """
 
 
+_LONG_NUMBER = re.compile(r"\d{19}")
+
+
+def _reparse_needed(raw: str) -> bool:
+    """Whether the gate could judge ``raw`` (``json.dumps`` of plain JSON values) otherwise than those values:
+    only through the checks its parse makes beyond the envelope's (integers beyond 64 bits, infinities and
+    NaN, surrogates and control characters, nesting, size). Text that could meet one of them is parsed
+    again by the gate itself; any other text parses back to exactly the values it was made from."""
+    return (len(raw) > MAX_EVENT_BYTES // 4 or "\\u" in raw or "Infinity" in raw or "NaN" in raw
+            or raw.count("{") + raw.count("[") > MAX_DEPTH or _LONG_NUMBER.search(raw) is not None)
+
+
 def _contribution(run: Sequence[int]) -> tuple[int, int]:
     """A run's share of its session's tokens: its messages' counts, or else its RunFinished usage."""
     m_in, m_out, f_in, f_out = run
@@ -155,18 +168,21 @@ class LeanAppender:
     # ------------------------------------------------------------------ one group
 
     def append(self, con: duckdb.DuckDBPyConnection, generation: int, rows: Sequence[str],
-               minted: Collection[str] = ()) -> list[int] | None:
+               minted: Collection[str] = (), parsed: Sequence[Any | None] | None = None) -> list[int] | None:
         """Append ``rows`` (event JSON texts, in order) inside the caller's open transaction: their seqs,
         or None when this path does not handle them (nothing has been written then).
 
         ``generation`` is the owner's write generation of this transaction; ``minted`` the event_ids this
-        process made itself (fresh ULIDs: no lookup needed). Call :meth:`committed` once the COMMIT
-        returned, :meth:`reset` when it did not or when another path wrote.
+        process made itself (fresh ULIDs: no lookup needed); ``parsed``, where known, each row's event as
+        plain JSON values (what ``json.loads`` makes; None where not known), which spares parsing it again
+        when its text is one the gate would read back to the same values (see :func:`_reparse_needed`).
+        Call :meth:`committed` once the COMMIT returned, :meth:`reset` when it did not or when another path
+        wrote.
         """
         if generation != self.generation + 1:
             self.reset()
         self._pending = None
-        plain = self._check(rows, minted)
+        plain = self._check(rows, minted, parsed)
         if plain is None:
             return None
         events, client_ids = plain
@@ -281,15 +297,17 @@ class LeanAppender:
 
     # ------------------------------------------------------------------ the checks
 
-    def _check(self, rows: Sequence[str], minted: Collection[str]) -> tuple[list[tuple[Any, ...]], list[str]] | None:
+    def _check(self, rows: Sequence[str], minted: Collection[str], parsed: Sequence[Any | None] | None
+               ) -> tuple[list[tuple[Any, ...]], list[str]] | None:
         """Each row checked and reduced to its columns, and the event_ids to look up; None when any row is not
         plain (the general path then decides, with its messages)."""
         events: list[tuple[Any, ...]] = []
         ids: set[str] = set()
         client_ids: list[str] = []
-        for raw in rows:
+        for i, raw in enumerate(rows):
+            obj = None if parsed is None else parsed[i]
             try:
-                event = check_event(raw)
+                event = check_event(raw) if obj is None or _reparse_needed(raw) else check_envelope(obj)
             except EventProblem:
                 return None
             payload = event.get("payload")

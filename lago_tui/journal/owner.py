@@ -293,6 +293,7 @@ class _Append:
     event_ids: set[str]
     keys: set[tuple[str, str]]
     minted: frozenset[str] = frozenset()  # event_ids this process made (fresh ULIDs)
+    parsed: list[Any] | None = None  # the events as plain JSON values, when the caller says they are
     future: Future[tuple[int, ...]] = field(default_factory=Future)
 
     @property
@@ -356,11 +357,14 @@ class GroupCommitter:
 
     # ------------------------------------------------------------------ submitting
 
-    def append(self, events: Sequence[dict[str, Any]], *, minted: Iterable[str] = ()) -> Future[tuple[int, ...]]:
+    def append(self, events: Sequence[dict[str, Any]], *, minted: Iterable[str] = (),
+               from_json: bool = False) -> Future[tuple[int, ...]]:
         """Queue one all-or-nothing append of wire dicts; the future gives their seqs, in order.
 
         ``minted``: the event_ids among them that the caller made itself just now (fresh ULIDs), which
-        need no look-up in the journal.
+        need no look-up in the journal. ``from_json``: the events hold only what ``json.loads`` makes
+        (dicts with string keys, lists, strings, numbers, booleans, None), so the lean path may check them
+        as they are instead of parsing their text again.
 
         The future fails with :class:`InvalidEvent` (or another JournalError) when this request is refused;
         other requests committed in the same transaction are not affected.
@@ -381,7 +385,7 @@ class GroupCommitter:
                 session, branch = event.get("session_id"), event.get("branch_id", "main")
                 if isinstance(session, str) and isinstance(branch, str):
                     keys.add((session, branch))
-        return self._submit(_Append(rows, event_ids, keys, frozenset(minted)))
+        return self._submit(_Append(rows, event_ids, keys, frozenset(minted), list(events) if from_json else None))
 
     def call(
         self, fn: Callable[[], Any], *, keys: Callable[[Any], Iterable[tuple[str, str]]] | None = None
@@ -526,10 +530,11 @@ class GroupCommitter:
         plain or anything went wrong, for the general path to do it (and to say what is wrong)."""
         rows = [row for req in group for row in req.rows]
         minted = frozenset().union(*(req.minted for req in group))
+        parsed = [obj for req in group for obj in (req.parsed or [None] * len(req.rows))]
         started = time.perf_counter()
         try:
             with self.owner.writer(payload_bytes=sum(len(r) for r in rows)) as con:
-                seqs = self.lean.append(con, self.owner.generation, rows, minted)
+                seqs = self.lean.append(con, self.owner.generation, rows, minted, parsed)
                 if seqs is None:
                     raise _NotLean
         except Exception:  # noqa: BLE001 - not plain, or a failure the general path will meet and report

@@ -175,7 +175,8 @@ class LagoRoutes:
         if committer is None:
             raise ApiError(503, "the journal is not open yet")
         try:
-            future = committer.append(events, minted=minted or ())
+            # the events come from the request's JSON (plain values only): no need to parse them again
+            future = committer.append(events, minted=minted or (), from_json=True)
         except InvalidEvent as exc:  # cannot even be written down as JSON text (a lone surrogate)
             raise ApiError(400, f"invalid JSON: {exc}") from None
         return await asyncio.wrap_future(future)
