@@ -90,7 +90,10 @@ def _commit_note(before: dict[str, Any], after: dict[str, Any]) -> str:
         return ""
     events = after["events"] - before["events"]
     ms = (after["commit_ms_total"] - before["commit_ms_total"]) / groups
-    return f"{events / groups:.0f} events per transaction, {ms:.0f} ms per commit"
+    note = f"{events / groups:.0f} events per transaction, {ms:.0f} ms per commit"
+    if "lean_transactions" in after:  # how many took the lean append path (journal/append_path.py)
+        note += f", {(after['lean_transactions'] - before['lean_transactions']) / groups:.0%} lean"
+    return note
 
 
 def _sessions(url: str, n: int, prefix: str) -> list[str]:

@@ -10,9 +10,10 @@ and, in one process, a file cannot be open read-only and read-write at the same 
 - the connection is opened on first use and closed after ``idle_release`` seconds without use, so the TUI,
   the CLI and other writers on the same machine get the file whenever the server is idle;
 - writes run on the one writer thread of :class:`GroupCommitter`: requests queued while a transaction
-  commits are gathered into the next one (through the ordinary ingest path), and each request's future is
-  resolved only after that COMMIT returned, with its seqs. A request that breaks a rule fails alone: the
-  group is retried without it.
+  commits are gathered into the next one, and each request's future is resolved only after that COMMIT
+  returned, with its seqs. A group of plain events takes the lean path (:mod:`.append_path`: four
+  statements, aggregates updated from the batch); anything else takes the ordinary ingest path, where a
+  request that breaks a rule fails alone: the group is retried without it.
 
 Nothing here knows about HTTP.
 """
@@ -88,6 +89,9 @@ class FileOwner:
         # (they could not open it anyway), writers queue on it instead of spinning on DuckDB's lock.
         self._intent = WriterIntent(self.path)
         self.opens = 0  # how often the file was opened (a measure of how often it was let go)
+        # Moves on every opening and every write transaction: a cache of what the file holds (the lean
+        # append path's) is good only while it saw every generation.
+        self.generation = 0
         _LIVE.add(self)
 
     # ------------------------------------------------------------------ opening and letting go
@@ -118,6 +122,7 @@ class FileOwner:
             self._intent.release()
             raise
         self.opens += 1
+        self.generation += 1
         return con
 
     def _acquire(self, *, cursor: bool) -> duckdb.DuckDBPyConnection:
@@ -217,6 +222,7 @@ class FileOwner:
         ``payload_bytes``: the JSON size about to be ingested, to give DuckDB the memory it needs."""
         with self._write_lock:
             cur = self._acquire(cursor=False)
+            self.generation += 1
             raised = False
             try:
                 base = _megabytes(self.memory_limit)
@@ -286,6 +292,8 @@ class _Append:
     rows: list[str]
     event_ids: set[str]
     keys: set[tuple[str, str]]
+    minted: frozenset[str] = frozenset()  # event_ids this process made (fresh ULIDs)
+    parsed: list[Any] | None = None  # the events as plain JSON values, when the caller says they are
     future: Future[tuple[int, ...]] = field(default_factory=Future)
 
     @property
@@ -306,8 +314,13 @@ class CommitStats:
     requests: int = 0
     events: int = 0
     retries: int = 0
+    lean: int = 0  # transactions that took the lean path
     commit_seconds: float = 0.0
     largest_group: int = 0
+
+
+class _NotLean(Exception):
+    """The group is not for the lean path (raised inside its transaction, which then writes nothing)."""
 
 
 # Failures that are about the file, not about any one request: retrying requests one by one won't help.
@@ -336,13 +349,22 @@ class GroupCommitter:
         self._queue: deque[_Append | _Call] = deque()
         self._cond = threading.Condition()
         self._closing = False
+        from .append_path import LeanAppender  # here: it imports the event models (pydantic)
+
+        self.lean = LeanAppender()
         self._thread = threading.Thread(target=self._run, name="lago-group-commit", daemon=True)
         self._thread.start()
 
     # ------------------------------------------------------------------ submitting
 
-    def append(self, events: Sequence[dict[str, Any]]) -> Future[tuple[int, ...]]:
+    def append(self, events: Sequence[dict[str, Any]], *, minted: Iterable[str] = (),
+               from_json: bool = False) -> Future[tuple[int, ...]]:
         """Queue one all-or-nothing append of wire dicts; the future gives their seqs, in order.
+
+        ``minted``: the event_ids among them that the caller made itself just now (fresh ULIDs), which
+        need no look-up in the journal. ``from_json``: the events hold only what ``json.loads`` makes
+        (dicts with string keys, lists, strings, numbers, booleans, None), so the lean path may check them
+        as they are instead of parsing their text again.
 
         The future fails with :class:`InvalidEvent` (or another JournalError) when this request is refused;
         other requests committed in the same transaction are not affected.
@@ -363,7 +385,7 @@ class GroupCommitter:
                 session, branch = event.get("session_id"), event.get("branch_id", "main")
                 if isinstance(session, str) and isinstance(branch, str):
                     keys.add((session, branch))
-        return self._submit(_Append(rows, event_ids, keys))
+        return self._submit(_Append(rows, event_ids, keys, frozenset(minted), list(events) if from_json else None))
 
     def call(
         self, fn: Callable[[], Any], *, keys: Callable[[Any], Iterable[tuple[str, str]]] | None = None
@@ -460,6 +482,8 @@ class GroupCommitter:
             self._notify(set(call.keys(result)))
 
     def _commit(self, group: list[_Append]) -> None:
+        if self._commit_lean(group):
+            return
         from .ingest import append_rows
 
         pending = list(group)
@@ -500,6 +524,26 @@ class GroupCommitter:
                 continue
             self._answer(pending, result.seqs, time.perf_counter() - started)
             return
+
+    def _commit_lean(self, group: list[_Append]) -> bool:
+        """Commit a group of plain events through the lean path; False (nothing written) when it is not
+        plain or anything went wrong, for the general path to do it (and to say what is wrong)."""
+        rows = [row for req in group for row in req.rows]
+        minted = frozenset().union(*(req.minted for req in group))
+        parsed = [obj for req in group for obj in (req.parsed or [None] * len(req.rows))]
+        started = time.perf_counter()
+        try:
+            with self.owner.writer(payload_bytes=sum(len(r) for r in rows)) as con:
+                seqs = self.lean.append(con, self.owner.generation, rows, minted, parsed)
+                if seqs is None:
+                    raise _NotLean
+        except Exception:  # noqa: BLE001 - not plain, or a failure the general path will meet and report
+            self.lean.reset()
+            return False
+        self.lean.committed()
+        self.stats.lean += 1
+        self._answer(group, seqs, time.perf_counter() - started)
+        return True
 
     def _one_by_one(self, pending: list[_Append]) -> list[_Append]:
         """The failing request could not be told: commit each alone (each failure stays its own)."""
