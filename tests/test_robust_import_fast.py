@@ -86,3 +86,31 @@ def test_a_compact_duplicate_key_far_into_a_file_is_refused_naming_its_line(tmp_
     assert "duplicate key 'k'" in info.value.problem
     assert not journal.exists() or journal.list_sessions() == []
     journal.close()
+
+
+@pytest.mark.parametrize("value", [
+    {"a": [1, "x\u2028\x1b\"\\/é😀", None, True, 2**64 - 1, {"b": []}]},
+    {"f": 1e-05}, {"f": 0.00001234}, {"f": 1e16}, [1.5, "1.5"], "plain", 7,
+])
+def test_search_text_of_json_values_is_written_as_the_stdlib_writes_it(value) -> None:  # noqa: ANN001
+    from lago_tui.journal.ingest import search_text
+
+    event = custom("S", value)
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    expected = "probe " + text
+    assert search_text(event) == expected
+
+
+def test_an_event_whose_search_text_holds_a_nul_imports_and_is_found(tmp_path: Path) -> None:
+    # rows reach DuckDB joined by NUL; a NUL in a search text ("\u0000" in a message) takes the other way in
+    lines = [json.dumps(created()),
+             json.dumps({"event_id": "N1", "session_id": SID, "timestamp": T0 + 5,
+                         "payload": {"type": "Message", "role": "user", "content": "before\u0000after needle"}}),
+             json.dumps(custom("N2", "x"))]
+    path = tmp_path / "nul.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    journal = Journal(tmp_path / "j.duckdb")
+    assert journal.import_file(path).events == 3
+    assert [e["payload"].get("content") for e in journal.export(SID)][1] == "before\u0000after needle"
+    assert len(journal.search("needle")) == 1
+    journal.close()

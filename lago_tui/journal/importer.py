@@ -179,7 +179,10 @@ class ImportSource:
                     event = check_line(raw, line)
                 except EventProblem as exc:
                     raise InvalidEvent(f"{self.path}:{line_no}", str(exc), index=line_no) from None
-                if self._full(rows, size, len(line)):
+                weight = len(line)  # _full and _weight, inlined: this runs once per event
+                if weight > LARGE_EVENT:
+                    weight *= LARGE_WEIGHT
+                if rows and (size + weight > self._chunk_bytes or len(rows) >= CHUNK_EVENTS):
                     yield rows
                     rows, size, seen = [], 0, {}
                     self._grow()
@@ -188,7 +191,7 @@ class ImportSource:
                     raise InvalidEvent(f"{self.path}:{line_no}",
                                        f"duplicate event_id {event_id} (also at {self.path}:{seen[event_id]})")
                 rows.append((line_no, line, search_text(event)))
-                size += _weight(len(line))
+                size += weight
             if block is None:
                 break
         if rows:

