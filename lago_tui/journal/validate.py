@@ -16,7 +16,8 @@ disagree on or cannot represent:
 - token counts outside 0 .. 2^32-1 (Lago's ``TokenUsage`` fields are ``u32``), so that no session's totals
   can overflow a 64-bit column.
 
-Speed matters (imports run at >= 100,000 events/s): one pass of the C JSON scanner with small hooks, then
+Speed matters (imports run at >= 100,000 events/s): canonical compact lines take orjson (:func:`check_line`), the
+rest one pass of the C JSON scanner with small hooks, then
 checks of the parsed envelope against per-kind tables built once. The rare costly checks (nesting depth,
 surrogates) only run on lines that could fail them.
 """
@@ -30,6 +31,11 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel
+
+try:  # the fast path of imports (see check_line); without it every event takes the stdlib path
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; an old environment still works, slower
+    orjson = None  # type: ignore[assignment]
 
 from .models import KNOWN_PAYLOADS, SessionConfig, TokenUsage
 
@@ -349,3 +355,31 @@ def check_event(text: str) -> dict[str, Any]:
 
 _decode = _DECODER.decode
 _SIZE_SUSPECT = MAX_EVENT_BYTES // 4
+
+
+def check_line(raw: bytes, text: str) -> dict[str, Any]:
+    """:func:`check_event` for one line read from a file, as its bytes ``raw`` and its text ``text``.
+
+    The fast path: orjson parses the bytes and writes the result back; when that gives the very same bytes,
+    the line is canonical compact JSON, so none of the rules the stdlib pass enforces can be broken (a duplicate
+    key would be dropped, an integer beyond -2^63..2^64-1 or a float overflowing would be written differently or
+    refused, NaN, Infinity and lone surrogates are refused) and the parsed value is exactly what the stdlib pass
+    would make. Lines that cannot take it (escapes that might hide surrogates, deep nesting, long or
+    non-compact lines) take :func:`check_event`, which says what is wrong. Some 3 times faster per event.
+    """
+    # b'": ' is in every line a spaced writer (json.dumps's default) made: those would only be parsed twice.
+    if (orjson is not None and len(raw) <= _SIZE_SUSPECT and b'": ' not in raw
+            and raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH
+            and not (b"\\u" in raw and (b"\\ud" in raw or b"\\uD" in raw))):
+        try:
+            obj = _orjson_loads(raw)
+            same = _orjson_dumps(obj) == raw
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+            same = False
+        if same:
+            return check_envelope(obj)
+    return check_event(text)
+
+
+if orjson is not None:
+    _orjson_loads, _orjson_dumps = orjson.loads, orjson.dumps
