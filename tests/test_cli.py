@@ -140,6 +140,27 @@ def test_bad_import_line_names_file_and_line(target: str, tmp_path: Path, capsys
         assert not journal.exists() or journal.count_sessions() == 0  # all or nothing
 
 
+def test_import_from_a_pipe_and_bad_paths(target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`import <(gunzip -c x.gz)`: a FIFO imports on a file and through a server (which needs a size: the client
+    spools it); a directory or a missing file is one line on both."""
+    import threading
+
+    line = json.dumps({"event_id": "E1", "session_id": "S", "branch_id": "main", "seq": 0, "timestamp": 1,
+                       "payload": {"type": "SessionCreated", "name": "piped", "config": {}}, "metadata": {}})
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text(line + "\n"))
+    writer.start()
+    code, out, err = cli(capsys, "--journal", target, "import", str(fifo))
+    writer.join(10)
+    assert code == 0, err
+    with open_journal(target) as journal:
+        assert [s.name for s in journal.list_sessions()] == ["piped"]
+    for path, expected in ((tmp_path, "is a directory"), (tmp_path / "nope.jsonl", "no such file")):
+        code, out, err = cli(capsys, "--journal", target, "import", str(path))
+        assert code == 2 and err == f"lago-tui: error: {path}: {expected}\n", err
+
+
 def test_binary_entry_point_and_demo(target: str) -> None:
     """The installed console script: demo then sessions lists the demo, no traceback, no leak noise."""
     env = dict(os.environ, LAGO_JOURNAL=target)

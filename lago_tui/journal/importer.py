@@ -47,8 +47,9 @@ _MIB = MAX_TEXT_BYTES // (1024 * 1024)
 Rows = list[Row]
 
 
-def _open(path: Path) -> int:
-    """A file descriptor to read ``path`` from, never blocking on a FIFO without a writer."""
+def open_input(path: Path) -> int:
+    """A file descriptor to read ``path`` from, never blocking on a FIFO without a writer (one error line for
+    whatever is wrong with the path: missing, a directory, not readable, a socket...)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -108,7 +109,7 @@ class ImportSource:
             yield block
 
     def chunks(self) -> Iterator[Rows]:
-        fd = _open(self.path)
+        fd = open_input(self.path)
         try:
             blocks = self._blocks(fd)
             first = b""

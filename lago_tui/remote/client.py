@@ -14,6 +14,8 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import stat
+import tempfile
 import threading
 from collections.abc import Hashable, Iterable, Iterator
 from pathlib import Path
@@ -211,21 +213,14 @@ class RemoteJournal(JournalAPI):
         self.probe()
         if self.plain is not None:
             return self.plain.import_file(path)
+        from ..journal.importer import open_input
+
         path = Path(path)
+        fh = os.fdopen(open_input(path), "rb")  # the local import's checks and one-line errors
         try:
-            fh = open(path, "rb")
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                fh = self._spooled(path, fh)
             size = os.fstat(fh.fileno()).st_size
-        except FileNotFoundError:
-            raise JournalError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise JournalError(f"{path}: is a directory") from None
-        except PermissionError:
-            raise JournalError(f"{path}: permission denied") from None
-        except OSError as exc:
-            raise JournalError(f"{path}: {exc.strerror or exc}") from None
-        with fh:
-            if path.is_dir():
-                raise JournalError(f"{path}: is a directory")
             conn, raw = self.transport.stream(
                 "POST", P.IMPORT, query=[("name", str(path))], body=fh,
                 headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
@@ -237,7 +232,26 @@ class RemoteJournal(JournalAPI):
                 raise self.transport.failure(exc, reading=True) from None
             finally:
                 conn.close()
+        finally:
+            fh.close()
         return ImportResult(**data)
+
+    @staticmethod
+    def _spooled(path: Path, fh: Any) -> Any:
+        """A pipe or device (``import <(gunzip -c x.gz)``) has no size to announce: copied to a temporary file
+        first, up to the server's import limit."""
+        spool = tempfile.TemporaryFile()
+        try:
+            with fh:
+                while block := fh.read(1024 * 1024):
+                    spool.write(block)
+                    if spool.tell() > P.MAX_IMPORT:
+                        raise JournalError(f"{path}: an import through a server is limited to {P.MAX_IMPORT:,} bytes")
+        except BaseException:
+            spool.close()
+            raise
+        spool.seek(0)
+        return spool
 
     def export(
         self, session: str, *, branch: str | None = None, from_seq: int | None = None, to_seq: int | None = None

@@ -22,6 +22,7 @@ PREFIX = "/lago-tui/v1"
 
 API_VERSION = 1
 SERVICE = "lago-tui"
+MAX_IMPORT = 4 * 1024 ** 3  # bytes: the largest file the import route takes (spooled to disk, never to memory)
 
 REQUIRED: Any = object()
 

@@ -41,7 +41,7 @@ PING_INTERVAL = 5.0  # seconds between keep-alive comments on the change stream
 EXPORT_CHUNK = 500  # events per chunk of an export stream
 MAX_FIND_TEXT = 10_000
 MAX_MATCHES = 100_000  # positions per /timeline/matches answer
-MAX_IMPORT = 4 * 1024 ** 3  # bytes: an import goes to a temporary file first, never to memory
+MAX_IMPORT = P.MAX_IMPORT  # an import goes to a temporary file first, never to memory
 
 
 def json_response(value: Any, status: int = 200) -> Response:
