@@ -22,16 +22,16 @@ class Footer(TextualFooter):
     """A :class:`textual.widgets.Footer` whose Help key is docked right (never cut)."""
 
     DEFAULT_CSS = """
-    Footer #footer-right {
+    Footer .footer-right {
         dock: right;
         width: auto;
         height: 1;
         background: $footer-background;
     }
-    Footer #footer-right FooterKey {
+    Footer .footer-right FooterKey {
         border-left: vkey $foreground 20%;
     }
-    Footer #footer-right FooterKey.-command-palette {
+    Footer .footer-right FooterKey.-command-palette {
         dock: none;
         padding-right: 0;
     }
@@ -50,4 +50,4 @@ class Footer(TextualFooter):
             for key in right:
                 if key.action in HELP_ACTIONS:
                     key.add_class("-help")
-            yield HorizontalGroup(*right, id="footer-right")
+            yield HorizontalGroup(*right, classes="footer-right")  # no id: two recomposes may overlap
