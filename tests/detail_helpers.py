@@ -68,7 +68,7 @@ async def timeline_ready(pilot, rows: int | None = None) -> None:
             return False
         row = view.highlighted_row
         ev = inspector_of(app).event
-        return row is not None and ev is not None and ev.event_id == row.ev.event_id
+        return row is not None and ev is not None and ev == row.ev  # (the same event inherited is another row)
 
     try:
         await wait_until(pilot, ready)
