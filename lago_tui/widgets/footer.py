@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import HorizontalGroup
+from textual.screen import Screen
 from textual.widgets import Footer as TextualFooter
 from textual.widgets._footer import FooterKey
 
@@ -37,7 +38,30 @@ class Footer(TextualFooter):
     }
     """
 
+    _shown: tuple[object, ...] | None = None  # what the last compose showed (see bindings_changed)
+
+    def _what_shows(self) -> tuple[object, ...]:
+        """The keys the footer would show now (what compose reads), as a comparable value."""
+        palette = self.app.COMMAND_PALETTE_BINDING
+        return tuple(
+            (binding.key, binding.action, binding.description, enabled, tooltip,
+             binding.group.description if binding.group else None)
+            for key, (_, binding, enabled, tooltip) in self.screen.active_bindings.items()
+            if binding.show or key == palette
+        ) + (self.show_command_palette, self.compact)
+
+    def bindings_changed(self, screen: Screen) -> None:
+        # Every focus change asks the footer to recompose (some 10 keys unmounted and mounted again: a frame's
+        # worth of work on the UI thread, right when a jump's rows are being painted). Moving focus between
+        # the timeline and the line where a seq or a query is typed shows the same keys: nothing to do then.
+        if (self._shown is not None and screen is self.screen and self.is_attached
+                and self._what_shows() == self._shown):
+            return
+        super().bindings_changed(screen)
+
     def compose(self) -> ComposeResult:
+        if self._bindings_ready and self.is_attached:
+            self._shown = self._what_shows()
         right: list[FooterKey] = []
         for widget in super().compose():
             if isinstance(widget, FooterKey) and (
