@@ -68,9 +68,28 @@ async def timeline_ready(pilot, rows: int | None = None) -> None:
             return False
         row = view.highlighted_row
         ev = inspector_of(app).event
-        return row is not None and ev is not None and ev.event_id == row.ev.event_id
+        return row is not None and ev is not None and ev == row.ev  # (the same event inherited is another row)
 
-    await wait_until(pilot, ready)
+    try:
+        await wait_until(pilot, ready)
+    except AssertionError as err:
+        raise AssertionError(f"{err}: {timeline_state(app)}") from None
+
+
+def timeline_state(app: LagoApp) -> str:
+    """What the detail screen's timeline shows now (for a failed wait's message)."""
+    screen = app.screen
+    if not isinstance(screen, SessionDetailScreen) or not screen.query(TimelineView):
+        return f"screen {type(screen).__name__}"
+    view = view_of(app)
+    row = view.highlighted_row
+    ev = inspector_of(app).event
+    return (f"branch {screen.branch_id} loading {screen._loading} busy {screen.busy} problem {screen.problem!r} "
+            f"rows {view.row_count} view loading {view.is_loading} cursor {view.cursor} "
+            f"row {row and (row.ev.branch_id, row.ev.seq)} inspector {ev and (ev.branch_id, ev.seq)} "
+            f"pages {sorted(view._pages)} failed {sorted(view._failed_pages)} focused {app.focused} "
+            f"notes {[(n.title, n.message) for n in app._notifications]} "
+            f"workers {[(w.group, w.state.name) for w in app.workers]}")
 
 
 async def open_detail(pilot, journal: Journal, name: str, branch: str | None = None, rows: int | None = None) -> str:

@@ -343,7 +343,10 @@ async def test_plain_lago_server_in_the_tui(demo_journal: Journal, journal_path:
                 await wait_until(pilot, lambda: view.highlighted_row is not None and view.highlighted_row.ev.seq == 380)
             except AssertionError:
                 raise AssertionError(f"cursor {view.cursor} rows {view.row_count} loading {view.is_loading} "
-                                     f"row {view.highlighted_row and view.highlighted_row.ev.seq} focused {app.focused}")
+                                     f"row {view.highlighted_row and view.highlighted_row.ev.seq} focused {app.focused} "
+                                     f"pages {sorted((k, len(v)) for k, v in view._pages.items())} failed {view._failed_pages} "
+                                     f"gen {view._generation} notes {[(n.title, n.message) for n in app._notifications]} "
+                                     f"workers {[(w.group, w.state.name) for w in app.workers]}")
     finally:
         journal.close()
         served.close()

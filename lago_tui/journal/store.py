@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the write path (pydantic models, ingest SQL) is imported on
     from .analysis_views import Comparison, Problem, StateAt
     from .models import BranchSpec, EventEnvelope, SessionSpec
     from .replay import ReplayCache
-from .timeline import _EVENT_COLS, Timeline, _event
+from .timeline import _EVENT_COLS, Timeline, _event, execute_roomy
 from .views import (
     AppendResult,
     BranchInfo,
@@ -572,7 +572,8 @@ class Journal(JournalAPI):
         with self._conn.reader() as con:
             if con is None:
                 return []
-            rows = con.execute(
+            rows = execute_roomy(  # (a scan over events of megabytes may need more than a reader's pool)
+                con,
                 f"SELECT e.session_id, s.name, e.branch_id, e.seq, e.event_id, e.kind, left(e.text, 300) "
                 f"FROM (SELECT * FROM events WHERE {where} ORDER BY ord LIMIT ?) e JOIN sessions s USING (session_id) "
                 f"ORDER BY e.ord",

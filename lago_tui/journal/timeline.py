@@ -51,6 +51,37 @@ def _rows_between(
                 + _rows_between(con, session_id, branch_id, middle + 1, last, [s for s in wanted if s > middle]))
 
 
+ROOMY_MEMORY_LIMIT = "512MB"
+
+
+def execute_roomy(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> _Fetched:
+    """``con.execute(sql, params)``, fetched; a statement that needs more than a reader's small buffer pool
+    (a scan over events of megabytes) runs again with a larger one, given back right after."""
+    try:
+        return _Fetched(con.execute(sql, params).fetchall())
+    except duckdb.OutOfMemoryException:
+        from . import connection
+
+        con.execute(f"SET memory_limit = '{ROOMY_MEMORY_LIMIT}'")
+        try:
+            return _Fetched(con.execute(sql, params).fetchall())
+        finally:
+            con.execute(f"SET memory_limit = '{connection.READER_MEMORY_LIMIT}'")
+
+
+class _Fetched:
+    """Rows already fetched, with the cursor methods the callers use."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self._rows = rows
+
+    def fetchall(self) -> list[Any]:
+        return self._rows
+
+    def fetchone(self) -> Any:  # noqa: ANN401
+        return self._rows[0] if self._rows else None
+
+
 def _outcome_fields(con: duckdb.DuckDBPyConnection, row: Sequence[Any]) -> tuple[Any, ...]:
     """(call_id, kind, ts, status, duration_ms, error) of a completion whose payload is too large for SQL."""
     import json
@@ -167,7 +198,7 @@ class Timeline(TimelineAPI):
         # Only requests this timeline can show: on its lineage's branches.
         sql, sql_params = outcome_calls_sql(cond, params, self.session_id, [seg.branch_id for seg in self.segments])
         with self.journal._read() as con:
-            rows = [] if con is None else con.execute(sql, sql_params).fetchall()
+            rows = [] if con is None else execute_roomy(con, sql, sql_params).fetchall()
         if len(self._outcomes) >= 32:
             self._outcomes.pop(next(iter(self._outcomes)))
         self._outcomes[key] = calls = [r[0] for r in rows]
@@ -199,7 +230,7 @@ class Timeline(TimelineAPI):
             return
         where, wparams = self._regions_sql(regions)
         with self.journal._read() as con:
-            rows = [] if con is None else con.execute(
+            rows = [] if con is None else execute_roomy(con, 
                 f"SELECT branch_id, seq FROM events WHERE session_id = ? AND {where}{ksql} ORDER BY branch_id, seq",
                 [self.session_id, *wparams, *kparams],
             ).fetchall()
@@ -381,7 +412,7 @@ class Timeline(TimelineAPI):
             while left:
                 take, left = _take(left, chunk, forward)
                 where, wparams = self._regions_sql(take)
-                rows = con.execute(
+                rows = execute_roomy(con, 
                     f"SELECT branch_id, {agg}(seq) FROM events WHERE session_id = ? AND {where}{msql} GROUP BY branch_id",
                     [self.session_id, *wparams, *mparams],
                 ).fetchall()
@@ -406,7 +437,7 @@ class Timeline(TimelineAPI):
         with self.journal._read() as con:
             if con is None:
                 return 0
-            return con.execute(
+            return execute_roomy(con, 
                 f"SELECT count(*) FROM events WHERE session_id = ? AND {where}{msql}", [self.session_id, *wparams, *mparams]
             ).fetchone()[0]
 
@@ -423,7 +454,7 @@ class Timeline(TimelineAPI):
         regions = [(i, first_seq, last_seq) for i, _, _, _, first_seq, last_seq in self._spans(start, end)]
         where, wparams = self._regions_sql(regions)
         with self.journal._read() as con:
-            rows = [] if con is None else con.execute(
+            rows = [] if con is None else execute_roomy(con, 
                 f"SELECT branch_id, seq FROM events WHERE session_id = ? AND {where}{msql}",
                 [self.session_id, *wparams, *mparams],
             ).fetchall()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import HorizontalGroup
+from textual.screen import Screen
 from textual.widgets import Footer as TextualFooter
 from textual.widgets._footer import FooterKey
 
@@ -22,22 +23,45 @@ class Footer(TextualFooter):
     """A :class:`textual.widgets.Footer` whose Help key is docked right (never cut)."""
 
     DEFAULT_CSS = """
-    Footer #footer-right {
+    Footer .footer-right {
         dock: right;
         width: auto;
         height: 1;
         background: $footer-background;
     }
-    Footer #footer-right FooterKey {
+    Footer .footer-right FooterKey {
         border-left: vkey $foreground 20%;
     }
-    Footer #footer-right FooterKey.-command-palette {
+    Footer .footer-right FooterKey.-command-palette {
         dock: none;
         padding-right: 0;
     }
     """
 
+    _shown: tuple[object, ...] | None = None  # what the last compose showed (see bindings_changed)
+
+    def _what_shows(self) -> tuple[object, ...]:
+        """The keys the footer would show now (what compose reads), as a comparable value."""
+        palette = self.app.COMMAND_PALETTE_BINDING
+        return tuple(
+            (binding.key, binding.action, binding.description, enabled, tooltip,
+             binding.group.description if binding.group else None)
+            for key, (_, binding, enabled, tooltip) in self.screen.active_bindings.items()
+            if binding.show or key == palette
+        ) + (self.show_command_palette, self.compact)
+
+    def bindings_changed(self, screen: Screen) -> None:
+        # Every focus change asks the footer to recompose (some 10 keys unmounted and mounted again: a frame's
+        # worth of work on the UI thread, right when a jump's rows are being painted). Moving focus between
+        # the timeline and the line where a seq or a query is typed shows the same keys: nothing to do then.
+        if (self._shown is not None and screen is self.screen and self.is_attached
+                and self._what_shows() == self._shown):
+            return
+        super().bindings_changed(screen)
+
     def compose(self) -> ComposeResult:
+        if self._bindings_ready and self.is_attached:
+            self._shown = self._what_shows()
         right: list[FooterKey] = []
         for widget in super().compose():
             if isinstance(widget, FooterKey) and (
@@ -50,4 +74,4 @@ class Footer(TextualFooter):
             for key in right:
                 if key.action in HELP_ACTIONS:
                     key.add_class("-help")
-            yield HorizontalGroup(*right, id="footer-right")
+            yield HorizontalGroup(*right, classes="footer-right")  # no id: two recomposes may overlap

@@ -13,6 +13,7 @@ and the dialogs (:mod:`.modals`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import ClassVar
@@ -65,6 +66,7 @@ BUSY_RETRY = 1.0  # seconds between attempts while another process holds the jou
 BUSY_NOTE = "journal busy (another process is writing), retrying every second…"
 SLOW_LOAD = 0.4  # seconds before a load that has not answered says it is waiting for the journal
 PROBLEMS_DELAY = 2.0  # seconds after a session opens before its problems are counted (for the header)
+INSPECTOR_LOADING_DELAY = 0.3  # seconds the inspector keeps the last event while the highlighted row loads
 PROBLEMS_AUTO_EVENTS = 20_000  # sessions bigger than this are checked when asked (!), not on opening
 _FATAL = (NotAJournal, JournalCorrupt, JournalTooNew, JournalPermission)
 
@@ -137,6 +139,7 @@ class SessionDetailScreen(DetailActions, DetailPalette, AnalysisActions, Screen[
         self._loading = False
         self._slow_timer: Timer | None = None
         self._retry_timer: Timer | None = None
+        self._placeholder_timer: Timer | None = None
         self._timeline_epoch = 0
         self._inspect_pending = False
         self._rows_seen = 0  # rows of the timeline when its search matches were last counted
@@ -162,8 +165,9 @@ class SessionDetailScreen(DetailActions, DetailPalette, AnalysisActions, Screen[
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        # The journal work starts now, while the widgets are built and mounted (see _opened).
-        self._load()
+        # The journal work starts now, in a thread of its own, while the widgets are built and mounted (a
+        # worker would start only once the mounting is done: 20-40 ms later); see _opened.
+        self._load(at_once=True)
         yield Static(Text("Loading session…", "dim"), id="sd-header")
         with Horizontal(id="sd-body"):
             tree = BranchTree(id="sd-tree")
@@ -259,7 +263,7 @@ class SessionDetailScreen(DetailActions, DetailPalette, AnalysisActions, Screen[
         """Rows the timeline can show (the terminal's height bounds it before the first layout)."""
         return self.app.size.height
 
-    def _load(self, *, key: Hashable | None = None) -> None:
+    def _load(self, *, key: Hashable | None = None, at_once: bool = False) -> None:
         """Open the session (detail, timeline of the chosen branch, first rows) in one worker."""
         ref, branch, kinds, query = self.session_id, self.branch_id, self.kinds, self.search.hiding_query
         at_end = self.follow.tracking
@@ -272,7 +276,7 @@ class SessionDetailScreen(DetailActions, DetailPalette, AnalysisActions, Screen[
             return open_session(self.app.journal, ref, branch=branch, kinds=kinds, key=key, at_end=at_end,
                                 visible=visible, page_size=page_size, query=query)
 
-        self._start(work, epoch, retry=lambda: self._load(key=key))
+        self._start(work, epoch, retry=lambda: self._load(key=key), at_once=at_once)
 
     def _open_branch(self, branch_id: str, key: Hashable | None) -> None:
         """Show another branch (or the same one with other kinds), the cursor on ``key`` or nearest."""
@@ -292,7 +296,10 @@ class SessionDetailScreen(DetailActions, DetailPalette, AnalysisActions, Screen[
 
         self._start(work, epoch, retry=lambda: self._open_branch(branch_id, key))
 
-    def _start(self, work: Callable[[], Opened], epoch: int, *, retry: Callable[[], None]) -> None:
+    def _start(self, work: Callable[[], Opened], epoch: int, *, retry: Callable[[], None],
+               at_once: bool = False) -> None:
+        """Run ``work`` in a thread worker (``at_once``: in a thread started now), its answer to _opened
+        unless another load was asked for meanwhile (the epoch)."""
         self._loading = True
         if self._slow_timer is not None:
             self._slow_timer.stop()
@@ -300,7 +307,7 @@ class SessionDetailScreen(DetailActions, DetailPalette, AnalysisActions, Screen[
         self._early = None
 
         def run() -> None:
-            worker = get_current_worker()
+            worker = None if at_once else get_current_worker()
             try:
                 opened = work()
             except JournalBusy as err:
@@ -309,10 +316,13 @@ class SessionDetailScreen(DetailActions, DetailPalette, AnalysisActions, Screen[
             except JournalError as err:
                 self.deliver(self._failed, epoch, err)
                 return
-            if not worker.is_cancelled:
+            if worker is None or not worker.is_cancelled:
                 self.deliver(self._opened, epoch, opened)
 
-        self.run_worker(run, thread=True, group="sd-load", exclusive=True, exit_on_error=False)
+        if at_once:
+            threading.Thread(target=run, name="lago-detail-open", daemon=True).start()
+        else:
+            self.run_worker(run, thread=True, group="sd-load", exclusive=True, exit_on_error=False)
 
     def _done_loading(self) -> None:
         self._loading = False
@@ -580,8 +590,18 @@ class SessionDetailScreen(DetailActions, DetailPalette, AnalysisActions, Screen[
     @on(VirtualTable.RowHighlighted, "#sd-timeline")
     def _row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
         if event.row is None and event.index >= 0:
-            self.query_one(Inspector).show_placeholder("loading…")
+            # A jump to rows still being fetched: the inspector keeps the last event a moment rather than
+            # flashing "loading…" (each change of its text lays the whole screen out again: two layouts
+            # per jump, in the way of the rows' own paint); it says so if the row is slow to come.
+            if self._placeholder_timer is not None:
+                self._placeholder_timer.stop()
+            self._placeholder_timer = self.set_timer(INSPECTOR_LOADING_DELAY, self._inspector_waiting)
         self._inspect_later()
+
+    def _inspector_waiting(self) -> None:
+        self._placeholder_timer = None
+        if self.query_one(TimelineView).highlighted_row is None and self.cursor >= 0:
+            self.query_one(Inspector).show_placeholder("loading…")
 
     @on(TimelineView.CellsScrolled, "#sd-timeline")
     def _cells_scrolled(self, _event: TimelineView.CellsScrolled) -> None:
