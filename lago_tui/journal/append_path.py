@@ -37,6 +37,7 @@ from .ingest import search_text
 from .models import KNOWN_PAYLOADS
 from .renames import BRANCH_RENAMED, SESSION_RENAMED
 from .validate import MAX_DEPTH, MAX_EVENT_BYTES, EventProblem, check_envelope, check_event
+from .views import AppendResult
 
 _I64_MAX = 2**63 - 1
 _RENAMES = frozenset((SESSION_RENAMED, BRANCH_RENAMED))
@@ -343,3 +344,16 @@ class LeanAppender:
                 search_text(event), payload.get("call_id"), failure, tokens_in, tokens_out,
             ))
         return events, client_ids
+
+
+def append_plain(con: duckdb.DuckDBPyConnection, rows: Sequence[str]) -> AppendResult | None:
+    """:meth:`Journal.append <lago_tui.journal.store.Journal.append>`'s lean path: ``rows`` (event JSON texts,
+    in order) appended inside the caller's open transaction, or None when they are not plain (nothing has
+    been written then; the caller runs the general path in the same transaction).
+
+    A process that opens the file per transaction cannot know what others wrote in between, so nothing is
+    cached across calls: heads, write order and token sums are read afresh inside this transaction, which
+    holds the file's write lock, so they are exact.
+    """
+    seqs = LeanAppender().append(con, 0, rows)
+    return None if seqs is None else AppendResult(tuple(seqs), len(seqs), 0, 0, 0)
