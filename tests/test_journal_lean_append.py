@@ -172,3 +172,37 @@ def test_a_write_by_another_process_between_two_appends_is_seen(tmp_path: Path) 
         assert ords == sorted(set(ords)) and len(ords) == 8  # one write order, no ord given twice
     finally:
         journal.close()
+
+
+def test_a_session_near_the_64_bit_token_cap_takes_the_general_path_and_is_capped(tmp_path: Path) -> None:
+    """Totals near 2^63 (a journal written before the u32 rule): adding in 64 bits would overflow, so the
+    lean path leaves the batch to the general one (128-bit sums, capped), through Journal.append and the
+    server's committer alike."""
+    import duckdb
+
+    from lago_tui.journal.owner import FileOwner, GroupCommitter
+
+    path = tmp_path / "j.duckdb"
+    with Journal(path, idle_release=0) as journal:
+        sid = journal.create_session({"name": "near"})
+        journal.append([{"event_id": "N1", "session_id": sid, "timestamp": T0, "payload": msg(
+            "c", token_usage={"prompt_tokens": 5, "completion_tokens": 5})}])
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE events SET tokens_out = 9223372036854775000 WHERE event_id = 'N1'")
+    con.execute("UPDATE sessions SET tokens_out = 9223372036854775000 WHERE session_id = ?", [sid])
+    con.close()
+    with Journal(path, idle_release=0) as journal:
+        assert journal.append([{"event_id": "N2", "session_id": sid, "timestamp": T0 + 1, "payload": msg(
+            "c", token_usage={"completion_tokens": 4_000})}]).seqs == (3,)
+        assert journal.session(sid).summary.tokens_out == 2**63 - 1
+    owner = FileOwner(path, idle_release=30)
+    committer = GroupCommitter(owner, gather=0)
+    try:
+        assert committer.append([{"event_id": "N3", "session_id": sid, "timestamp": T0 + 2, "payload": msg(
+            "c", token_usage={"completion_tokens": 4_000})}]).result(30) == (4,)
+        assert committer.stats.lean == 0
+    finally:
+        committer.close()
+        owner.release()
+    with Journal(path, idle_release=0) as journal:
+        assert journal.session(sid).summary.tokens_out == 2**63 - 1
