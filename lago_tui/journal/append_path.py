@@ -37,8 +37,8 @@ from .ingest import search_text
 from .models import KNOWN_PAYLOADS
 from .renames import BRANCH_RENAMED, SESSION_RENAMED
 from .validate import MAX_DEPTH, MAX_EVENT_BYTES, EventProblem, check_envelope, check_event
+from .views import AppendResult
 
-_I64_MAX = 2**63 - 1
 _RENAMES = frozenset((SESSION_RENAMED, BRANCH_RENAMED))
 _NOT_ACTIVITY = frozenset(("BranchCreated", "BranchMerged"))  # not the agent's activity (see ingest)
 _FAILURE_KINDS = frozenset(("ToolCallFailed", "RunErrored", "ErrorRaised"))
@@ -97,8 +97,11 @@ def _sessions_sql(columns: Sequence[str]) -> str:
     lists = ", ".join(f"unnest(?::{_AGGREGATES[c][1]}[]) AS {c}" for c in columns)
     return f"UPDATE sessions AS x SET {sets} FROM (SELECT unnest(?::VARCHAR[]) AS s, {lists}) u WHERE x.session_id = u.s"
 
+# A session whose stored totals are near the 64-bit cap (only journals written before the u32 rule per event)
+# goes the general way, which sums in 128 bits and caps: no batch (u32 per event) adds 2^62.
+_NEAR_CAP = 2**62
 _LOAD_HEADS = f"""
-SELECT b.session_id, b.branch_id, b.head_seq, s.tokens_in >= {_I64_MAX} OR s.tokens_out >= {_I64_MAX}
+SELECT b.session_id, b.branch_id, b.head_seq, s.tokens_in >= {_NEAR_CAP} OR s.tokens_out >= {_NEAR_CAP}
 FROM branches b JOIN sessions s USING (session_id)
 WHERE b.session_id IN (SELECT unnest(?::VARCHAR[]))
 """
@@ -159,7 +162,7 @@ class LeanAppender:
         """Forget what the caches say about the file."""
         self._heads: dict[tuple[str, str], int] = {}
         self._loaded: set[str] = set()  # sessions whose branches are in _heads
-        self._capped: set[str] = set()  # sessions whose stored token totals are at the 64-bit cap
+        self._capped: set[str] = set()  # sessions whose stored token totals are near the 64-bit cap
         self._runs: dict[str, dict[str | None, list[int]]] = {}  # session -> run -> token sums
         self._ord: int | None = None
         self._pending: tuple[Any, ...] | None = None
@@ -343,3 +346,16 @@ class LeanAppender:
                 search_text(event), payload.get("call_id"), failure, tokens_in, tokens_out,
             ))
         return events, client_ids
+
+
+def append_plain(con: duckdb.DuckDBPyConnection, rows: Sequence[str]) -> AppendResult | None:
+    """:meth:`Journal.append <lago_tui.journal.store.Journal.append>`'s lean path: ``rows`` (event JSON texts,
+    in order) appended inside the caller's open transaction, or None when they are not plain (nothing has
+    been written then; the caller runs the general path in the same transaction).
+
+    A process that opens the file per transaction cannot know what others wrote in between, so nothing is
+    cached across calls: heads, write order and token sums are read afresh inside this transaction, which
+    holds the file's write lock, so they are exact.
+    """
+    seqs = LeanAppender().append(con, 0, rows)
+    return None if seqs is None else AppendResult(tuple(seqs), len(seqs), 0, 0, 0)

@@ -194,6 +194,7 @@ class Journal(JournalAPI):
         """
         from pydantic import ValidationError
 
+        from .append_path import append_plain
         from .ingest import append_rows
         from .models import EventEnvelope
 
@@ -212,7 +213,12 @@ class Journal(JournalAPI):
                 raise InvalidEvent(f"event {i + 1}", problem, index=i) from None
         if not rows:
             return AppendResult((), 0, 0, 0, 0)
-        with self._conn.writer() as con:  # append_rows checks each event as an import checks its lines
+        with self._conn.writer() as con:
+            # Plain events (known kinds, existing session and branch, new ids) take the lean path; anything
+            # else, and every refusal, the general one, which checks each event as an import checks its lines.
+            result = append_plain(con, [raw for _, raw in rows])
+            if result is not None:
+                return result
             return append_rows(con, rows, lambda idx: f"event {idx + 1}")
 
     def create_session(self, spec: SessionSpec | dict[str, Any], *, now_us: int | None = None) -> str:
