@@ -41,9 +41,9 @@ class RunLine:
 def run_lines(runs: list[RunFigures]) -> list[RunLine]:
     """Each run, then its steps."""
     out: list[RunLine] = []
-    for number, run in enumerate(runs, 1):
-        out.append(RunLine(number, run))
-        out.extend(RunLine(number, run, step) for step in run.steps)
+    for ordinal, run in enumerate(runs, 1):
+        out.append(RunLine(ordinal, run))
+        out.extend(RunLine(ordinal, run, step) for step in run.steps)
     return out
 
 
