@@ -58,6 +58,9 @@ _BASE_CONFIG = {
 # scan of the text column, on top of ~110 MB of Python), ~192 MB now; pages, jumps and searches measured no
 # slower. A statement that needs more (a scan over events of megabytes) gets more: timeline.execute_roomy.
 READER_MEMORY_LIMIT = "48MB"
+# What a statement, or an operation over a whole session or journal (state, compare, check, runs), gets for its
+# duration: `Connection.roomy()`, `timeline.execute_roomy`.
+ROOMY_MEMORY_LIMIT = "512MB"
 # A writer's buffer pool: past it DuckDB spills to ``PATH.tmp``, so an import of any size stays within bounds
 # (peak ~0.6 GB for a session of large events, whose commit needs some 400 MB beyond the pool).
 WRITER_MEMORY_LIMIT = "192MB"
@@ -243,6 +246,7 @@ class Connector:
         self._last_used = 0.0
         self._watcher: threading.Thread | None = None
         self._active = 0  # cursors in use
+        self._roomy = 0  # operations that asked for a larger reader pool (roomy())
         self._no_cursors = threading.Condition(self._lock)
         _LIVE.add(self)
 
@@ -257,7 +261,7 @@ class Connector:
                 if read_only:
                     # Readers only page through windows: a small buffer pool keeps a browsing process lean
                     # (peak RSS 265 MB -> ~150 MB on a 1M-event journal) at a small cost per page.
-                    config["memory_limit"] = READER_MEMORY_LIMIT
+                    config["memory_limit"] = ROOMY_MEMORY_LIMIT if self._roomy else READER_MEMORY_LIMIT
                     # One DuckDB thread: on two cores a search using both starved the UI thread (keys took
                     # 300 ms to answer during a search); single-threaded scans still meet their targets.
                     config["threads"] = 1
@@ -322,6 +326,27 @@ class Connector:
         return True
 
     # ------------------------------------------------------------------ readers
+
+
+    @contextmanager
+    def roomy(self) -> Iterator[None]:
+        """Readers get the larger buffer pool (ROOMY_MEMORY_LIMIT) while this is held: for operations over a
+        whole session or journal (an integrity check of 1M events needs more than a browsing reader's 48 MB),
+        given back when the last one ends."""
+        with self._lock:
+            self._roomy += 1
+            if self._roomy == 1 and self._reader is not None:
+                self._reader.execute(f"SET memory_limit = '{ROOMY_MEMORY_LIMIT}'")
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._roomy -= 1
+                if self._roomy == 0 and self._reader is not None:
+                    try:
+                        self._reader.execute(f"SET memory_limit = '{READER_MEMORY_LIMIT}'")
+                    except duckdb.Error:
+                        pass  # the connection is being closed: the next one opens with the small pool
 
     @contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection | None]:

@@ -202,6 +202,11 @@ class FileOwner:
     # ------------------------------------------------------------------ the connector interface
 
     @contextmanager
+    def roomy(self) -> Iterator[None]:
+        """As ``Connector.roomy``; the owner's one connection already has a pool sized for whole-journal reads."""
+        yield
+
+    @contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor for reading; it sees committed data and never waits for a write in progress."""
         cur = self._acquire(cursor=True)

@@ -597,19 +597,22 @@ class Journal(JournalAPI):
                 from .replay import ReplayCache
 
                 self._replay = ReplayCache()
-        return self._replay.state_at(self._read, detail, branch, at_seq)
+        with self._conn.roomy():
+            return self._replay.state_at(self._read, detail, branch, at_seq)
 
     def compare_branches(self, session: str, left: str, right: str) -> Comparison:
         """The two branches' events after their common fork point, aligned (see ``journal.compare``)."""
         from .compare import compare_branches
 
-        return compare_branches(self._read, self.session(session), left, right)
+        with self._conn.roomy():
+            return compare_branches(self._read, self.session(session), left, right)
 
     def problems(self, session: str | None = None) -> list[Problem]:
         """Integrity problems of one session, or of every session (see ``journal.integrity``)."""
         from .integrity import find_problems
 
-        return find_problems(self._read, None if session is None else self.resolve_session(session))
+        with self._conn.roomy():
+            return find_problems(self._read, None if session is None else self.resolve_session(session))
 
     def list_branches(self, session: str | None = None) -> list[BranchInfo]:
         """The branches of one session, or of every session (grouped by session id), main first."""
@@ -736,7 +739,8 @@ class Journal(JournalAPI):
         """Per-run and per-step figures of a branch's timeline, runs in order of their first event."""
         from . import manage
 
-        return manage.runs(self, session, branch)
+        with self._conn.roomy():
+            return manage.runs(self, session, branch)
 
     # used by Timeline
     def _read(self) -> Any:

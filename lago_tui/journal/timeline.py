@@ -51,9 +51,6 @@ def _rows_between(
                 + _rows_between(con, session_id, branch_id, middle + 1, last, [s for s in wanted if s > middle]))
 
 
-ROOMY_MEMORY_LIMIT = "512MB"
-
-
 def execute_roomy(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> _Fetched:
     """``con.execute(sql, params)``, fetched; a statement that needs more than a reader's small buffer pool
     (a scan over events of megabytes) runs again with a larger one, given back right after."""
@@ -62,11 +59,15 @@ def execute_roomy(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -
     except duckdb.OutOfMemoryException:
         from . import connection
 
-        con.execute(f"SET memory_limit = '{ROOMY_MEMORY_LIMIT}'")
+        # Connector.roomy() may hold the larger pool already (DuckDB shows it as '488.2 MiB'): it stays then.
+        before = str(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        roomy_already = "GiB" in before or ("MiB" in before and float(before.split()[0]) > 100)
+        con.execute(f"SET memory_limit = '{connection.ROOMY_MEMORY_LIMIT}'")
         try:
             return _Fetched(con.execute(sql, params).fetchall())
         finally:
-            con.execute(f"SET memory_limit = '{connection.READER_MEMORY_LIMIT}'")
+            if not roomy_already:
+                con.execute(f"SET memory_limit = '{connection.READER_MEMORY_LIMIT}'")
 
 
 class _Fetched:
