@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lago_tui.journal import connection, integrity
+from lago_tui.journal import integrity
 from lago_tui.journal.store import Journal
 
 

@@ -14,6 +14,7 @@ from lago_tui.screens.session_detail import KindFilterScreen, SessionDetailScree
 from lago_tui.summary import FAMILIES
 from lago_tui.widgets.branch_tree import BranchTree
 from lago_tui.widgets.inspector import FullTextScreen, TextPager
+from textual.widgets import Input
 
 from conftest import FIXED_NOW_US, fixed_clock
 from detail_helpers import (
@@ -400,6 +401,9 @@ def _app(journal: Journal) -> LagoApp:
 
 
 async def _settle(pilot) -> None:
+    for screen in pilot.app.screen_stack:  # no blinking cursor in snapshots (a loaded machine caught it either way)
+        for field in screen.query(Input):
+            field.cursor_blink = False
     await pilot.pause(0.2)
     screens = [s for s in pilot.app.screen_stack if isinstance(s, SessionDetailScreen) and s.detail is not None]
     await wait_until(pilot, lambda: all(s.problem_count is not None for s in screens))
