@@ -420,6 +420,8 @@ def test_snapshot_save_160x48(snap_compare, journal: Journal, tmp_path: Path) ->
     async def run_before(pilot) -> None:  # noqa: ANN001
         screen = _save_screen(journal, Path("/exports"))
         await app.shown(pilot, screen)
+        for field in screen.query("Input"):
+            field.cursor_blink = False  # no blinking cursor in a snapshot
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
