@@ -602,3 +602,18 @@ def test_snapshot_rename_branch_80x24(snap_compare, demo_journal: Journal) -> No
         await _settle(pilot)
 
     assert snap_compare(_app(demo_journal), terminal_size=(80, 24), run_before=run_before)
+
+
+@run_async
+@pytest.mark.parametrize("width", [120, 160, 200])
+async def test_the_tree_never_cuts_a_branch_s_merge_mark(demo_journal: Journal, width: int) -> None:
+    """Side by side, the tree gives way on the counts, never on what identifies a branch and where it went
+    (at 160 columns `try-freezegun @28 ⤴main@66` was cut to `⤴mai`)."""
+    app = LagoApp(demo_journal, clock=fixed_clock)
+    async with app.run_test(size=(width, 48)) as pilot:
+        await open_detail(pilot, demo_journal, "fix-flaky-auth-test")
+        tree = detail_of(app).query_one(BranchTree)
+        await pilot.pause(0.1)
+        lines = ["".join(segment.text for segment in tree.render_line(y)) for y in range(3)]
+        merged = next(line for line in lines if "try-freezegun" in line)
+        assert "try-freezegun @28 ⤴main@" in merged, lines

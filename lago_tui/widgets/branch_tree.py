@@ -29,10 +29,11 @@ _MARK = "● "  # before the selected branch's name
 
 def branch_label(
     branch: BranchInfo, names: dict[str, str], *, name_style: Style | str = "", dim: Style | str = "dim",
-    merge_style: Style | str = "",
+    merge_style: Style | str = "", counts: bool = True,
 ) -> Text:
     """``name @fork ⤴ main@66 · 19 ev`` as a safe Text (the merge mark before the counts, so it shows
-    in a narrow tree; seqs are contiguous from 1, so the head seq is the event count and shows once)."""
+    in a narrow tree; seqs are contiguous from 1, so the head seq is the event count and shows once).
+    Without ``counts``: what identifies the branch and where it went, which a narrow tree must not cut."""
     label = safe_text(branch.name, name_style, single_line=True, width=40)
     if branch.parent_branch_id is not None:
         label.append(f" @{branch.fork_point_seq}", dim)
@@ -41,6 +42,8 @@ def branch_label(
         target = names.get(merge.target_branch_id, merge.target_branch_id)
         label.append_text(safe_text(target, merge_style, single_line=True, width=30))
         label.append(f"@{merge.at_seq}", merge_style)
+    if not counts:
+        return label
     label.append(f" · {branch.event_count:,} ev", dim)
     if branch.head_seq != branch.event_count:
         label.append(f" (head {branch.head_seq})", dim)
@@ -110,15 +113,12 @@ class BranchTree(Tree[str]):
         self._relabel()
 
     def wanted_widths(self) -> tuple[int, int]:
-        """Cells (guides included) for the longest (name and fork point, whole label) line."""
+        """Cells (guides included) for the longest (name, fork point and merges; whole label) line."""
         names = {b.branch_id: b.name for b in self._branches}
         name_only = whole = 0
         for b in self._branches:
             indent = 2 * self._branch_depth.get(b.branch_id, 0) + 2 + len(_MARK)
-            name = safe_text(b.name, single_line=True, width=40).cell_len
-            if b.parent_branch_id is not None:
-                name += len(f" @{b.fork_point_seq}")
-            name_only = max(name_only, indent + name)
+            name_only = max(name_only, indent + branch_label(b, names, counts=False).cell_len)
             whole = max(whole, indent + branch_label(b, names).cell_len)
         return name_only, whole
 

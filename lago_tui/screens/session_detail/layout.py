@@ -5,7 +5,8 @@
 * from ``NARROW``: tree | (timeline over inspector); from ``WIDE``: tree | timeline | inspector;
 * ``z`` shows the focused pane alone; ``<``/``>`` move the timeline/inspector split (or the tree's edge).
 
-Side by side, the tree is as wide as the branch names (the counts after them are cut first), up to
+Side by side, the tree is as wide as the branch names with their fork points and merges (the counts after
+them are cut first), up to
 ``TREE_MAX_SHARE`` of the screen; the whole labels show when they fit in ``TREE_SHARE`` of it. The timeline's own columns give
 way inside it (see :func:`lago_tui.widgets.timeline.timeline_columns`).
 """
