@@ -29,8 +29,21 @@ INCIDENT = "incident-2231-db-latency"  # main 67: runs start at 1 and 28, an Err
 MIGRATE = "migrate-billing-to-pydantic-v2"
 
 
+@pytest.fixture(autouse=True)
+def _notes_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every notification is remembered: a toast expires after 2-3 s, which a loaded machine can take
+    between two checks of a wait."""
+    original = LagoApp.notify
+
+    def notify(self: LagoApp, message: str, *args: object, **kwargs: object) -> None:
+        self.__dict__.setdefault("_notes_seen", []).append(str(message))
+        original(self, message, *args, **kwargs)
+
+    monkeypatch.setattr(LagoApp, "notify", notify)
+
+
 def notified(app: LagoApp, text: str) -> bool:
-    return any(text in n.message for n in app._notifications)
+    return any(text in note for note in app.__dict__.get("_notes_seen", []))
 
 
 async def at(pilot, index: int) -> None:  # noqa: ANN001
@@ -154,7 +167,9 @@ async def test_marks_set_and_go_per_session_and_quote_quote_goes_back(demo_api: 
         assert screen.query_one(BranchTree).selected_branch == screen.branch_id
         app.pop_screen()
         await open_detail(pilot, demo_api, INCIDENT, rows=67)  # another session: its own marks
-        await pilot.press("apostrophe", "a")
+        await pilot.press("apostrophe")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "KeyPrompt")
+        await pilot.press("a")
         await wait_until(pilot, lambda: notified(app, "No mark a"))
 
 
