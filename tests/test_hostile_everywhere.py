@@ -1077,6 +1077,10 @@ async def test_create_branch_form_refuses_or_stores_every_entry_exactly(
         assert len(shown) >= 5 or half == 1, labels
         assert_clean(app, "parent choices")
         select.expanded = False
+        # Collapsing from code leaves focus on the hidden overlay until the next layout, and an escape that
+        # reaches the overlay only closes it again: focus the select first, as a key would have.
+        select.focus()
+        await wait_until(pilot, lambda: select.has_focus and not overlay.has_focus)
         await press(pilot, "escape")
         await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen))
         app.pop_screen()
