@@ -26,7 +26,6 @@ transaction and every reopening, and a gap means "forget everything".
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,7 +118,10 @@ GROUP BY session_id, run_id
 """
 
 
-_LONG_NUMBER = re.compile(r"\d{19}")
+# A run of 19 digits (an integer that may be past 64 bits) is found by mapping every digit to "0" and anything
+# else to a space, then looking for 19 zeros: two passes in C, some 20 times faster than a regex over the text.
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_NINETEEN = b"0" * 19
 
 
 def _reparse_needed(raw: str) -> bool:
@@ -128,7 +130,8 @@ def _reparse_needed(raw: str) -> bool:
     NaN, surrogates and control characters, nesting, size). Text that could meet one of them is parsed
     again by the gate itself; any other text parses back to exactly the values it was made from."""
     return (len(raw) > MAX_EVENT_BYTES // 4 or "\\u" in raw or "Infinity" in raw or "NaN" in raw
-            or raw.count("{") + raw.count("[") > MAX_DEPTH or _LONG_NUMBER.search(raw) is not None)
+            or raw.count("{") + raw.count("[") > MAX_DEPTH
+            or _NINETEEN in raw.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZERO))
 
 
 def _contribution(run: Sequence[int]) -> tuple[int, int]:
