@@ -333,6 +333,17 @@ def check_envelope(obj: Any) -> dict[str, Any]:
     return obj
 
 
+# A run of 19 digits (an integer that may be past 64 bits) is found by mapping every digit to "0" and anything
+# else to a space, then looking for 19 zeros: two passes in C, some 20 times faster than a regex over the text.
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_NINETEEN = b"0" * 19
+
+
+def has_long_digit_run(data: bytes) -> bool:
+    """Whether ``data`` holds 19 ASCII digits in a row (where a JSON integer past 64 bits could be)."""
+    return _NINETEEN in data.translate(_DIGITS_AS_ZERO)
+
+
 def check_event(text: str) -> dict[str, Any]:
     """Parse and check one event's JSON text; raises :class:`EventProblem`; returns the parsed event.
 
