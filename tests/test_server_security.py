@@ -237,6 +237,25 @@ def _raw(server: Server, data: bytes, *, wait: float = 5) -> bytes:
             return b""
 
 
+def test_a_head_that_never_ends_gets_431_at_once_and_the_server_keeps_serving(plain: Server) -> None:
+    from lago_tui.server.runner import MAX_HEAD_BYTES
+
+    with socket.create_connection((plain.host, plain.port), timeout=5) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ")
+        sent = 0
+        try:
+            while sent < 50 * MAX_HEAD_BYTES:  # in pieces, as a slow or hostile client sends it
+                sock.sendall(b"a" * 4096)
+                sent += 4096
+        except OSError:
+            pass  # closed by the server while still sending: what should happen
+        reply = sock.recv(65536)
+    assert reply.startswith(b"HTTP/1.1 431 "), reply[:80]
+    assert b'"error":"request_header_fields_too_large"' in reply
+    assert sent < 40 * MAX_HEAD_BYTES  # refused long before the client gave up (httptools read 100 MB)
+    assert plain.client().get("/health").status == 200
+
+
 def test_bad_requests_of_every_kind_get_4xx_and_the_server_keeps_serving(plain: Server) -> None:
     c = plain.client()
     sid = c.new_session("abuse")

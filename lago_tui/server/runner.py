@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import json
 import signal
 import socket
 import sys
@@ -27,7 +28,7 @@ from typing import Any
 import uvicorn
 
 from .accesslog import configure_logging, escape
-from .security import HEADER_TIMEOUT, KEEP_ALIVE_TIMEOUT
+from .security import HEADER_TIMEOUT, KEEP_ALIVE_TIMEOUT, MAX_HEADER_BYTES
 from .state import ServerState
 
 GRACEFUL_SECONDS = 5.0
@@ -69,9 +70,19 @@ def default_loop() -> str:
     return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
 
 
+# A request head (request line and headers) longer than this is refused with 431 as it arrives: the headers'
+# own limit (security.HeaderLimit, 32 KiB) plus room for a long request line. h11 bounds a head that arrives
+# in pieces by itself (16 KiB); httptools does not, and read a 100 MB header line before letting go.
+MAX_HEAD_BYTES = MAX_HEADER_BYTES + 16 * 1024
+_HEAD_TOO_LARGE = json.dumps({"error": "request_header_fields_too_large",
+                              "message": f"request head is larger than {MAX_HEAD_BYTES} bytes"},
+                            separators=(",", ":")).encode()
+
+
 def _protocol_class(http: str, header_timeout: float = HEADER_TIMEOUT) -> type[asyncio.Protocol]:
-    """uvicorn's HTTP protocol plus a deadline for the request head: a connection that opens and sends a
-    head slowly (or nothing) is closed after HEADER_TIMEOUT seconds instead of being held forever."""
+    """uvicorn's HTTP protocol plus a deadline and a size limit for the request head: a connection that opens
+    and sends a head slowly (or nothing) is closed after HEADER_TIMEOUT seconds instead of being held
+    forever, and one whose head passes MAX_HEAD_BYTES gets 431 and is closed."""
     if http == "httptools":
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
     else:
@@ -80,10 +91,12 @@ def _protocol_class(http: str, header_timeout: float = HEADER_TIMEOUT) -> type[a
     class Protocol(Base):  # type: ignore[misc, valid-type]
         _head_timer: asyncio.TimerHandle | None = None
         _waiting_cycle: Any = None
+        _head_bytes = 0  # bytes received since the connection (or the last answer) while no head is complete
 
         def _arm_head_timer(self) -> None:
             self._disarm_head_timer()
             self._waiting_cycle = self.cycle
+            self._head_bytes = 0
             self._head_timer = self.loop.call_later(header_timeout, self._head_timeout)
 
         def _disarm_head_timer(self) -> None:
@@ -101,9 +114,25 @@ def _protocol_class(http: str, header_timeout: float = HEADER_TIMEOUT) -> type[a
             self._arm_head_timer()
 
         def data_received(self, data: bytes) -> None:
+            timer = self._head_timer
             super().data_received(data)
-            if self._head_timer is not None and self.cycle is not self._waiting_cycle:
-                self._disarm_head_timer()  # a request head arrived
+            if self._head_timer is None or self._head_timer is not timer:
+                return  # reading a body, or a whole request was answered meanwhile (the count starts again)
+            if self.cycle is not self._waiting_cycle:
+                self._disarm_head_timer()  # a request head arrived (what came with it is its body)
+                return
+            self._head_bytes += len(data)  # all of it part of a head still incomplete
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._refuse_head()
+
+        def _refuse_head(self) -> None:
+            self._disarm_head_timer()
+            if not self.transport.is_closing():
+                self.transport.write(
+                    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+                    b"content-length: " + str(len(_HEAD_TOO_LARGE)).encode() + b"\r\nconnection: close\r\n\r\n"
+                    + _HEAD_TOO_LARGE)
+                self.transport.close()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
