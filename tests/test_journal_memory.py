@@ -68,3 +68,26 @@ def test_a_statement_that_runs_out_of_memory_runs_again_roomy_and_the_pool_is_pu
         after = float(_limit(demo_journal).split()[0])
         assert (after > 400) if inside_roomy else (after < 100)  # an enclosing roomy() keeps its pool
     assert float(_limit(demo_journal).split()[0]) < 100
+
+
+def test_an_export_page_duckdb_has_no_memory_for_is_fetched_again_smaller_until_one_row_fails() -> None:
+    import duckdb
+
+    from lago_tui.journal.store import _fetch_shrinking
+
+    asked: list[int] = []
+
+    def page(count: int) -> list[tuple[int]]:
+        asked.append(count)
+        if count > 16:
+            raise duckdb.OutOfMemoryException("could not allocate block")
+        return [(i,) for i in range(count)]
+
+    rows, count = _fetch_shrinking(page, 256)
+    assert (len(rows), count, asked) == (16, 16, [256, 64, 16])
+
+    def never(count: int) -> list[tuple[int]]:
+        raise duckdb.OutOfMemoryException("could not allocate block")
+
+    with pytest.raises(duckdb.OutOfMemoryException):
+        _fetch_shrinking(never, 5)

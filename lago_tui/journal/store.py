@@ -9,7 +9,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -321,25 +321,21 @@ class Journal(JournalAPI):
         return self._export_ranges(ranges)
 
     def _export_ranges(self, ranges: list[tuple[str, str, int, int]]) -> Iterator[dict[str, Any]]:
-        import duckdb
-
         count = 256
         for session_id, branch_id, after, last in ranges:
             while after < last:
-                top = min(last, after + count)  # seqs of a branch are contiguous: a page is a seq range
-                with self._conn.reader() as con:
-                    assert con is not None
-                    try:
-                        rows = con.execute(
+
+                def page(count: int, after: int = after) -> list[tuple[Any, ...]]:
+                    top = min(last, after + count)  # seqs of a branch are contiguous: a page is a seq range
+                    with self._conn.reader() as con:
+                        assert con is not None
+                        return con.execute(
                             f"SELECT {_EVENT_COLS} FROM events WHERE session_id = ? AND branch_id = ? AND seq > ? "
                             "AND seq <= ? ORDER BY seq",
                             [session_id, branch_id, after, top],
                         ).fetchall()
-                    except duckdb.OutOfMemoryException:
-                        if count == 1:
-                            raise
-                        count = max(1, count // 4)
-                        continue
+
+                rows, count = _fetch_shrinking(page, count)
                 if not rows:
                     break
                 for row in rows:
@@ -350,31 +346,29 @@ class Journal(JournalAPI):
     def _export_all(self, session: str) -> Iterator[dict[str, Any]]:
         """Streamed in pages of about :data:`EXPORT_PAGE_BYTES` (fewer rows when events are large), so any
         session that imported can be exported within the reader's memory limit."""
-        import duckdb
-
         session_id = self.resolve_session(session)
         last, count = 0, 256
         while True:
-            with self._conn.reader() as con:
-                assert con is not None
-                # The page's last ord first (a narrow query), then its rows by ord range: fetching wide rows
-                # through ORDER BY ... LIMIT would read every later payload of the session to choose them.
-                top, n = con.execute(
-                    "SELECT max(ord), count(*) FROM (SELECT ord FROM events WHERE session_id = ? AND ord > ? "
-                    "ORDER BY ord LIMIT ?)", [session_id, last, count],
-                ).fetchone()
-                if not n:
-                    return
-                try:
-                    rows = con.execute(
+
+            def page(count: int, last: int = last) -> list[tuple[Any, ...]]:
+                with self._conn.reader() as con:
+                    assert con is not None
+                    # The page's last ord first (a narrow query), then its rows by ord range: fetching wide rows
+                    # through ORDER BY ... LIMIT would read every later payload of the session to choose them.
+                    top, n = con.execute(
+                        "SELECT max(ord), count(*) FROM (SELECT ord FROM events WHERE session_id = ? AND ord > ? "
+                        "ORDER BY ord LIMIT ?)", [session_id, last, count],
+                    ).fetchone()
+                    if not n:
+                        return []
+                    return con.execute(
                         f"SELECT {_EVENT_COLS}, ord FROM events WHERE session_id = ? AND ord > ? AND ord <= ? ORDER BY ord",
                         [session_id, last, top],
                     ).fetchall()
-                except duckdb.OutOfMemoryException:
-                    if count == 1:
-                        raise
-                    count = max(1, count // 4)
-                    continue
+
+            rows, count = _fetch_shrinking(page, count)
+            if not rows:
+                return
             for row in rows:
                 yield _event(row, 0, inherited=False).to_wire()
             last = rows[-1][-1]
@@ -760,6 +754,20 @@ def _merges(con: Any, session_id: str | None) -> dict[tuple[str, str], list[Merg
         if source:
             merges.setdefault((sid, source), []).append(Merge(source, target, seq, merge_seq or 0))
     return merges
+
+
+def _fetch_shrinking(page: Callable[[int], list[tuple[Any, ...]]], count: int) -> tuple[list[tuple[Any, ...]], int]:
+    """``page(count)``'s rows and the count that fetched them: a page DuckDB has no memory for is fetched
+    again with a quarter of the rows (a single row it cannot hold is the error it is)."""
+    import duckdb
+
+    while True:
+        try:
+            return page(count), count
+        except duckdb.OutOfMemoryException:
+            if count == 1:
+                raise
+            count = max(1, count // 4)
 
 
 def _next_page(count: int, rows: Sequence[Sequence[Any]]) -> int:
