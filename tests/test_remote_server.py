@@ -196,6 +196,26 @@ def test_serving_an_already_served_file_says_so(journal_path: Path, capsys: pyte
         served.close()
 
 
+def test_export_o_never_overwrites_a_served_journal(demo_journal: Journal, journal_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The local commands reach a served file through its server; its files stay as protected as when
+    they open it themselves."""
+    session = demo_journal.list_sessions(limit=1)[0].session_id
+    demo_journal.close()
+    served = serve(journal_path)
+    try:
+        head = journal_path.read_bytes()[:4096]
+        wal = Path(str(journal_path) + ".wal")
+        for target, what in [(journal_path, "the journal"), (wal, "write-ahead log")]:
+            code, out, err = cli(capsys, "--journal", str(journal_path), "export", session, "-o", str(target))
+            assert code == 2 and what in err and len(err.splitlines()) == 1, err
+        assert journal_path.read_bytes()[:4096] == head
+        assert not (wal.exists() and wal.read_bytes().startswith(b'{"'))  # no export written there
+        assert served.client().session(session).summary.session_id == session  # the server still has it
+    finally:
+        served.close()
+
+
 # ---------------------------------------------------------------------------- a server that goes away
 
 

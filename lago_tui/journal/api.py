@@ -132,7 +132,7 @@ class JournalAPI(ABC):
 
     def local_files(self) -> list[tuple[str, str]]:
         """(path, what it is) of every file this journal keeps on this machine, which a command must never
-        overwrite (``export -o``); empty for a journal behind a server."""
+        overwrite (``export -o``), also while a server serves it; empty for a journal known only by its URL."""
         return []
 
     @abstractmethod

@@ -164,11 +164,7 @@ class Journal(JournalAPI):
             pass
 
     def local_files(self) -> list[tuple[str, str]]:
-        from .intent import lock_path
-
-        base = str(self.path)
-        return [(base, "the journal"), (base + ".wal", "the journal's write-ahead log"),
-                (str(lock_path(self.path)), "the journal's lock file"), (base + ".tmp", "the journal's temp files")]
+        return journal_files(self.path)
 
     def change_token(self) -> ChangeToken:
         """A cheap 'has the journal changed' check: stats the file and its WAL, opens nothing."""
@@ -754,6 +750,16 @@ def _merges(con: Any, session_id: str | None) -> dict[tuple[str, str], list[Merg
         if source:
             merges.setdefault((sid, source), []).append(Merge(source, target, seq, merge_seq or 0))
     return merges
+
+
+def journal_files(path: Path) -> list[tuple[str, str]]:
+    """(path, what it is) of every file DuckDB keeps for the journal at ``path``: what no command may
+    overwrite, whoever holds the journal (this process, or a server serving it)."""
+    from .intent import lock_path
+
+    base = str(path)
+    return [(base, "the journal"), (base + ".wal", "the journal's write-ahead log"),
+            (str(lock_path(path)), "the journal's lock file"), (base + ".tmp", "the journal's temp files")]
 
 
 def _fetch_shrinking(page: Callable[[int], list[tuple[Any, ...]]], count: int) -> tuple[list[tuple[Any, ...]], int]:

@@ -56,6 +56,7 @@ class RemoteJournal(JournalAPI):
         self.transport = Transport(url, token, **kwargs)
         self.info: dict[str, Any] | None = None
         self.plain: Any = None  # a PlainLago when the server has only Lago's routes
+        self.served_file: str | None = None  # the local file this server serves, when reached through it
         self._probe_lock = threading.Lock()
         self._feed: Any = None
         self._feed_lock = threading.Lock()
@@ -130,6 +131,15 @@ class RemoteJournal(JournalAPI):
 
     def check(self) -> None:
         self.probe()
+
+    def local_files(self) -> list[tuple[str, str]]:
+        """The served file's own files when this server was reached through that file (its sidecar): a
+        command run on the file must not overwrite it because a server holds it. None for a URL."""
+        if self.served_file is None:
+            return []
+        from ..journal.store import journal_files
+
+        return journal_files(Path(self.served_file))
 
     def change_token(self) -> Hashable:
         """The feed's latest token (memory only); the first call starts the feed thread."""

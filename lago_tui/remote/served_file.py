@@ -122,6 +122,9 @@ class ServedFile(JournalAPI):
         remote = self._remote
         return remote.limitations() if remote is not None else None
 
+    def local_files(self) -> list[tuple[str, str]]:
+        return self._local.local_files()  # the same files, whoever serves them right now
+
     @property
     def idle_release(self) -> float:
         return self._local.idle_release

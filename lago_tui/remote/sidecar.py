@@ -33,7 +33,7 @@ def live_server(journal: Path) -> RemoteJournal | None:
     client.close()
     served = RemoteJournal(sidecar.url, sidecar.token)
     served.info = info
-    served.served_file = str(journal)  # type: ignore[attr-defined]
+    served.served_file = str(journal)
     return served
 
 
