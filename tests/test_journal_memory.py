@@ -91,3 +91,16 @@ def test_an_export_page_duckdb_has_no_memory_for_is_fetched_again_smaller_until_
 
     with pytest.raises(duckdb.OutOfMemoryException):
         _fetch_shrinking(never, 5)
+
+
+def test_a_server_pool_is_put_back_as_it_was_after_a_roomy_retry(demo_journal: Journal) -> None:
+    """The server's one connection has 160 MB (DuckDB shows '152.5 MiB'): a retry must not leave it at 512."""
+    from lago_tui.journal.timeline import execute_roomy
+
+    sql = "SELECT count(*) FROM events"
+    with demo_journal._read() as con:
+        con.execute("SET memory_limit = '160MB'")
+        flaky = _FirstRunOutOfMemory(con, sql)
+        assert execute_roomy(flaky, sql, []).fetchone()[0] == 1043 and flaky.failed
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "152.5 MiB"
+        con.execute("SET memory_limit = '48MB'")

@@ -5,6 +5,7 @@ Windows are read by seq ranges per lineage segment, never by OFFSET, so any posi
 
 from __future__ import annotations
 
+import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
@@ -52,22 +53,32 @@ def _rows_between(
 
 
 def execute_roomy(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> _Fetched:
-    """``con.execute(sql, params)``, fetched; a statement that needs more than a reader's small buffer pool
-    (a scan over events of megabytes) runs again with a larger one, given back right after."""
+    """``con.execute(sql, params)``, fetched; a statement that needs more than the connection's buffer pool
+    (a scan over events of megabytes) runs again with the larger one, and the pool is put back as it was
+    (a reader's 48 MB, the server's 160 MB; one that is large already, Connector.roomy(), stays)."""
     try:
         return _Fetched(con.execute(sql, params).fetchall())
     except duckdb.OutOfMemoryException:
         from . import connection
 
-        # Connector.roomy() may hold the larger pool already (DuckDB shows it as '488.2 MiB'): it stays then.
-        before = str(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
-        roomy_already = "GiB" in before or ("MiB" in before and float(before.split()[0]) > 100)
-        con.execute(f"SET memory_limit = '{connection.ROOMY_MEMORY_LIMIT}'")
+        before = _limit_mb(con)
+        raise_it = before < int(connection.ROOMY_MEMORY_LIMIT.removesuffix("MB"))
+        if raise_it:
+            con.execute(f"SET memory_limit = '{connection.ROOMY_MEMORY_LIMIT}'")
         try:
             return _Fetched(con.execute(sql, params).fetchall())
         finally:
-            if not roomy_already:
-                con.execute(f"SET memory_limit = '{connection.READER_MEMORY_LIMIT}'")
+            if raise_it:
+                con.execute(f"SET memory_limit = '{before}MB'")
+
+
+def _limit_mb(con: duckdb.DuckDBPyConnection) -> int:
+    """The connection's memory limit in the megabytes (10^6 bytes) it was set in: DuckDB shows 160MB as
+    '152.5 MiB', rounded down, so the whole megabytes above are the setting."""
+    text = str(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+    value, _, unit = text.partition(" ")
+    scale = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}.get(unit, 2**20)
+    return math.ceil(float(value) * scale / 1e6)
 
 
 class _Fetched:
