@@ -243,3 +243,40 @@ def test_a_large_batch_gets_the_memory_it_needs(owned) -> None:
     assert seqs == tuple(range(2, 3002))
     with owner.reader() as con:
         assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0].startswith("152")  # ~160 MB
+
+
+def test_a_busy_file_fails_a_group_once_not_again_through_the_general_path(tmp_path) -> None:
+    """Another process holds the file: the committer's lean attempt meets JournalBusy after the owner's
+    busy_timeout, and the group fails then (before: the general path opened it and waited again)."""
+    import subprocess
+    import sys
+
+    from lago_tui.journal import JournalBusy
+
+    path = tmp_path / "busy.duckdb"
+    with Journal(path) as journal:
+        sid = journal.create_session({"name": "busy"})
+    owner = FileOwner(path, idle_release=0.2, busy_timeout=0.3)
+    committer = GroupCommitter(owner, gather=0.002)
+    opened = []
+    writer = owner.writer
+
+    def counting_writer(**kwargs):
+        opened.append(1)
+        return writer(**kwargs)
+
+    owner.writer = counting_writer  # type: ignore[method-assign]
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); time.sleep(30)", str(path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        future = committer.append([ev(sid)])
+        with pytest.raises(JournalBusy):
+            future.result(30)
+        assert len(opened) == 1
+    finally:
+        holder.kill()
+        holder.wait()
+        committer.close()
+        owner.release()

@@ -532,7 +532,9 @@ class GroupCommitter:
 
     def _commit_lean(self, group: list[_Append]) -> bool:
         """Commit a group of plain events through the lean path; False (nothing written) when it is not
-        plain or anything went wrong, for the general path to do it (and to say what is wrong)."""
+        plain or anything went wrong, for the general path to do it (and to say what is wrong). A file that
+        is busy or not writable fails the group at once (True: answered), as the general path would after
+        waiting for the file a second time."""
         rows = [row for req in group for row in req.rows]
         minted = frozenset().union(*(req.minted for req in group))
         parsed = [obj for req in group for obj in (req.parsed or [None] * len(req.rows))]
@@ -542,6 +544,11 @@ class GroupCommitter:
                 seqs = self.lean.append(con, self.owner.generation, rows, minted, parsed)
                 if seqs is None:
                     raise _NotLean
+        except _FILE_ERRORS as exc:  # the file is busy or not ours: the general path would wait for it again
+            self.lean.reset()
+            for req in group:
+                req.future.set_exception(exc)
+            return True
         except Exception:  # noqa: BLE001 - not plain, or a failure the general path will meet and report
             self.lean.reset()
             return False
