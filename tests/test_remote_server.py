@@ -216,6 +216,15 @@ def test_export_o_never_overwrites_a_served_journal(demo_journal: Journal, journ
         served.close()
 
 
+def test_serve_refuses_a_journal_in_a_directory_that_does_not_exist(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """As every other command does: a typo'd directory is an error, never created behind your back."""
+    path = tmp_path / "no-such-dir" / "journal.duckdb"
+    code, out, err = cli(capsys, "--journal", str(path), "serve", "--port", "0")
+    assert code == 2 and f"no directory {tmp_path / 'no-such-dir'}" in err and len(err.splitlines()) == 1, err
+    assert not path.parent.exists()
+
+
 # ---------------------------------------------------------------------------- a server that goes away
 
 

@@ -91,7 +91,7 @@ def cmd_serve(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int
     try:
         settings = Settings(journal=Path(journal.location), token=token, cors_origin=args.cors,
                             max_body=args.max_body, max_streams=args.max_streams, keep_alive_ping=args.ping,
-                            idle_release=args.idle_release)
+                            idle_release=args.idle_release, create_parents=journal.create_parents)
         state = ServerState(settings)
         journal.close()
         state.open()  # a file that cannot be the journal: one line, exit 2, before anything listens

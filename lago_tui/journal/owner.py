@@ -35,7 +35,7 @@ from typing import Any
 
 import duckdb
 
-from .connection import Connector, _creation_error, _translate, check_file
+from .connection import Connector, _translate, check_file
 from .errors import InvalidEvent, JournalBusy, JournalError, JournalPermission
 from .intent import WriterIntent
 
@@ -71,13 +71,14 @@ class FileOwner:
 
     def __init__(
         self, path: str | Path, *, idle_release: float = 1.0, busy_timeout: float = 10.0,
-        memory_limit: str = OWNER_MEMORY_LIMIT, threads: int = OWNER_THREADS,
+        memory_limit: str = OWNER_MEMORY_LIMIT, threads: int = OWNER_THREADS, create_parents: bool = False,
     ) -> None:
         self.path = Path(path).expanduser()
         self.idle_release = idle_release
         self.memory_limit = memory_limit
         self.threads = threads
-        self._opener = Connector(self.path, busy_timeout=busy_timeout, idle_release=0)
+        # create_parents: as Journal's (only the default journal's directory is made; a typo'd one is an error)
+        self._opener = Connector(self.path, busy_timeout=busy_timeout, idle_release=0, create_parents=create_parents)
         self._lock = threading.Condition(threading.Lock())
         self._write_lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -99,10 +100,7 @@ class FileOwner:
     def _open(self) -> duckdb.DuckDBPyConnection:
         exists = check_file(self.path, must_exist=False)
         if not exists:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise _creation_error(self.path, exc) from None
+            self._opener._prepare_directory()
         self._intent.acquire(self._opener.busy_timeout)
         try:
             con = self._opener._open(read_only=False, creating=not exists)

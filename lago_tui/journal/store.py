@@ -114,6 +114,7 @@ class Journal(JournalAPI):
         ``create_parents``: create missing directories on the first write (the default journal's data
         directory); otherwise a path in a directory that does not exist is an error, not a surprise."""
         self.path = Path(path).expanduser()
+        self.create_parents = create_parents
         try:
             str(self.path).encode("utf-8")
         except UnicodeEncodeError:  # bytes that are not UTF-8 (DuckDB takes paths as UTF-8 only)

@@ -31,6 +31,7 @@ class Settings:
     idle_release: float = 1.0  # seconds the server keeps the file open without work
     keep_alive_ping: float = 15.0  # seconds without a frame before a stream sends ": ping"
     gather: float = 0.002  # seconds the committer waits for more requests before committing a lone one
+    create_parents: bool = False  # make the journal's missing directory (the default journal's only)
 
 
 class Bell:
@@ -121,7 +122,7 @@ class ServerState:
         if self.ready:
             return
         s = self.settings
-        self.owner = FileOwner(s.journal, idle_release=s.idle_release)
+        self.owner = FileOwner(s.journal, idle_release=s.idle_release, create_parents=s.create_parents)
         self.journal = Journal(s.journal, connector=self.owner)
         with self.owner.writer():  # creates or migrates the file, checks it is a journal
             pass
