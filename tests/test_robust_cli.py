@@ -12,6 +12,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -324,26 +325,48 @@ def test_import_of_devices_fifos_and_empty_documents(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_during_import_writes_nothing_and_says_so(tmp_path: Path) -> None:
+    # The events come through a pipe that stays open, so the import cannot finish (nor start committing) before
+    # the signal: every trial is a Ctrl-C in the middle of the import. A write of the events returns only once
+    # the importer has read all but a pipe buffer of them; past FIRST_CHUNK_BYTES (1 MiB) that means the journal
+    # is open in its transaction and the first chunk is being appended while the reader goes on.
     journal = tmp_path / "j.duckdb"
     assert lago(tmp_path, "--journal", str(journal), "new", "--name", "before").returncode == 0
     before = (_digest(journal), sorted(os.listdir(tmp_path)))
-    source = tmp_path / "big.jsonl"
-    with open(source, "w", encoding="utf-8") as fh:
-        for i in range(120_000):
-            fh.write(json.dumps({"event_id": f"E{i}", "session_id": f"S{i % 50}", "timestamp": T0 + i,
-                                 "payload": {"type": "Message", "role": "user", "content": "x" * 80}}) + "\n")
-    before = (_digest(journal), sorted(os.listdir(tmp_path)))
-    for delay in (0.8, 2.5):
-        proc = subprocess.Popen([*LAGO, "--journal", str(journal), "import", str(source)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env(), cwd=str(tmp_path))
-        time.sleep(delay)
+    lines = b"".join(json.dumps({"event_id": f"E{i}", "session_id": f"S{i % 50}", "timestamp": T0 + i,
+                                 "payload": {"type": "Message", "role": "user", "content": "x" * 80}}).encode() + b"\n"
+                     for i in range(80_000))  # some 12 MiB
+    for size in (4 * 1024 * 1024, len(lines)):
+        data = lines[:lines.rindex(b"\n", 0, size) + 1]
+        proc = subprocess.Popen([*LAGO, "--journal", str(journal), "import", "/dev/stdin"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(), cwd=str(tmp_path))
+        assert proc.stdin is not None
+        fed: list[BaseException] = []
+
+        def feed(stdin=proc.stdin, data=data, fed=fed) -> None:
+            try:
+                stdin.write(data)
+                stdin.flush()
+            except BaseException as exc:  # noqa: BLE001 - the child died early: reported below with its stderr
+                fed.append(exc)
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+        feeder.join(60)
+        if feeder.is_alive() or fed:
+            proc.kill()
+            _, err = proc.communicate(timeout=60)
+            pytest.fail(f"the importer did not read its input ({fed or 'stalled'}): {err!r}")
+        time.sleep(0.2)  # let the appending chunk get going
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else None  # still waiting for the rest
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
-        if proc.returncode == 0:  # finished before the signal on a fast machine: nothing to check this time
-            continue
+        try:
+            proc.wait(timeout=60)  # stdin still open: only the signal can end the import
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail("the import did not stop on SIGINT")
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode != 0, (size, out, err)  # the signal, not the end of the input, ended it
         assert proc.returncode == 130, err
-        if b"was committed" in err:  # Ctrl-C while committing: the import is in, and the message says so
-            assert err.startswith(b"lago-tui: error: interrupted after the write to ") and err.count(b"\n") == 1
-            break
+        assert b"was committed" not in err  # the import had not reached its commit
         assert err == b"lago-tui: error: interrupted; nothing unfinished was written\n", err
         assert (_digest(journal), sorted(os.listdir(tmp_path))) == before

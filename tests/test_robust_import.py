@@ -133,17 +133,31 @@ def _one(folder: Path, lines: list[str], name: str = "one.jsonl") -> Path:
 
 def test_the_limits_themselves_are_accepted_and_read_back(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.duckdb")
-    edge = {"depth": nested(MAX_DEPTH - 3),  # with the envelope, payload and this object: exactly 100 levels "u64": 2**64 - 1, "i64": -(2**63), "pair": "\U0001f30d \ud83d\ude00",
+    # "depth": with the envelope, payload and this object, exactly MAX_DEPTH (100) levels.
+    # "pair": U+1F30D as raw UTF-8 and U+1F600 written below as the escaped surrogate pair \ud83d\ude00.
+    edge = {"depth": nested(MAX_DEPTH - 3),
+            "u64": 2**64 - 1, "i64": -(2**63), "pair": "\U0001f30d \U0001f600",
             "big_float": 1.7976931348623157e308, "tiny": 5e-324, "neg_zero": -0.0}
     events = [created(), custom("E1", edge),
               {"event_id": "E2", "session_id": SID, "timestamp": T0 + 2, "payload": {
                   "type": "Message", "role": "assistant", "content": "c",
                   "token_usage": {"prompt_tokens": 2**32 - 1, "completion_tokens": 2**32 - 1, "total_tokens": 0}}}]
-    text = [json.dumps(events[0]), json.dumps(events[1]).replace('"\\ud83d\\ude00"', '"\\ud83d\\ude00"'),
+    # ensure_ascii=False writes both characters as raw UTF-8; the second is then rewritten as a JSON escape, so
+    # the file holds one non-BMP character of each form and the import has to join an escaped surrogate pair.
+    text = [json.dumps(events[0]), json.dumps(events[1], ensure_ascii=False).replace("\U0001f600", "\\ud83d\\ude00"),
             json.dumps(events[2])]
+    assert '"pair": "\U0001f30d \\ud83d\\ude00"' in text[1]
+    assert '"u64": 18446744073709551615' in text[1] and '"i64": -9223372036854775808' in text[1]
     assert journal.import_file(_one(tmp_path, text)).events == 3
     exported = list(journal.export(SID))
     assert exported[1]["payload"]["data"] == json.loads(text[1])["payload"]["data"]
+    data = exported[1]["payload"]["data"]
+    assert set(data) == set(edge)
+    assert data == edge
+    assert type(data["u64"]) is int and data["u64"] == 2**64 - 1
+    assert type(data["i64"]) is int and data["i64"] == -(2**63)
+    assert data["pair"] == "\U0001f30d \U0001f600" and len(data["pair"]) == 3  # joined, not two lone halves
+    assert math.copysign(1.0, data["neg_zero"]) == -1.0
     assert journal.session(SID).summary.tokens == 2 * (2**32 - 1)
     journal.close()
 
