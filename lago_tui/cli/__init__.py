@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from ..journal import JournalError
 from ..journal.connection import CommittedInterrupt
@@ -29,6 +30,19 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line and exit 2, like every other failure
         error(f"{message} (see {self.prog} --help)")
         raise SystemExit(2)
+
+    def print_help(self, file: Any = None) -> None:
+        """Help into a closed pipe is quiet, into a full disk one line (Python 3.11.2's argparse lets the
+        OSError out as a traceback; later versions swallow it)."""
+        try:
+            super().print_help(file)
+        except BrokenPipeError:
+            _silence_stdout()
+            raise SystemExit(1) from None
+        except OSError as exc:
+            _silence_stdout()
+            error(f"cannot write the output: {exc.strerror or exc}")
+            raise SystemExit(2) from None
 
 
 def _journal_path(text: str) -> str:
@@ -83,8 +97,10 @@ def _run(argv: list[str]) -> int:
         out.flush()
         return status
     except OutputError as exc:
+        # What could not be written is still buffered: Python would try it again at exit and, failing,
+        # exit 120 with "Exception ignored" on stderr.
+        _silence_stdout()
         if exc.broken_pipe:
-            _silence_stdout()
             return 1
         error(str(exc))
         return 2
