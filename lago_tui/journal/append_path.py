@@ -154,8 +154,6 @@ class LeanAppender:
     """The lean path's state; one per writer (the server's group committer), used from its thread only."""
 
     def __init__(self) -> None:
-        self.generation = -1  # the owner's write generation the caches describe
-        self.used = 0  # transactions committed through this path (for the server's figures)
         self.reset()
 
     def reset(self) -> None:
@@ -166,7 +164,7 @@ class LeanAppender:
         self._runs: dict[str, dict[str | None, list[int]]] = {}  # session -> run -> token sums
         self._ord: int | None = None
         self._pending: tuple[Any, ...] | None = None
-        self.generation = -1
+        self.generation = -1  # the owner's write generation the caches describe
 
     # ------------------------------------------------------------------ one group
 
@@ -296,7 +294,6 @@ class LeanAppender:
             self._runs[session][run_id] = sums
         self._ord = ord_
         self.generation = generation
-        self.used += 1
 
     # ------------------------------------------------------------------ the checks
 
