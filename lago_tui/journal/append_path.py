@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 
 from .ingest import search_text
+from .kinds import FAILURE_KINDS, OK_STATUSES
 from .models import KNOWN_PAYLOADS
 from .renames import BRANCH_RENAMED, SESSION_RENAMED
 from .validate import (MAX_DEPTH, MAX_EVENT_BYTES, EventProblem, check_envelope, check_event,
@@ -41,7 +42,6 @@ from .views import AppendResult
 
 _RENAMES = frozenset((SESSION_RENAMED, BRANCH_RENAMED))
 _NOT_ACTIVITY = frozenset(("BranchCreated", "BranchMerged"))  # not the agent's activity (see ingest)
-_FAILURE_KINDS = frozenset(("ToolCallFailed", "RunErrored", "ErrorRaised"))
 _LIFECYCLE = frozenset(("SessionClosed", "SessionResumed"))
 # Kinds the general path treats specially (new sessions, branches): always left to it.
 _SPECIAL = frozenset(("SessionCreated", "BranchCreated"))
@@ -330,10 +330,10 @@ class LeanAppender:
                 usage = payload.get("token_usage" if kind == "Message" else "usage")
                 if usage is not None:
                     tokens_in, tokens_out = usage.get("prompt_tokens"), usage.get("completion_tokens")
-            if kind in _FAILURE_KINDS:
+            if kind in FAILURE_KINDS:
                 failure = True
             elif kind == "ToolCallCompleted":
-                failure = payload["status"] not in ("ok", "success")
+                failure = payload["status"] not in OK_STATUSES
             else:
                 failure = False
             schema_version = event.get("schema_version")

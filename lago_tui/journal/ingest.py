@@ -31,6 +31,7 @@ import duckdb
 from . import renames
 from .errors import InvalidEvent
 from .models import KNOWN_PAYLOADS
+from .schema import failure_sql
 from .validate import orjson
 from .views import AppendResult
 
@@ -129,9 +130,7 @@ SELECT idx, pf.type AS kind, event_id, session_id, coalesce(branch_id, 'main') A
     timestamp AS ts, parent_id, coalesce(schema_version, 1) AS schema_version,
     p::VARCHAR AS payload, coalesce(metadata::VARCHAR, '{{}}') AS metadata,
     pf.new_branch_id, pf.fork_point_seq, pf.name AS pname, pf.call_id,
-    CASE WHEN pf.type IN ('ToolCallFailed', 'RunErrored', 'ErrorRaised') THEN true
-         WHEN pf.type = 'ToolCallCompleted' THEN coalesce(pf.status NOT IN ('ok', 'success'), false)
-         ELSE false END AS failure,
+    {failure_sql("pf.type", "pf.status")} AS failure,
     pf.config.model AS cfg_model, pf.config.params AS cfg_params,
     CASE pf.type WHEN 'Message' THEN pf.token_usage.prompt_tokens
                  WHEN 'RunFinished' THEN pf.usage.prompt_tokens END AS tokens_in,
