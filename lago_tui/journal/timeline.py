@@ -94,6 +94,7 @@ def _outcome_fields(con: duckdb.DuckDBPyConnection, row: Sequence[Any]) -> tuple
         payload = {}
     payload = payload if isinstance(payload, dict) else {}
     status, duration, error = payload.get("status"), payload.get("duration_ms"), payload.get("error")
+    # validate.I64_MIN..I64_MAX, written out: importing validate would load pydantic on the read path.
     return (row[0], row[1], row[2], status if isinstance(status, str) else None,
             duration if type(duration) is int and -(2**63) <= duration < 2**63 else None,
             error if isinstance(error, str) else None)
