@@ -683,6 +683,24 @@ def test_tool_calls_are_paired_by_call_id(j: Journal) -> None:
     assert (totals.tool_calls, totals.failures) == (3, 1)
 
 
+def test_tool_outcomes_with_payloads_too_large_for_sql_are_read_in_python(j: Journal) -> None:
+    ev = Events()
+    sid = j.create_session({"name": "big tools"})
+    req_a = ev(sid, "ToolCallRequested", call_id="big-a", tool_name="cat")
+    req_b = ev(sid, "ToolCallRequested", call_id="big-b", tool_name="cat")
+    done_a = ev(sid, "ToolCallCompleted", call_id="big-a", tool_name="cat", result="x" * 70_000, duration_ms=12,
+                status="error")
+    fail_b = ev(sid, "ToolCallFailed", call_id="big-b", tool_name="cat", error="e" * 70_000)
+    j.append([req_a, req_b, done_a, fail_b])
+    rows = {r.event_id: r for r in full(j, sid)}
+    a = rows[req_a["event_id"]].outcome
+    assert (a.kind, a.status, a.duration_ms, a.ended_ts, a.error) == (
+        "ToolCallCompleted", "error", 12, done_a["timestamp"], None)
+    b = rows[req_b["event_id"]].outcome
+    assert (b.kind, b.status, b.error, b.ended_ts) == ("ToolCallFailed", "failed", "e" * 70_000, fail_b["timestamp"])
+    assert b.duration_ms == (fail_b["timestamp"] - req_b["timestamp"]) // 1000
+
+
 def test_branch_merged_is_listed_in_merges(j: Journal) -> None:
     ev = Events()
     sid = j.create_session({"name": "merge"})

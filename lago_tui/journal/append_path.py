@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 
 from .ingest import search_text
+from .kinds import FAILURE_KINDS, OK_STATUSES
 from .models import KNOWN_PAYLOADS
 from .renames import BRANCH_RENAMED, SESSION_RENAMED
 from .validate import (MAX_DEPTH, MAX_EVENT_BYTES, EventProblem, check_envelope, check_event,
@@ -41,7 +42,6 @@ from .views import AppendResult
 
 _RENAMES = frozenset((SESSION_RENAMED, BRANCH_RENAMED))
 _NOT_ACTIVITY = frozenset(("BranchCreated", "BranchMerged"))  # not the agent's activity (see ingest)
-_FAILURE_KINDS = frozenset(("ToolCallFailed", "RunErrored", "ErrorRaised"))
 _LIFECYCLE = frozenset(("SessionClosed", "SessionResumed"))
 # Kinds the general path treats specially (new sessions, branches): always left to it.
 _SPECIAL = frozenset(("SessionCreated", "BranchCreated"))
@@ -154,8 +154,6 @@ class LeanAppender:
     """The lean path's state; one per writer (the server's group committer), used from its thread only."""
 
     def __init__(self) -> None:
-        self.generation = -1  # the owner's write generation the caches describe
-        self.used = 0  # transactions committed through this path (for the server's figures)
         self.reset()
 
     def reset(self) -> None:
@@ -166,7 +164,7 @@ class LeanAppender:
         self._runs: dict[str, dict[str | None, list[int]]] = {}  # session -> run -> token sums
         self._ord: int | None = None
         self._pending: tuple[Any, ...] | None = None
-        self.generation = -1
+        self.generation = -1  # the owner's write generation the caches describe
 
     # ------------------------------------------------------------------ one group
 
@@ -296,7 +294,6 @@ class LeanAppender:
             self._runs[session][run_id] = sums
         self._ord = ord_
         self.generation = generation
-        self.used += 1
 
     # ------------------------------------------------------------------ the checks
 
@@ -333,10 +330,10 @@ class LeanAppender:
                 usage = payload.get("token_usage" if kind == "Message" else "usage")
                 if usage is not None:
                     tokens_in, tokens_out = usage.get("prompt_tokens"), usage.get("completion_tokens")
-            if kind in _FAILURE_KINDS:
+            if kind in FAILURE_KINDS:
                 failure = True
             elif kind == "ToolCallCompleted":
-                failure = payload["status"] not in ("ok", "success")
+                failure = payload["status"] not in OK_STATUSES
             else:
                 failure = False
             schema_version = event.get("schema_version")

@@ -204,11 +204,7 @@ def compat_views(con: duckdb.DuckDBPyConnection, found: int) -> list[str]:
     db = _quoted(con.execute("SELECT current_database()").fetchone()[0])
     statements: list[str] = []
     if found < 2:
-        failure = (
-            "CASE WHEN kind IN ('ToolCallFailed', 'RunErrored', 'ErrorRaised') THEN true "
-            "WHEN kind = 'ToolCallCompleted' THEN coalesce(payload->>'$.status' NOT IN ('ok', 'success'), false) "
-            "ELSE false END"
-        )
+        failure = schema.FAILURE_SQL
         statements.append(f"CREATE OR REPLACE TEMP VIEW events AS SELECT *, {failure} AS failure FROM {db}.main.events")
         statements.append(
             "CREATE OR REPLACE TEMP VIEW sessions AS SELECT s.*, coalesce(a.tool_calls, 0) AS tool_calls, "

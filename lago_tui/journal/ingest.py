@@ -31,11 +31,11 @@ import duckdb
 from . import renames
 from .errors import InvalidEvent
 from .models import KNOWN_PAYLOADS
-from .validate import orjson
+from .schema import failure_sql
+from .validate import I64_MAX, orjson
 from .views import AppendResult
 
 Locate = Callable[[int], str]
-_I64_MAX = 2**63 - 1
 
 # Text the search looks at, per kind: the human-readable fields (JSON-valued ones as their JSON text).
 TEXT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -129,9 +129,7 @@ SELECT idx, pf.type AS kind, event_id, session_id, coalesce(branch_id, 'main') A
     timestamp AS ts, parent_id, coalesce(schema_version, 1) AS schema_version,
     p::VARCHAR AS payload, coalesce(metadata::VARCHAR, '{{}}') AS metadata,
     pf.new_branch_id, pf.fork_point_seq, pf.name AS pname, pf.call_id,
-    CASE WHEN pf.type IN ('ToolCallFailed', 'RunErrored', 'ErrorRaised') THEN true
-         WHEN pf.type = 'ToolCallCompleted' THEN coalesce(pf.status NOT IN ('ok', 'success'), false)
-         ELSE false END AS failure,
+    {failure_sql("pf.type", "pf.status")} AS failure,
     pf.config.model AS cfg_model, pf.config.params AS cfg_params,
     CASE pf.type WHEN 'Message' THEN pf.token_usage.prompt_tokens
                  WHEN 'RunFinished' THEN pf.usage.prompt_tokens END AS tokens_in,
@@ -506,8 +504,8 @@ def _refresh_aggregates(con: duckdb.DuckDBPyConnection) -> None:
             tool_calls = a.tool_calls, failures = a.failures
         FROM (
             SELECT ev.session_id, sum(r.n) AS n, min(r.first_ts) AS first_ts, max(r.last_ts) AS last_ts,
-                   least(sum(CASE WHEN r.msg_in + r.msg_out > 0 THEN r.msg_in ELSE r.fin_in END), {_I64_MAX}) AS tin,
-                   least(sum(CASE WHEN r.msg_in + r.msg_out > 0 THEN r.msg_out ELSE r.fin_out END), {_I64_MAX}) AS tout,
+                   least(sum(CASE WHEN r.msg_in + r.msg_out > 0 THEN r.msg_in ELSE r.fin_in END), {I64_MAX}) AS tin,
+                   least(sum(CASE WHEN r.msg_in + r.msg_out > 0 THEN r.msg_out ELSE r.fin_out END), {I64_MAX}) AS tout,
                    coalesce(arg_max(r.life, r.life_ts) FILTER (WHERE r.life IS NOT NULL) = 'SessionClosed', false) AS closed,
                    (SELECT count(*) FROM branches bb WHERE bb.session_id = ev.session_id) AS branches,
                    sum(r.tool_calls) AS tool_calls, sum(r.failures) AS failures

@@ -36,8 +36,10 @@ TOOL_KINDS: tuple[str, ...] = (
 # means the family (use ``role:tool`` for tool messages).
 ROLES: tuple[str, ...] = ("user", "assistant", "system", "tool")
 
-# Kinds whose rows count as failures (the journal's ``failure`` column): ToolCallFailed, a non-ok
-# ToolCallCompleted, RunErrored, ErrorRaised. The UI shows them in the error family.
+# What counts as a failure (the journal's ``failure`` column): an event of one of FAILURE_KINDS, or a
+# ToolCallCompleted whose status is not one of OK_STATUSES. The UI shows them in the error family. The write
+# paths (:mod:`.append_path` in Python, :func:`.schema.failure_sql` in SQL) read the rule from here.
+FAILURE_KINDS: tuple[str, ...] = ("ToolCallFailed", "RunErrored", "ErrorRaised")
 OK_STATUSES: tuple[str, ...] = ("ok", "success")
 
 

@@ -9,7 +9,27 @@ from __future__ import annotations
 
 import duckdb
 
+from .kinds import FAILURE_KINDS, OK_STATUSES
+
 SCHEMA_VERSION = 2
+
+
+def _sql_strings(values: tuple[str, ...]) -> str:
+    return ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+
+
+def failure_sql(kind: str, status: str) -> str:
+    """The SQL CASE that is an event's ``failure`` flag, given SQL expressions for its kind and its payload's
+    status (the rule of :data:`.kinds.FAILURE_KINDS` and :data:`.kinds.OK_STATUSES`)."""
+    return (
+        f"CASE WHEN {kind} IN ({_sql_strings(FAILURE_KINDS)}) THEN true "
+        f"WHEN {kind} = 'ToolCallCompleted' THEN coalesce({status} NOT IN ({_sql_strings(OK_STATUSES)}), false) "
+        "ELSE false END"
+    )
+
+
+# The flag over a stored row (its kind and payload columns): the migration and the older-schema views.
+FAILURE_SQL = failure_sql("kind", "payload->>'$.status'")
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
@@ -66,13 +86,10 @@ MIGRATIONS: dict[int, str] = {
     # no payloads (450 ms -> a few ms for a 200k-event session). The event_id index goes: the write path
     # already refuses duplicates (in the batch, and against the journal, under the file's write lock),
     # and maintaining the index cost a large part of every bulk insert.
-    2: """
+    2: f"""
     DROP INDEX IF EXISTS events_event_id;
     ALTER TABLE events ADD COLUMN failure BOOLEAN DEFAULT false;
-    UPDATE events SET failure = CASE
-        WHEN kind IN ('ToolCallFailed', 'RunErrored', 'ErrorRaised') THEN true
-        WHEN kind = 'ToolCallCompleted' THEN coalesce(payload->>'$.status' NOT IN ('ok', 'success'), false)
-        ELSE false END;
+    UPDATE events SET failure = {FAILURE_SQL};
     ALTER TABLE sessions ADD COLUMN tool_calls BIGINT DEFAULT 0;
     ALTER TABLE sessions ADD COLUMN failures BIGINT DEFAULT 0;
     UPDATE sessions AS s SET tool_calls = a.tool_calls, failures = a.failures

@@ -52,8 +52,8 @@ _SESSION_COLS = (
     "session_id, name, model, params, created_at, event_count, branch_count, tokens_in, tokens_out, "
     "first_ts, last_ts, closed"
 )
-_TOTALS_COLS = "tool_calls, failures"
-EXPORT_PAGE_BYTES = 4 * 1024 * 1024  # of payload and metadata text per page of an export  # kept by every write, so opening a session scans no events
+_TOTALS_COLS = "tool_calls, failures"  # kept by every write, so opening a session scans no events
+EXPORT_PAGE_BYTES = 4 * 1024 * 1024  # of payload and metadata text per page of an export
 
 
 def _candidates(rows: Sequence[Sequence[Any]]) -> str:

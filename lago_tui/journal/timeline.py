@@ -94,17 +94,22 @@ class _Fetched:
         return self._rows[0] if self._rows else None
 
 
-def _outcome_fields(con: duckdb.DuckDBPyConnection, row: Sequence[Any]) -> tuple[Any, ...]:
-    """(call_id, kind, ts, status, duration_ms, error) of a completion whose payload is too large for SQL."""
+def _outcome_fields(con: duckdb.DuckDBPyConnection, session_id: str, row: Sequence[Any]) -> tuple[Any, ...]:
+    """(call_id, kind, ts, status, duration_ms, error) of a completion whose payload is too large for SQL.
+
+    ``row[7]`` is the event's ``ord``: read by it, the zone maps skip all but its row group (events has no
+    index on event_id, so looking it up by that would scan the table once per large result).
+    """
     import json
 
-    found = con.execute("SELECT payload FROM events WHERE event_id = ?", [row[7]]).fetchone()
+    found = con.execute("SELECT payload FROM events WHERE session_id = ? AND ord = ?", [session_id, row[7]]).fetchone()
     try:
         payload = json.loads(found[0]) if found else {}
     except ValueError:
         payload = {}
     payload = payload if isinstance(payload, dict) else {}
     status, duration, error = payload.get("status"), payload.get("duration_ms"), payload.get("error")
+    # validate.I64_MIN..I64_MAX, written out: importing validate would load pydantic on the read path.
     return (row[0], row[1], row[2], status if isinstance(status, str) else None,
             duration if type(duration) is int and -(2**63) <= duration < 2**63 else None,
             error if isinstance(error, str) else None)
@@ -370,12 +375,12 @@ class Timeline(TimelineAPI):
         found = con.execute(
             f"SELECT call_id, kind, ts, CASE WHEN small THEN payload->>'$.status' END, "
             f"CASE WHEN small THEN TRY_CAST(payload->>'$.duration_ms' AS BIGINT) END, "
-            f"CASE WHEN small THEN payload->>'$.error' END, small, event_id FROM ("
+            f"CASE WHEN small THEN payload->>'$.error' END, small, ord FROM ("
             f"SELECT *, strlen(payload) <= {_PARSE_IN_SQL_MAX} AS small FROM events WHERE session_id = ? AND ({where}) "
             f"AND kind IN ('ToolCallCompleted', 'ToolCallFailed') AND call_id IN ({', '.join('?' * len(calls))}))",
             [*params, *calls],
         ).fetchall()
-        found = [row[:6] if row[6] else _outcome_fields(con, row) for row in found]
+        found = [row[:6] if row[6] else _outcome_fields(con, self.session_id, row) for row in found]
         outcomes: dict[str, ToolOutcome] = {}
         for call_id, kind, ts, status, duration, error in found:
             req = calls[call_id]

@@ -144,20 +144,6 @@ def _check_parsed(text: str, obj: Any) -> None:
             raise EventProblem(f"lone surrogate {bad} in a string (not valid Unicode)") from None
 
 
-def parse_event(text: str) -> Any:
-    """Parse one event's JSON text under the rules above (not yet its shape: see :func:`check_event`)."""
-    _check_size(text)
-    try:
-        obj = _DECODER.decode(text)
-    except json.JSONDecodeError as exc:
-        raise EventProblem(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
-    except RecursionError:
-        raise EventProblem(f"nested deeper than {MAX_DEPTH} levels") from None
-    _check_parsed(text, obj)
-    _check_stored_size(text, obj)
-    return obj
-
-
 def parse_event_at(text: str, pos: int) -> tuple[Any, int]:
     """Parse the JSON value starting at ``text[pos]`` (an element of a JSON array): (value, end).
 
@@ -347,7 +333,8 @@ def has_long_digit_run(data: bytes) -> bool:
 def check_event(text: str) -> dict[str, Any]:
     """Parse and check one event's JSON text; raises :class:`EventProblem`; returns the parsed event.
 
-    (:func:`parse_event` and :func:`check_envelope` in one, inlined: this runs once per imported event.)
+    (The size, depth and Unicode checks above and :func:`check_envelope` in one, inlined: this runs once
+    per imported event.)
     """
     if len(text) > _SIZE_SUSPECT:
         _check_size(text)
