@@ -107,11 +107,6 @@ def terminal_safe(text: str) -> str:
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def json_text(value: Any, *, indent: int | None = None) -> str:
-    """JSON for people and programs alike: UTF-8 text kept readable, anything a terminal would act on escaped."""
-    return terminal_safe(json.dumps(value, ensure_ascii=False, indent=indent))
-
-
 # --------------------------------------------------------------------------------------------- stdout
 
 
@@ -180,7 +175,7 @@ class Output:
 
     def json(self, value: Any, *, indent: int | None = None) -> None:
         """One JSON value and a newline (a JSON Lines record when ``indent`` is None)."""
-        self.write(json_text(value, indent=indent) + "\n")
+        self.write(json.dumps(value, ensure_ascii=False, indent=indent) + "\n")  # write() escapes
 
     def table(self, rows: Iterable[list[Any]], header: list[str], right: set[int] = frozenset(),
               widths: dict[int, int] | None = None) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 
 from ..journal import JournalAPI, JournalError
-from .output import Output, json_text, one_line, output_file, terminal_safe
+from .output import Output, one_line, output_file, terminal_safe
 
 
 def non_negative(text: str) -> int:
@@ -146,25 +148,14 @@ def cmd_export(journal: JournalAPI, args: argparse.Namespace, out: Output) -> in
     journal.check()
     chunks = iter(_export_lines(journal, args))
     first = next(chunks, None)  # an unknown session or branch fails here, before any file is touched
+    if first is not None:
+        chunks = itertools.chain([first], chunks)
     if not args.output:
-        for chunk in ([first] if first is not None else []):
-            out.write(chunk)
-        for chunk in chunks:
-            out.write(chunk)
+        out.writelines(chunks)  # escaped there
         return 0
     with output_file(args.output, protected=journal.local_files()) as fh:
-        pending: list[bytes] = []
-        size = 0
-        for chunk in ([first] if first is not None else []):
-            pending.append(terminal_safe(chunk).encode("utf-8"))
         for chunk in chunks:
-            data = terminal_safe(chunk).encode("utf-8")
-            pending.append(data)
-            size += len(data)
-            if size >= 1 << 20:
-                fh.write(b"".join(pending))
-                pending, size = [], 0
-        fh.write(b"".join(pending))
+            fh.write(terminal_safe(chunk).encode("utf-8"))
     return 0
 
 
@@ -172,7 +163,7 @@ def _export_lines(journal: JournalAPI, args: argparse.Namespace):  # noqa: ANN20
     """The export as text chunks; everything that can be refused is checked before the first one."""
     ranged = args.from_seq is not None or args.to_seq is not None
     if args.branch is None and args.format == "jsonl" and not ranged:
-        return (json_text(event) + "\n" for event in journal.export(args.session))
+        return (json.dumps(event, ensure_ascii=False) + "\n" for event in journal.export(args.session))
     from ..journal.formats import render
 
     detail = journal.session(args.session)
