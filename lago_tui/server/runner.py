@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
-import json
 import signal
 import socket
 import sys
@@ -28,6 +27,7 @@ from typing import Any
 import uvicorn
 
 from .accesslog import configure_logging, escape
+from .errors import error_response
 from .security import HEADER_TIMEOUT, KEEP_ALIVE_TIMEOUT, MAX_HEADER_BYTES
 from .state import ServerState
 
@@ -74,9 +74,8 @@ def default_loop() -> str:
 # own limit (security.HeaderLimit, 32 KiB) plus room for a long request line. h11 bounds a head that arrives
 # in pieces by itself (16 KiB); httptools does not, and read a 100 MB header line before letting go.
 MAX_HEAD_BYTES = MAX_HEADER_BYTES + 16 * 1024
-_HEAD_TOO_LARGE = json.dumps({"error": "request_header_fields_too_large",
-                              "message": f"request head is larger than {MAX_HEAD_BYTES} bytes"},
-                            separators=(",", ":")).encode()
+_HEAD_TOO_LARGE = error_response(431, f"request head is larger than {MAX_HEAD_BYTES} bytes",
+                                 code="request_header_fields_too_large").body
 
 
 def _protocol_class(http: str, header_timeout: float = HEADER_TIMEOUT) -> type[asyncio.Protocol]:
