@@ -36,8 +36,7 @@ from .ingest import search_text
 from .kinds import FAILURE_KINDS, OK_STATUSES
 from .models import KNOWN_PAYLOADS
 from .renames import BRANCH_RENAMED, SESSION_RENAMED
-from .validate import (MAX_DEPTH, MAX_EVENT_BYTES, EventProblem, check_envelope, check_event,
-                       has_long_digit_run)
+from .validate import EventProblem, check_dumped
 from .views import AppendResult
 
 _RENAMES = frozenset((SESSION_RENAMED, BRANCH_RENAMED))
@@ -121,16 +120,6 @@ GROUP BY session_id, run_id
 
 
 
-def _reparse_needed(raw: str) -> bool:
-    """Whether the gate could judge ``raw`` (``json.dumps`` of plain JSON values) otherwise than those values:
-    only through the checks its parse makes beyond the envelope's (integers beyond 64 bits, infinities and
-    NaN, surrogates and control characters, nesting, size). Text that could meet one of them is parsed
-    again by the gate itself; any other text parses back to exactly the values it was made from."""
-    return (len(raw) > MAX_EVENT_BYTES // 4 or "\\u" in raw or "Infinity" in raw or "NaN" in raw
-            or raw.count("{") + raw.count("[") > MAX_DEPTH
-            or has_long_digit_run(raw.encode("utf-8", "surrogatepass")))
-
-
 def _contribution(run: Sequence[int]) -> tuple[int, int]:
     """A run's share of its session's tokens: its messages' counts, or else its RunFinished usage."""
     m_in, m_out, f_in, f_out = run
@@ -176,7 +165,7 @@ class LeanAppender:
         ``generation`` is the owner's write generation of this transaction; ``minted`` the event_ids this
         process made itself (fresh ULIDs: no lookup needed); ``parsed``, where known, each row's event as
         plain JSON values (what ``json.loads`` makes; None where not known), which spares parsing it again
-        when its text is one the gate would read back to the same values (see :func:`_reparse_needed`).
+        when its text is one the gate would read back to the same values (see :func:`.validate.check_dumped`).
         Call :meth:`committed` once the COMMIT returned, :meth:`reset` when it did not or when another path
         wrote.
         """
@@ -307,7 +296,7 @@ class LeanAppender:
         for i, raw in enumerate(rows):
             obj = None if parsed is None else parsed[i]
             try:
-                event = check_event(raw) if obj is None or _reparse_needed(raw) else check_envelope(obj)
+                event = check_dumped(raw, obj)
             except EventProblem:
                 return None
             payload = event.get("payload")

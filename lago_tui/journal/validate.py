@@ -379,5 +379,18 @@ def check_line(raw: bytes, text: str) -> dict[str, Any]:
     return check_event(text)
 
 
+def check_dumped(raw: str, obj: Any | None) -> dict[str, Any]:
+    """:func:`check_event` for ``raw``, the ``json.dumps`` of the plain JSON values ``obj`` (what ``json.loads``
+    made; None when not known). The gate could judge the text otherwise than the values only through the
+    checks its parse makes beyond the envelope's (integers beyond 64 bits, infinities and NaN, surrogates and
+    control characters, nesting, size): text that could meet one of them is parsed again here; any other
+    text parses back to exactly the values it was made from, which are checked as they are."""
+    if (obj is None or len(raw) > _SIZE_SUSPECT or "\\u" in raw or "Infinity" in raw or "NaN" in raw
+            or raw.count("{") + raw.count("[") > MAX_DEPTH
+            or has_long_digit_run(raw.encode("utf-8", "surrogatepass"))):
+        return check_event(raw)
+    return check_envelope(obj)
+
+
 if orjson is not None:
     _orjson_loads, _orjson_dumps = orjson.loads, orjson.dumps
