@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the write path (pydantic models, ingest SQL) is imported on
     from .analysis_views import Comparison, Problem, StateAt
     from .models import BranchSpec, EventEnvelope, SessionSpec
     from .replay import ReplayCache
-from .timeline import _EVENT_COLS, Timeline, _event, execute_roomy
+from .timeline import _EVENT_COLS, Timeline, _event, _rows_between, execute_roomy
 from .views import (
     AppendResult,
     BranchInfo,
@@ -321,18 +321,10 @@ class Journal(JournalAPI):
         count = 256
         for session_id, branch_id, after, last in ranges:
             while after < last:
-
-                def page(count: int, after: int = after) -> list[tuple[Any, ...]]:
-                    top = min(last, after + count)  # seqs of a branch are contiguous: a page is a seq range
-                    with self._conn.reader() as con:
-                        assert con is not None
-                        return con.execute(
-                            f"SELECT {_EVENT_COLS} FROM events WHERE session_id = ? AND branch_id = ? AND seq > ? "
-                            "AND seq <= ? ORDER BY seq",
-                            [session_id, branch_id, after, top],
-                        ).fetchall()
-
-                rows, count = _fetch_shrinking(page, count)
+                top = min(last, after + count)  # seqs of a branch are contiguous: a page is a seq range
+                with self._conn.reader() as con:
+                    assert con is not None
+                    rows = _rows_between(con, session_id, branch_id, after + 1, top, [])  # halves on OOM
                 if not rows:
                     break
                 for row in rows:
