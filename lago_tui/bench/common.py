@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import statistics
 import time
@@ -11,6 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import synth
+
+T0 = 1_700_000_000_000_000  # the timestamps (microseconds) of the events the robust measures generate
+
+
+def child_env() -> dict[str, str]:
+    """The environment for a measuring child (``python -c ...``): this checkout's lago_tui first."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2]) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
 
 FULL = {"sessions": 10_000, "events": 1_000_000, "big": 200_000}
 QUICK = {"sessions": 1_000, "events": 100_000, "big": 20_000}

@@ -25,9 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import Result
+from .common import T0, Result, child_env
 
-T0 = 1_700_000_000_000_000
 
 AGENT = """
     import json, sys, threading, time
@@ -131,11 +130,9 @@ def trial(workdir: Path, seconds: float, rate: float, key_interval: float = 0.03
 
     path = workdir / f"fight-{time.monotonic_ns()}.duckdb"
     session = build_journal(path, events)
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     agent = subprocess.Popen([sys.executable, "-c", textwrap.dedent(AGENT), str(path), session, str(seconds), str(rate)],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=child_env())
     try:
         assert agent.stdout is not None
         if agent.stdout.readline().strip() != "ready":

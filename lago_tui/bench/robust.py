@@ -21,10 +21,9 @@ import textwrap
 import time
 from pathlib import Path
 
-from .common import Result
+from .common import T0, Result, child_env
 from .lockfight import lockfight_results
 
-T0 = 1_700_000_000_000_000
 
 _MEASURE = """
     import json, sys, time
@@ -74,10 +73,8 @@ def import_memory(scratch: Path, megabytes: int, log) -> Result:  # noqa: ANN001
     source = scratch / "memory.jsonl"
     events = generate(source, megabytes)
     journal = scratch / "memory.duckdb"
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2]) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(_MEASURE), str(journal), str(source)],
-                          capture_output=True, text=True, env=env, timeout=3600)
+                          capture_output=True, text=True, env=child_env(), timeout=3600)
     for leftover in (source, journal, Path(f"{journal}.wal"), Path(f"{journal}.lock")):
         leftover.unlink(missing_ok=True)
     if proc.returncode != 0:
