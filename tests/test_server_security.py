@@ -244,7 +244,7 @@ def test_a_head_that_never_ends_gets_431_at_once_and_the_server_keeps_serving(pl
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ")
         sent = 0
         try:
-            while sent < 50 * MAX_HEAD_BYTES:  # in pieces, as a slow or hostile client sends it
+            while sent < 400 * MAX_HEAD_BYTES:  # in pieces (19 MiB at most), as a hostile client sends it
                 sock.sendall(b"a" * 4096)
                 sent += 4096
         except OSError:
@@ -252,7 +252,9 @@ def test_a_head_that_never_ends_gets_431_at_once_and_the_server_keeps_serving(pl
         reply = sock.recv(65536)
     assert reply.startswith(b"HTTP/1.1 431 "), reply[:80]
     assert b'"error":"request_header_fields_too_large"' in reply
-    assert sent < 40 * MAX_HEAD_BYTES  # refused long before the client gave up (httptools read 100 MB)
+    # refused long before the client gave up (httptools alone read 100 MB); what was sent beyond the limit
+    # sat in the loopback socket buffers (a few MiB) when the server closed
+    assert sent < 300 * MAX_HEAD_BYTES
     assert plain.client().get("/health").status == 200
 
 
