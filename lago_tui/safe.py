@@ -75,6 +75,7 @@ __all__ = [
     "MAX_COMBINING",
     "MAX_STYLED_MARKS",
     "NEWLINE_MARKER",
+    "char_class",
     "one_line",
     "plain_visible_text",
     "safe_content",
@@ -169,7 +170,8 @@ def _escape(codepoint: int) -> str:
     return ascii(chr(codepoint))[1:-1]
 
 
-def _char_class(ranges: Iterable[tuple[int, int]]) -> str:
+def char_class(ranges: Iterable[tuple[int, int]]) -> str:
+    """The inside of a regex character class (``[...]``) matching the inclusive code point ``ranges``."""
     return "".join(
         f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges
     )
@@ -205,8 +207,8 @@ class _Scanner:
             | set(range(0x1F3FB, 0x1F400))
         ) - escaped
         self.mark_table = {cp: _escape(cp) for cp in self.marks}
-        bmp_escaped = _char_class(_to_ranges(cp for cp in escaped if cp <= 0xFFFF))
-        bmp_marks = _char_class(_to_ranges(cp for cp in self.marks if cp <= 0xFFFF))
+        bmp_escaped = char_class(_to_ranges(cp for cp in escaped if cp <= 0xFFFF))
+        bmp_marks = char_class(_to_ranges(cp for cp in self.marks if cp <= 0xFFFF))
         self.suspect = re.compile(f"[{bmp_escaped}{bmp_marks}{_ASTRAL}]")
         # Capturing groups: split() then puts the runs at the odd indices.
         self.escape_runs = re.compile(

@@ -30,6 +30,7 @@ from typing import Any
 import duckdb
 import pytest
 from bad_files import make_sqlite, make_text, make_truncated, make_zero
+from cli_support import LAGO, REPO, T0, repo_env
 from conftest import fixed_clock
 
 from lago_tui.app import LagoApp
@@ -38,12 +39,7 @@ from lago_tui.screens.error import JournalErrorScreen
 from lago_tui.screens.help import HelpScreen
 from lago_tui.screens.session_list import SessionListScreen
 
-REPO = Path(__file__).resolve().parents[1]
-T0 = 1_700_000_000_000_000
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX processes, signals and file systems")
-
-_BIN = Path(sys.executable).with_name("lago-tui")
-LAGO = [str(_BIN)] if _BIN.exists() else [sys.executable, "-m", "lago_tui"]
 
 
 def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
@@ -55,10 +51,8 @@ def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., N
 
 
 def child_env() -> dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     # Were anything to reach for the network through a proxy, it would hit a closed port (and strace sees it).
-    env.update(HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY="")
-    return env
+    return repo_env(HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY="")
 
 
 # --------------------------------------------------------------------------------------------- strace

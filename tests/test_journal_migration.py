@@ -6,20 +6,16 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import duckdb
 import pytest
+from cli_support import LAGO, REPO
 
 from lago_tui.journal import Journal
 from lago_tui.journal.schema import SCHEMA_VERSION
 from lago_tui.paths import demo_source
-
-REPO = Path(__file__).resolve().parents[1]
-_BIN = Path(sys.executable).with_name("lago-tui")
-LAGO = [str(_BIN)] if _BIN.exists() else [sys.executable, "-m", "lago_tui"]
 
 
 def _downgrade_to_v1(path: Path) -> None:

@@ -17,13 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_support import LAGO, T0, repo_env
 
 from lago_tui.journal import Journal
 
-REPO = Path(__file__).resolve().parents[1]
-_BIN = Path(sys.executable).with_name("lago-tui")
-LAGO = [str(_BIN)] if _BIN.exists() else [sys.executable, "-m", "lago_tui"]
-T0 = 1_700_000_000_000_000
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX devices, FIFOs and signals")
 
 # Bytes no output of the CLI may carry raw: C0 but tab/newline, DEL, C1 (as UTF-8), bidi and zero-width.
@@ -31,8 +28,7 @@ RAW_CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\x
 
 
 def env() -> dict[str, str]:
-    return dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                LAGO_TUI_CONFIG_DIR="/nonexistent-config")
+    return repo_env(LAGO_TUI_CONFIG_DIR="/nonexistent-config")
 
 
 def lago(cwd: Path, *args: str, stdout: int | None = subprocess.PIPE, timeout: float = 60,

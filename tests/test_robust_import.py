@@ -17,14 +17,11 @@ from typing import Any
 
 import duckdb
 import pytest
+from cli_support import LAGO, REPO, T0
 
 from lago_tui.journal import InvalidEvent, Journal
 from lago_tui.journal.validate import MAX_DEPTH, MAX_EVENT_BYTES
 
-REPO = Path(__file__).resolve().parents[1]
-_BIN = Path(sys.executable).with_name("lago-tui")
-LAGO = [str(_BIN)] if _BIN.exists() else [sys.executable, "-m", "lago_tui"]
-T0 = 1_700_000_000_000_000
 SID = "ROBUST"
 
 

@@ -9,7 +9,6 @@ import os
 import random
 import string
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,15 +16,12 @@ from pathlib import Path
 import duckdb
 import psutil
 import pytest
+from cli_support import LAGO, REPO, T0
 
 from lago_tui.journal import Journal, JournalCorrupt, JournalResource
 from lago_tui.journal import connection
 from lago_tui.journal.connection import _translate
 
-REPO = Path(__file__).resolve().parents[1]
-_BIN = Path(sys.executable).with_name("lago-tui")
-LAGO = [str(_BIN)] if _BIN.exists() else [sys.executable, "-m", "lago_tui"]
-T0 = 1_700_000_000_000_000
 RESULTS, RESULT_BYTES, HUGE = 2200, 20_000, 3
 
 

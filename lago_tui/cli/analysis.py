@@ -1,7 +1,7 @@
 """Commands that analyse a run: state (at an event), diff (two branches), check (integrity).
 
 Exit status: 0 on success; ``check`` exits 1 when it finds problems; every error is one line and exit 2.
-Journal strings in plain output go through :func:`.output.clean` (one line, control characters escaped).
+Journal strings in plain output go through :func:`.output.one_line` (one line, control characters escaped).
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-from typing import Any, TextIO
+from typing import Any
 
 from ..journal import JournalAPI
-from .output import clean, plural, table
+from .output import Output, one_line, plural
 
 __all__ = ["register"]
 
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
 # ---------------------------------------------------------------------------------------------- state
 
 
-def cmd_state(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_state(journal: JournalAPI, args: argparse.Namespace, out: Output) -> int:
     journal.check()
     detail = journal.session(args.session)
     state = journal.state_at(detail.summary.session_id, args.branch, args.at)
@@ -53,7 +53,7 @@ def cmd_state(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int
     names = {b.branch_id: b.name for b in detail.branches}
     info = detail.branch(state.branch_id)
     head = info.head_seq if info else state.at_seq
-    out.write(f"{clean(detail.summary.name)}  branch {clean(names.get(state.branch_id, state.branch_id))}"
+    out.write(f"{one_line(detail.summary.name)}  branch {one_line(names.get(state.branch_id, state.branch_id))}"
               f"  at seq {state.at_seq} of {head}\n")
     out.write(f"  tokens      {state.tokens_in:,} in / {state.tokens_out:,} out\n")
     counts = state.tool_counts()
@@ -70,33 +70,34 @@ def cmd_state(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int
     unfinished = [c for c in state.tool_calls if c.status == "pending"]
     if unfinished:
         out.write("\npending tool calls\n")
-        table([[str(c.seq), clean(c.tool_name)[:40], clean(c.call_id)[:40]] for c in unfinished],
-              ["SEQ", "TOOL", "CALL"], {0}, out)
+        out.table([[str(c.seq), one_line(c.tool_name)[:40], one_line(c.call_id)[:40]] for c in unfinished],
+                  ["SEQ", "TOOL", "CALL"], {0})
     running = [r for r in state.runs if r.status == "running"]
     if running:
         out.write("\nrunning\n")
         for r in running:
-            out.write(f"  {clean(r.run_id)}\n")
+            out.write(f"  {one_line(r.run_id)}\n")
     if state.files:
         out.write("\nfiles\n")
-        table([[clean(path), "" if f.size_bytes is None else f"{f.size_bytes:,}", clean(f.blob_hash or "-")[:16]]
-               for path, f in state.files.items()], ["PATH", "BYTES", "BLOB"], {1}, out)
+        out.table([[one_line(path), "" if f.size_bytes is None else f"{f.size_bytes:,}",
+                    one_line(f.blob_hash or "-")[:16]]
+                   for path, f in state.files.items()], ["PATH", "BYTES", "BLOB"], {1})
     if state.state not in ({}, None):
         out.write("\nagent state\n")
         for line in json.dumps(state.state, ensure_ascii=False, indent=2).splitlines():
-            out.write("  " + clean(line) + "\n")
+            out.write("  " + one_line(line) + "\n")
     if state.messages:
         out.write("\nmessages\n")
         for m in state.messages:
             mark = " " if m.branch_id == state.branch_id else "^"
-            out.write(f"{mark}{m.seq:>6}  {clean(m.role)[:10]:<10}  {clean(m.content)[:200]}\n")
+            out.write(f"{mark}{m.seq:>6}  {one_line(m.role)[:10]:<10}  {one_line(m.content)[:200]}\n")
     return 0
 
 
 # ---------------------------------------------------------------------------------------------- diff
 
 
-def cmd_diff(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_diff(journal: JournalAPI, args: argparse.Namespace, out: Output) -> int:
     from .. import summary as fmt
 
     journal.check()
@@ -109,7 +110,7 @@ def cmd_diff(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
     names = {b.branch_id: b.name for b in detail.branches}
 
     def name(branch_id: str) -> str:
-        return clean(names.get(branch_id, branch_id))
+        return one_line(names.get(branch_id, branch_id))
 
     lt, rt = cmp.left_totals, cmp.right_totals
     out.write(f"fork {name(cmp.fork_branch_id)} @{cmp.fork_seq}   "
@@ -124,7 +125,7 @@ def cmd_diff(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
     def side(s: Any) -> str:
         if s is None:
             return " " * half
-        text = f"{s.seq:>6} {clean(s.kind)[:17]:<17} {clean(s.summary)}"
+        text = f"{s.seq:>6} {one_line(s.kind)[:17]:<17} {one_line(s.summary)}"
         return text[:half].ljust(half)
 
     def header(branch_id: str | None) -> str:
@@ -156,14 +157,14 @@ def cmd_diff(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
         else:
             rows.append([label, f"{a:,}", f"{b:,}", signed(diff[key])])
     out.write("\n")
-    table(rows, ["", "LEFT", "RIGHT", "RIGHT-LEFT"], {1, 2, 3}, out)
+    out.table(rows, ["", "LEFT", "RIGHT", "RIGHT-LEFT"], {1, 2, 3})
     return 0
 
 
 # ---------------------------------------------------------------------------------------------- check
 
 
-def cmd_check(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_check(journal: JournalAPI, args: argparse.Namespace, out: Output) -> int:
     journal.check()
     session = journal.resolve_session(args.session) if args.session else None
     problems = journal.problems(session)
@@ -184,11 +185,11 @@ def cmd_check(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int
             names[sid] = detail.summary.name
             branch_names.update({(sid, b.branch_id): b.name for b in detail.branches})
     rows = [
-        [clean(names.get(p.session_id, p.session_id))[:40], clean(branch_names.get((p.session_id, p.branch_id),
-                                                                                    p.branch_id))[:30],
-         str(p.seq), p.code, clean(p.message)[:160]]
+        [one_line(names.get(p.session_id, p.session_id))[:40],
+         one_line(branch_names.get((p.session_id, p.branch_id), p.branch_id))[:30],
+         str(p.seq), p.code, one_line(p.message)[:160]]
         for p in problems
     ]
-    table(rows, ["SESSION", "BRANCH", "SEQ", "CODE", "PROBLEM"], {2}, out)
+    out.table(rows, ["SESSION", "BRANCH", "SEQ", "CODE", "PROBLEM"], {2})
     out.write(f"\n{plural(len(problems), 'problem')} in {plural(len(sessions), 'session')}\n")
     return 1

@@ -198,9 +198,9 @@ def _journal(path: str | None) -> JournalAPI:
 
 def _typeable(name: str) -> bool:
     """Whether a shell can offer the name as is (no control or invisible characters, one line)."""
-    from .output import clean
+    from .output import one_line
 
-    return bool(name) and clean(name) == name
+    return bool(name) and one_line(name) == name
 
 
 def _sessions(journal_path: str | None, current: str) -> list[str]:

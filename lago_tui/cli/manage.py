@@ -7,7 +7,7 @@ import sys
 from typing import TextIO
 
 from ..journal import JournalAPI, JournalError, NotFound
-from .output import PROG, clean, plural
+from .output import PROG, one_line, plural
 
 
 def register(sub: argparse._SubParsersAction) -> dict:
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
 
 
 def _label(name: str, session_id: str) -> str:
-    return f"{clean(name)} ({clean(session_id)})"
+    return f"{one_line(name)} ({one_line(session_id)})"
 
 
 def cmd_close(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> int:
@@ -50,16 +50,16 @@ def cmd_rename(journal: JournalAPI, args: argparse.Namespace, out: TextIO) -> in
             if info is None:
                 raise NotFound(f"no branch {args.branch!r} in session {detail.summary.name}")
             journal.rename_branch(sid, info.branch_id, args.new_name)
-            out.write(f"renamed branch {clean(info.name)} to {clean(args.new_name)} in "
+            out.write(f"renamed branch {one_line(info.name)} to {one_line(args.new_name)} in "
                       f"{_label(detail.summary.name, sid)}\n")
             return 0
         journal.rename_session(sid, args.new_name)
     except InvalidSpec as exc:
         raise JournalError(f"cannot rename: {exc}") from None
-    out.write(f"renamed {_label(detail.summary.name, sid)} to {clean(args.new_name)}\n")
+    out.write(f"renamed {_label(detail.summary.name, sid)} to {one_line(args.new_name)}\n")
     twins = journal.count_sessions(_exact_name(args.new_name)) - 1
     if twins > 0:  # allowed (Lago allows it), but worth knowing: the name no longer picks one session
-        sys.stderr.write(f"{PROG}: note: {plural(twins, 'other session')} also named {clean(args.new_name)}; "
+        sys.stderr.write(f"{PROG}: note: {plural(twins, 'other session')} also named {one_line(args.new_name)}; "
                          f"refer to this one by its id\n")
     return 0
 

@@ -40,9 +40,6 @@ def one_line(text: Any, width: int | None = None) -> str:
     return safe_one_line(text if isinstance(text, str) else str(text), width)
 
 
-clean = one_line  # the name the first commands used
-
-
 def error_line(message: str) -> str:
     """``lago-tui: error: MESSAGE`` as exactly one line (newline included)."""
     from ..safe import visible
@@ -80,12 +77,9 @@ def _emit(stream: Any, text: str) -> None:
 
 @cache
 def _json_unsafe() -> re.Pattern[str]:
-    from ..safe import ESCAPED_RANGES
+    from ..safe import ESCAPED_RANGES, char_class
 
-    parts = []
-    for lo, hi in ESCAPED_RANGES:
-        parts.append(f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}")
-    return re.compile("[" + "".join(parts) + "]")
+    return re.compile(f"[{char_class(ESCAPED_RANGES)}]")
 
 
 def _json_escape(match: re.Match[str]) -> str:
@@ -104,6 +98,8 @@ def terminal_safe(text: str) -> str:
     return _json_unsafe().sub(_json_escape, text)
 
 
+# The same set as lago_tui.safe's own _ASCII_CONTROL, kept here on purpose: importing safe loads Rich and
+# Textual (~0.1 s), and plain ASCII output such as `lago-tui completion bash` never needs them.
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -215,10 +211,6 @@ def stdout() -> Output:
         return Output(None)
     buffer = getattr(stream, "buffer", None)
     return Output(buffer if buffer is not None else _TextSink(stream))
-
-
-def table(rows: Iterable[list[Any]], header: list[str], right: set[int], out: Output) -> None:
-    out.table(rows, header, right)
 
 
 def plural(n: int, word: str) -> str:
