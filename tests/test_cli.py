@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import subprocess
 import sys
 from pathlib import Path
@@ -159,6 +160,36 @@ def test_import_from_a_pipe_and_bad_paths(target: str, tmp_path: Path, capsys: p
     for path, expected in ((tmp_path, "is a directory"), (tmp_path / "nope.jsonl", "no such file")):
         code, out, err = cli(capsys, "--journal", target, "import", str(path))
         assert code == 2 and err == f"lago-tui: error: {path}: {expected}\n", err
+
+
+def test_a_fifo_whose_writer_opens_it_a_moment_later_is_imported(tmp_path: Path) -> None:
+    """`mkfifo p; generate > p & lago-tui import p`: the writer may open the pipe after the import did; before,
+    the import read the end at once and said 'no events' (the newcomer's run of the suite caught it)."""
+    import threading
+
+    line = json.dumps({"event_id": "E1", "session_id": "S", "timestamp": 1,
+                       "payload": {"type": "SessionCreated", "name": "late", "config": {}}})
+    fifo = tmp_path / "late.fifo"
+    os.mkfifo(fifo)
+
+    def late_writer() -> None:
+        time.sleep(0.5)
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # fails at once when nobody reads any more
+        except OSError:
+            return
+        os.set_blocking(fd, True)
+        os.write(fd, (line + "\n").encode())
+        os.close(fd)
+
+    writer = threading.Thread(target=late_writer, daemon=True)
+    writer.start()
+    try:
+        with Journal(tmp_path / "j.duckdb") as journal:
+            assert journal.import_file(fifo).events == 1
+            assert [s.name for s in journal.list_sessions()] == ["late"]
+    finally:
+        writer.join(10)
 
 
 def test_binary_entry_point_and_demo(target: str) -> None:

@@ -5,9 +5,9 @@ event is checked by :mod:`.validate` as it is read, and each chunk is appended b
 worker thread while the next chunk is read and checked (two cores: Python checks, DuckDB inserts). All of it
 is one transaction: any failure, or Ctrl-C, leaves the journal as it was.
 
-What a path may be: a regular file, a pipe or FIFO (``<(generate)``; a FIFO nobody writes to reads as empty,
-so nothing waits forever), or a character device (``/dev/stdin``; ``/dev/zero`` is refused at once as not
-text). A directory or socket is refused. Memory stays bounded whatever the input: one chunk being checked,
+What a path may be: a regular file, a pipe or FIFO (``<(generate)``; a FIFO whose writer has not come after
+:data:`FIFO_WAIT` seconds reads as empty, so nothing waits forever), or a character device (``/dev/stdin``;
+``/dev/zero`` is refused at once as not text). A directory or socket is refused. Memory stays bounded whatever the input: one chunk being checked,
 one being inserted, and no line or array element longer than :data:`~.validate.MAX_TEXT_BYTES`.
 """
 
@@ -18,6 +18,7 @@ import itertools
 import json
 import os
 import queue
+import select
 import stat
 import sys
 import threading
@@ -42,6 +43,7 @@ LARGE_WEIGHT = 4
 CHUNK_EVENTS = 30_000
 FIRST_CHUNK_BYTES = 1024 * 1024  # smaller, so that inserting starts early; chunks then double up to CHUNK_BYTES
 READ_BLOCK = 1024 * 1024
+FIFO_WAIT = 2.0  # seconds a named pipe's writer has to open it and send its first bytes (see open_input)
 _MIB = MAX_TEXT_BYTES // (1024 * 1024)
 
 Rows = list[Row]
@@ -66,12 +68,26 @@ def open_input(path: Path) -> int:
             raise JournalError(f"{path}: is a directory")
         if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
             raise JournalError(f"{path}: not a file, pipe or character device")
+        if stat.S_ISFIFO(mode):
+            _wait_for_a_writer(fd, FIFO_WAIT)
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)  # opened without waiting; from here on, read as a file is read
     except BaseException:
         os.close(fd)
         raise
     return fd
+
+
+def _wait_for_a_writer(fd: int, seconds: float) -> None:
+    """A FIFO's writer may open it a moment after we do (``mkfifo p; gen > p & import p``): until it does, a
+    read would see the end at once. Wait up to ``seconds`` for its first bytes (or its close); a writer that
+    never comes leaves an empty input, which is refused as such. (Linux and macOS poll a FIFO with no writer
+    as not ready.)"""
+    if not hasattr(select, "poll"):
+        return
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    poller.poll(int(seconds * 1000))
 
 
 class ImportSource:
