@@ -3,7 +3,8 @@
 The file is read in blocks and cut into chunks of at most :data:`CHUNK_BYTES` / :data:`CHUNK_EVENTS`; each
 event is checked by :mod:`.validate` as it is read, and each chunk is appended by :class:`.ingest.Ingest` in a
 worker thread while the next chunk is read and checked (two cores: Python checks, DuckDB inserts). All of it
-is one transaction: any failure, or Ctrl-C, leaves the journal as it was.
+is one transaction: any failure, or Ctrl-C, leaves the journal as it was. (A regular JSON Lines file of up to
+128 MB goes to :mod:`.wholefile` first, and comes here only if that declines it.)
 
 What a path may be: a regular file, a pipe or FIFO (``<(generate)``; a FIFO whose writer has not come after
 :data:`FIFO_WAIT` seconds reads as empty, so nothing waits forever), or a character device (``/dev/stdin``;
@@ -31,7 +32,7 @@ import duckdb
 from .bulk import paused_gc
 from .errors import InvalidEvent, JournalError
 from .ingest import Ingest, IngestResult, Row, search_text
-from .validate import MAX_TEXT_BYTES, EventProblem, check_envelope, check_line, parse_event_at
+from .validate import MAX_TEXT_BYTES, EventProblem, check_compact, check_envelope, check_event, parse_event_at
 
 # Each chunk costs some 20-50 ms of fixed work (statements planned, temp tables made), so chunks are as large
 # as memory allows. DuckDB parses a chunk of small events (a few hundred bytes) in about 4 times its size, of
@@ -185,15 +186,20 @@ class ImportSource:
                 if text.startswith("\ufeff"):
                     text, complete = text[1:], complete[3:]
                 at_start = False
+            has_cr = b"\r" in complete
+            # Whether lines are written spaced (json.dumps's default), judged by the block's first line.
+            spaced = b'": ' in complete[: complete.find(b"\n")]
             # The same lines as bytes (UTF-8 never has a newline byte inside a character): the fast path parses those.
             for line, raw in zip(text.split("\n"), complete.split(b"\n")):
                 line_no += 1
-                if line.endswith("\r"):
+                if has_cr and line.endswith("\r"):
                     line, raw = line[:-1], raw[:-1]
                 if not line or line.isspace():
                     continue
                 try:
-                    event = check_line(raw, line)
+                    event = check_compact(raw, spaced=spaced, escaped=False)
+                    if event is None:
+                        event = check_event(line)
                 except EventProblem as exc:
                     raise InvalidEvent(f"{self.path}:{line_no}", str(exc), index=line_no) from None
                 weight = len(line)  # _full and _weight, inlined: this runs once per event
