@@ -356,9 +356,10 @@ def test_a_journal_that_already_holds_huge_token_counts_still_takes_appends(tmp_
 
 MEASURE = """
     import sys, threading, time, psutil
-    from lago_tui.journal import Journal, connection, importer
+    from lago_tui.journal import Journal, connection, importer, wholefile
     connection.WRITER_MEMORY_LIMIT = "64MB"  # DuckDB's pool fills sooner: what is left is what grows
     importer.CHUNK_BYTES = 2 * 1024 * 1024  # and both files are many chunks
+    wholefile.WHOLE_MAX = 0  # streamed (a file read whole needs memory in proportion, up to WHOLE_MAX)
     proc = psutil.Process()
     peak = [0]
     def sample():

@@ -248,7 +248,7 @@ class Connector:
 
     # ------------------------------------------------------------------ opening
 
-    def _open(self, *, read_only: bool, creating: bool = False) -> duckdb.DuckDBPyConnection:
+    def _open(self, *, read_only: bool, creating: bool = False, readable: Path | None = None) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.busy_timeout
         delay = 0.01
         while True:
@@ -263,7 +263,18 @@ class Connector:
                     config["threads"] = 1
                 else:
                     config["memory_limit"] = WRITER_MEMORY_LIMIT
+                if readable is not None:
+                    # The one file SQL may read (an import's, see wholefile.py): it can only be named while
+                    # access is on, and access, once off, cannot be turned back on.
+                    config["enable_external_access"] = True
                 con = duckdb.connect(str(self.path), read_only=read_only, config=config)
+                if readable is not None:
+                    try:
+                        con.execute("SET allowed_paths = ?", [[str(readable)]])
+                        con.execute("SET enable_external_access = false")
+                    except BaseException:
+                        con.close()
+                        raise
                 con.execute("SET enable_progress_bar = false")
                 if not read_only:
                     # ZSTD compresses a whole vector (2,048 values) of large strings together, so reading one
@@ -460,9 +471,12 @@ class Connector:
 
     # ------------------------------------------------------------------ writers
 
+    reads_files = True  # writer(readable=...) lets an import's SQL read its file (see wholefile.py)
+
     @contextmanager
-    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def writer(self, *, readable: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection inside one transaction; committed on success, closed afterwards.
+        ``readable``: the one file its SQL may read (an import's); no file otherwise.
 
         The writer-intent lock is held from before the file is opened until after it is closed, so
         readers (here and in other processes) let go of it and do not take it back meanwhile.
@@ -481,7 +495,7 @@ class Connector:
             # made since the check above, which _open waits for).
             creating_here = not exists and not os.path.lexists(self.path)
             try:
-                con = self._open(read_only=False, creating=not exists)
+                con = self._open(read_only=False, creating=not exists, readable=readable)
                 try:
                     try:
                         self._check_schema(con, writable=True)

@@ -141,6 +141,17 @@ FROM f
 
 
 @dataclass(frozen=True)
+class Pending:
+    """A checked chunk waiting for its insert (see :meth:`Ingest.check_extracted`)."""
+
+    added: int
+    forks: bool
+    customs: int
+    first_rowid: int
+    sessions: list[str]
+
+
+@dataclass(frozen=True)
 class IngestResult:
     sessions_created: int
     events_added: int
@@ -207,6 +218,8 @@ class Ingest:
         self._implicit = 0  # sessions created implicitly so far (they may still meet their SessionCreated)
         self._touched: set[str] = set()  # sessions that got events: their aggregates are recomputed at the end
         self._skipped: set[int] = set()  # idx of the current chunk's rows that were already in the journal
+        self._first_ord = 0  # ord of the current chunk's events: this plus their rowid in _new plus 1
+        self._refreshed = False  # the sessions' aggregates are computed already (refresh_ahead)
         self.seqs: dict[int, int] | None = {} if track_seqs else None  # idx -> assigned (or stored) seq
         con.execute("CREATE OR REPLACE TEMP TABLE _implicit (session_id VARCHAR)")
 
@@ -228,9 +241,16 @@ class Ingest:
         unique within the chunk (the callers check that as they read; across chunks it is checked here)."""
         if not rows:
             return
+        extract_rows(self.con, rows)
+        pending = self.check_extracted(len(rows))
+        if pending is not None:
+            self.insert_extracted(pending, [idx for idx, _, _ in rows])
+
+    def check_extracted(self, count: int) -> Pending | None:
+        """Every check of the chunk in ``_ev`` (``count`` rows) that can fail, and the sessions and branches it
+        creates; None when all of its events are already in the journal. :meth:`insert_extracted` completes it."""
         con = self.con
-        extract_rows(con, rows)
-        self.total += len(rows)
+        self.total += count
         self._skip_known()
         # What the chunk holds decides which statements it needs (each costs 1-6 ms, whatever the chunk).
         added, forks, off_main, customs, first_rowid, sessions = con.execute(
@@ -239,18 +259,106 @@ class Ingest:
             "list(DISTINCT session_id) FROM _new"
         ).fetchone()
         if added == 0:
-            return
+            return None
         self._sessions()
         if forks or off_main:
             self._branches(forks, off_main)
         # Renames (Custom events, see renames.py): well-formed, and branch names unique at every point.
         if customs or forks:
             renames.check(con, self._fail, new_branches=forks)
-        self._insert(added, forks, first_rowid)
-        if customs:
+        if forks:
+            self._fork_points()
+        return Pending(added, forks, customs, first_rowid, sessions)
+
+    def insert_extracted(self, pending: Pending, idxs: Iterable[int]) -> None:
+        """Insert the chunk :meth:`check_extracted` passed, its search texts in ``_ev``; ``idxs``: its rows' idx."""
+        self.begin_insert(pending)
+        self.insert_rows()
+        self.end_insert(pending, idxs)
+
+    def begin_insert(self, pending: Pending, *, in_order: bool = False) -> None:
+        """The branches the chunk creates, and the seq of each of its events (``in_order``: ``_seq_of`` sorted
+        by idx, for :meth:`insert_in_order`)."""
+        con = self.con
+        if pending.forks:
+            self.branches_created += con.execute(
+                "INSERT INTO branches (session_id, branch_id, name, parent_branch_id, fork_point_seq, created_at) "
+                "SELECT session_id, branch_id, name, parent_branch_id, fork_point_seq, created_at FROM _new_branches"
+            ).fetchone()[0]
+        # seq: after the branch's head, in input order; ord: the global write order, in input order (the rows
+        # of _new were written in idx order, so their rowid minus the first one is their rank; a temp table
+        # made inside a transaction numbers its rows from 2^55, never from 0). The window that numbers the rows
+        # of each branch sees only (idx, session, branch): sorting the wide rows cost as much again.
+        self._first_ord = self.base_ord + len(self._inserted_idx) - pending.first_rowid
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _seq_of AS
+            SELECT n.idx, coalesce(b.head_seq, 0) + row_number() OVER (PARTITION BY n.session_id, n.branch_id ORDER BY n.idx) AS seq
+            FROM _new n LEFT JOIN branches b ON b.session_id = n.session_id AND b.branch_id = n.branch_id
+            """ + (" ORDER BY n.idx" if in_order else "")
+        )
+
+    @property
+    def skipped_any(self) -> bool:
+        """Whether some events of the current chunk were already in the journal (and are not inserted)."""
+        return bool(self._skipped)
+
+    def insert_in_order(self, texts: str, lo: int, hi: int) -> int:
+        """Insert the chunk's events whose idx is in ``lo``..``hi``, given their search texts in idx order joined
+        by NUL; the number inserted. Rows are matched by position (no join: half the cost), so the chunk must
+        have no events already in the journal (:attr:`skipped_any`) and ``_seq_of`` be in order (see
+        :meth:`begin_insert`); a row whose seq is not its own stops the insert."""
+        return self.con.execute(
+            """
+            INSERT INTO events (event_id, session_id, branch_id, seq, run_id, ts, parent_id, kind, payload, metadata,
+                                schema_version, text, tokens_in, tokens_out, call_id, failure, ord)
+            SELECT n.event_id, n.session_id, n.branch_id,
+                   CASE WHEN n.idx = s.idx THEN s.seq ELSE error('import: rows out of step') END,
+                   n.run_id, n.ts, n.parent_id, n.kind, n.payload, n.metadata, n.schema_version, t.text, n.tokens_in,
+                   n.tokens_out, n.call_id, n.failure, $first_ord + n.rowid + 1
+            FROM (SELECT * FROM _new WHERE idx BETWEEN $lo AND $hi) n
+            POSITIONAL JOIN (SELECT idx, seq FROM _seq_of WHERE idx BETWEEN $lo AND $hi) s
+            POSITIONAL JOIN (SELECT unnest(string_split($texts, chr(0))) AS text) t
+            """,
+            {"texts": texts, "lo": lo, "hi": hi, "first_ord": self._first_ord},
+        ).fetchone()[0]
+
+    def insert_rows(self, texts: str | None = None, params: dict[str, Any] | None = None, *,
+                    between: tuple[int, int] | None = None) -> None:
+        """Insert the chunk's events; with ``texts``, a relation of (idx, text) (named ``params`` for its SQL),
+        only its rows, with its texts, all of them ``between`` two idx (a range scanned, not the whole chunk)."""
+        source = f"{texts} t JOIN _new n USING (idx)" if texts else "_new n"
+        self.con.execute(
+            f"""
+            INSERT INTO events (event_id, session_id, branch_id, seq, run_id, ts, parent_id, kind, payload, metadata,
+                                schema_version, text, tokens_in, tokens_out, call_id, failure, ord)
+            SELECT n.event_id, n.session_id, n.branch_id, s.seq, n.run_id, n.ts, n.parent_id, n.kind, n.payload,
+                   n.metadata, n.schema_version, coalesce({"t" if texts else "n"}.text, ''), n.tokens_in, n.tokens_out,
+                   n.call_id, n.failure, $first_ord + n.rowid + 1
+            FROM {source} JOIN _seq_of s USING (idx)
+            {"WHERE n.idx BETWEEN $lo AND $hi AND s.idx BETWEEN $lo AND $hi" if between else ""}
+            """,
+            {**(params or {}), "first_ord": self._first_ord, **({"lo": between[0], "hi": between[1]} if between else {})},
+        )
+
+    def end_insert(self, pending: Pending, idxs: Iterable[int]) -> None:
+        """The branches' heads moved, renames applied: the chunk is in."""
+        con = self.con
+        self.added += pending.added
+        con.execute(
+            """
+            UPDATE branches AS b SET head_seq = b.head_seq + h.n
+            FROM (SELECT session_id, branch_id, count(*) AS n FROM _new GROUP BY ALL) h
+            WHERE b.session_id = h.session_id AND b.branch_id = h.branch_id
+            """
+        )
+        if pending.customs:
             renames.apply(con)
-        self._inserted_idx.extend(idx for idx, _, _ in rows if idx not in self._skipped)
-        self._touched.update(sessions)
+        if self._skipped:
+            self._inserted_idx.extend(idx for idx in idxs if idx not in self._skipped)
+        else:
+            self._inserted_idx.extend(idxs)
+        self._touched.update(pending.sessions)
         if self.seqs is not None:
             self.seqs.update(con.execute("SELECT idx, seq FROM _seq_of").fetchall())
 
@@ -422,72 +530,50 @@ class Ingest:
             """
         )
 
-    def _insert(self, added: int, forks: bool, first_rowid: int) -> None:
-        con = self.con
-        if forks:
-            # A fork point must be at or before the head of the parent when the BranchCreated is appended:
-            # the parent's head before this chunk plus the chunk's events on it up to that one.
-            self._fail(
-                """
-                SELECT nb.created_idx, 'fork_point_seq ' || nb.fork_point_seq || ' is past the head of branch '
-                       || nb.parent_branch_id || ' (' || h.head || ')'
-                FROM _new_branches nb
-                JOIN (SELECT nb2.created_idx,
-                             coalesce(any_value(b.head_seq), 0) + count(n.idx) FILTER (WHERE n.idx < nb2.created_idx) AS head
-                      FROM _new_branches nb2
-                      LEFT JOIN branches b ON b.session_id = nb2.session_id AND b.branch_id = nb2.parent_branch_id
-                      LEFT JOIN _new n ON n.session_id = nb2.session_id AND n.branch_id = nb2.parent_branch_id
-                      GROUP BY nb2.created_idx) h USING (created_idx)
-                WHERE nb.fork_point_seq > h.head ORDER BY nb.created_idx LIMIT 1
-                """
-            )
-            self.branches_created += con.execute(
-                "INSERT INTO branches (session_id, branch_id, name, parent_branch_id, fork_point_seq, created_at) "
-                "SELECT session_id, branch_id, name, parent_branch_id, fork_point_seq, created_at FROM _new_branches"
-            ).fetchone()[0]
-        # seq: after the branch's head, in input order; ord: the global write order, in input order (the rows
-        # of _new were written in idx order, so their rowid minus the first one is their rank; a temp table
-        # made inside a transaction numbers its rows from 2^55, never from 0). The window that numbers the rows
-        # of each branch sees only (idx, session, branch): sorting the wide rows cost as much again.
-        first = self.base_ord + len(self._inserted_idx) - first_rowid
-        con.execute(
+    def _fork_points(self) -> None:
+        """A fork point must be at or before the head of the parent when the BranchCreated is appended: the
+        parent's head before this chunk plus the chunk's events on it up to that one."""
+        self._fail(
             """
-            CREATE OR REPLACE TEMP TABLE _seq_of AS
-            SELECT n.idx, coalesce(b.head_seq, 0) + row_number() OVER (PARTITION BY n.session_id, n.branch_id ORDER BY n.idx) AS seq
-            FROM _new n LEFT JOIN branches b ON b.session_id = n.session_id AND b.branch_id = n.branch_id
-            """
-        )
-        con.execute(
-            """
-            INSERT INTO events (event_id, session_id, branch_id, seq, run_id, ts, parent_id, kind, payload, metadata,
-                                schema_version, text, tokens_in, tokens_out, call_id, failure, ord)
-            SELECT n.event_id, n.session_id, n.branch_id, s.seq, n.run_id, n.ts, n.parent_id, n.kind, n.payload,
-                   n.metadata, n.schema_version, coalesce(n.text, ''), n.tokens_in, n.tokens_out, n.call_id, n.failure,
-                   ? + n.rowid + 1
-            FROM _new n JOIN _seq_of s USING (idx)
-            """,
-            [first],
-        )
-        self.added += added
-        con.execute(
-            """
-            UPDATE branches AS b SET head_seq = b.head_seq + h.n
-            FROM (SELECT session_id, branch_id, count(*) AS n FROM _new GROUP BY ALL) h
-            WHERE b.session_id = h.session_id AND b.branch_id = h.branch_id
+            SELECT nb.created_idx, 'fork_point_seq ' || nb.fork_point_seq || ' is past the head of branch '
+                   || nb.parent_branch_id || ' (' || h.head || ')'
+            FROM _new_branches nb
+            JOIN (SELECT nb2.created_idx,
+                         coalesce(any_value(b.head_seq), 0) + count(n.idx) FILTER (WHERE n.idx < nb2.created_idx) AS head
+                  FROM _new_branches nb2
+                  LEFT JOIN branches b ON b.session_id = nb2.session_id AND b.branch_id = nb2.parent_branch_id
+                  LEFT JOIN _new n ON n.session_id = nb2.session_id AND n.branch_id = nb2.parent_branch_id
+                  GROUP BY nb2.created_idx) h USING (created_idx)
+            WHERE nb.fork_point_seq > h.head ORDER BY nb.created_idx LIMIT 1
             """
         )
 
     # ------------------------------------------------------------------ the end
 
+    def refresh_ahead(self, pending: Pending) -> None:
+        """The sessions' aggregates as they will be once the chunk :meth:`check_extracted` passed is inserted (its
+        events counted from ``_new``), computed while its events wait for their search texts; :meth:`finish` then
+        has nothing left to do. Only for the last chunk of an ingest."""
+        self.con.execute("CREATE OR REPLACE TEMP TABLE _touched AS SELECT unnest(?::VARCHAR[]) AS session_id",
+                         [sorted(self._touched.union(pending.sessions))])
+        _refresh_aggregates(self.con, {"first_ord": self._first_ord})
+        self._refreshed = True
+
     def finish(self) -> IngestResult:
-        if self.added:
+        if self.added and not self._refreshed:
             self.con.execute("CREATE OR REPLACE TEMP TABLE _touched AS SELECT unnest(?::VARCHAR[]) AS session_id",
                              [sorted(self._touched)])
             _refresh_aggregates(self.con)
         return IngestResult(self.sessions_created, self.added, self.total - self.added, self.branches_created)
 
 
-def _refresh_aggregates(con: duckdb.DuckDBPyConnection) -> None:
+# The columns of stored events the aggregates read, and the same of the current chunk's events before their insert.
+_AGGREGATED = "session_id, run_id, kind, ts, failure, tokens_in, tokens_out"
+_STORED_EVENTS = f"SELECT {_AGGREGATED}, ord FROM events WHERE session_id IN (SELECT session_id FROM _touched)"
+_PENDING_EVENTS = f"SELECT {_AGGREGATED}, $first_ord + rowid + 1 AS ord FROM _new"
+
+
+def _refresh_aggregates(con: duckdb.DuckDBPyConnection, pending: dict[str, int] | None = None) -> None:
     """Recompute the aggregates of the sessions the ingest touched (no drift, no double counting).
 
     Tokens: an assistant Message's token_usage counts; a RunFinished's usage counts only for runs whose
@@ -524,13 +610,14 @@ def _refresh_aggregates(con: duckdb.DuckDBPyConnection) -> None:
                        coalesce(sum(tokens_out::HUGEINT) FILTER (WHERE kind = 'RunFinished'), 0) AS fin_out,
                        arg_max(kind, ord) FILTER (WHERE kind IN ('SessionClosed', 'SessionResumed')) AS life,
                        max(ord) FILTER (WHERE kind IN ('SessionClosed', 'SessionResumed')) AS life_ts
-                FROM events WHERE session_id IN (SELECT session_id FROM _touched)
+                FROM ({_STORED_EVENTS}{f" UNION ALL {_PENDING_EVENTS}" if pending else ""})
                 GROUP BY session_id, run_id
             ) r ON r.session_id = ev.session_id
             GROUP BY ev.session_id
         ) a
         WHERE s.session_id = a.session_id
-        """
+        """,
+        *([pending] if pending else []),
     )
 
 

@@ -280,10 +280,22 @@ class Journal(JournalAPI):
     def import_file(self, path: str | os.PathLike[str]) -> ImportResult:
         """Import a JSON array or JSON Lines file of EventEnvelopes in one transaction (all or nothing).
 
-        The file is streamed (memory stays bounded whatever its size); see :mod:`.importer`.
+        A regular JSON Lines file of a size DuckDB can hold is read whole by DuckDB while Python checks it
+        (:mod:`.wholefile`); any other input, and any file that path declines, is streamed (memory stays
+        bounded whatever its size; :mod:`.importer`). Both accept and refuse the same files, the same way.
         """
         from .importer import ImportSource, import_into
+        from .wholefile import Declined, import_whole, suits
 
+        readable = suits(Path(path)) if getattr(self._conn, "reads_files", False) else None
+        if readable is not None:
+            try:
+                with self._conn.writer(readable=readable) as con:
+                    result = import_whole(con, readable)
+                return ImportResult(str(path), result.sessions_created, result.events_added, result.events_skipped,
+                                    result.branches_created)
+            except Declined:
+                pass  # rolled back: the streamed import below says what is wrong, or imports what this could not
         source = ImportSource(Path(path))
         chunks = source.chunks()
         try:
