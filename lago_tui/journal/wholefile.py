@@ -37,8 +37,9 @@ from .ingest import _EXTRACT_SQL, Ingest, IngestResult, Pending, search_text
 from .validate import MAX_TEXT_BYTES, check_compact, check_event
 
 WHOLE_MIN = 1024 * 1024  # smaller files are one chunk of the streamed import anyway
-# DuckDB holds the parsed file (its payloads and columns, some 1.5 times the file) in the writer's buffer pool,
-# spilling what does not fit; past this the streamed import, in bounded chunks, does as well.
+# DuckDB holds the parsed file and the events being inserted (some 5 times the file) in the writer's buffer pool,
+# and Python the search texts: past this the streamed import, in bounded chunks, takes less memory (a 120 MB
+# file peaks at ~430 MB read whole, a 1 GB one at ~500 MB streamed: `python -m lago_tui.bench.robust`).
 WHOLE_MAX = 128 * 1024 * 1024
 SEND_EVENTS = 16_384  # events checked between two hand-overs of search texts to DuckDB's thread
 NEAR_END_BLOCKS = 2  # ...but in the file's last blocks, every block's
@@ -59,7 +60,7 @@ _LINES = (
 _EXTRACT_FILE_SQL = _EXTRACT_SQL.replace("FROM _stage", f"FROM {_LINES}")
 assert _EXTRACT_FILE_SQL != _EXTRACT_SQL
 
-# One chunk's search texts, by line: two strings split by DuckDB (NUL cannot be in them: see _texts).
+# One chunk's search texts, by line: two strings split by DuckDB (_insert_chunk: when no text holds a NUL).
 _TEXTS = ("(SELECT unnest(string_split($idx, ',')::BIGINT[]) AS idx, "
           "unnest(string_split($texts, chr(0))) AS text)")
 
@@ -249,9 +250,14 @@ def import_whole(con: duckdb.DuckDBPyConnection, path: Path) -> IngestResult:
     gc_paused = paused_gc()
     gc_paused.__enter__()
     duck.thread.start()
+    def send(chunk: tuple[array, list[str]]) -> None:
+        if duck.failure is not None:  # the checks found a problem, or DuckDB did: no use reading on
+            raise Declined("DuckDB's half failed")
+        duck.chunks.put(chunk)
+
     try:
         try:
-            checker.run(duck.chunks.put)
+            checker.run(send)
         except BaseException as exc:
             duck.stop.set()
             duck.chunks.put(_END)
