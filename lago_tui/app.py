@@ -14,12 +14,13 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.command import CommandPalette
 from textual.binding import Binding
 from textual.screen import Screen
 
-from . import summary
+from . import idle_gc, summary
 from .commands import SessionCommands
 from .journal import JournalAPI, JournalError
 from .messages import DisplayChanged, JournalChanged
@@ -70,6 +71,7 @@ class LagoApp(App[None]):
         self._status_note: str | None = None
         self._status_notice: Any = None
         self._limitations_said = False
+        self._collector = idle_gc.IdleCollector()
         self._settings_loaded = False
         self._apply_saved_theme()
         # Times: local with the zone shown, unless --utc or the saved setting asks for UTC.
@@ -129,6 +131,14 @@ class LagoApp(App[None]):
         self.push_screen(SessionListScreen())
         self._last_token = self.journal.change_token()
         self.set_interval(self.watch_interval, self._poll_journal, name="journal-watch")
+        # Full garbage collections while the user is idle (see idle_gc.py), from when the first screen is up.
+        self.call_after_refresh(self._collector.start)
+        self.set_interval(idle_gc.TICK, self._collector.tick, name="idle-gc")
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self._collector.saw_input()
+        await super().on_event(event)
 
     def _poll_journal(self) -> None:
         token = self.journal.change_token()
@@ -175,6 +185,7 @@ class LagoApp(App[None]):
         self._poll_journal()
 
     def on_unmount(self) -> None:
+        self._collector.stop()
         self.journal.close()
 
     # ------------------------------------------------------------------ errors
