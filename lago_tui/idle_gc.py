@@ -1,14 +1,16 @@
 """Full garbage collections while the user is idle, not in the middle of a keystroke.
 
 CPython's cyclic collector walks every live object when it collects the oldest generation; in the app browsing
-a 200k-event session that is 50-150 ms, and it fell at random on keystrokes: ``:`` to a seq measured 31-40 ms
-with the collector off and 30-190 ms with it on (``python -m lago_tui.bench``, the detail rows). So:
+a 200k-event session that took 25-32 ms over ~100k objects, and it fell at random on keystrokes (the detail
+bench's key-to-painted times had tails of 100-270 ms that vanished with the collector off). So:
 
 - the objects alive once the first screen is up (modules, classes, Textual's machinery) are frozen out of
-  every later pass (:func:`gc.freeze`);
-- the oldest generation is collected automatically ten times less often than by default, and otherwise once
-  in each pause of the input longer than :data:`IDLE` seconds (if anything has reached it since the last pass).
+  every later pass (:func:`gc.freeze`): a full pass then walks ~35k objects, in 6-11 ms;
+- a full pass also runs once in each pause of the input longer than :data:`IDLE` seconds (if anything has
+  reached the oldest generation since the last one), which leaves less for the automatic ones to find.
 
+The automatic passes keep their default rate (:data:`OLDEST_EVERY`): at a tenth of it the tails were gone
+but browsing peaked at 204-208 MB (target 200), with the default rate at 188-194 MB.
 Young generations stay automatic (they are small and fast), so memory stays bounded while a key is held.
 """
 
@@ -19,7 +21,7 @@ import time
 
 IDLE = 1.0  # seconds without a key or mouse event before a full collection may run
 TICK = 0.5  # how often the app looks
-OLDEST_EVERY = 10  # the oldest generation's automatic threshold, times the default
+OLDEST_EVERY = 1  # the oldest generation's automatic threshold, times the default (see above)
 
 
 class IdleCollector:
