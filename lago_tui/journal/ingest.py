@@ -342,7 +342,8 @@ class Ingest:
         )
 
     def end_insert(self, pending: Pending, idxs: Iterable[int]) -> None:
-        """The branches' heads moved, renames applied: the chunk is in."""
+        """The branches' heads moved, renames applied: the chunk is in (or will be, once its rows are: nothing
+        here reads them). ``idxs``: its rows' idx, which later chunks' messages name; the last may pass none."""
         con = self.con
         self.added += pending.added
         con.execute(
