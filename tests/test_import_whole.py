@@ -290,3 +290,41 @@ def test_the_import_connection_reads_its_file_and_no_other(tmp_path: Path) -> No
             con.execute("SELECT * FROM read_text(?)", [str(source)])
     conn.release()
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_ctrl_c_while_waiting_for_duckdb_stops_its_thread_before_the_rollback(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "j.duckdb"
+    with Journal(db) as journal:
+        journal.import_file(lines_file(tmp_path / "a.jsonl", chat(10, session="KEEP")))
+    source = lines_file(tmp_path / "b.jsonl", chat(3_000))
+    threads: list[Any] = []
+
+    class Side(wholefile._DuckSide):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            real, calls = self.thread, [0]
+
+            class Thread:  # the first wait for DuckDB's thread is interrupted, as by Ctrl-C
+                def start(self) -> None:
+                    real.start()
+
+                def is_alive(self) -> bool:
+                    return real.is_alive()
+
+                def join(self) -> None:
+                    calls[0] += 1
+                    if calls[0] == 1:
+                        raise KeyboardInterrupt
+                    real.join()
+
+            self.thread = Thread()
+            threads.append(real)
+
+    monkeypatch.setattr(wholefile, "_DuckSide", Side)
+    monkeypatch.setattr(wholefile, "WHOLE_MIN", 0)
+    with Journal(db) as journal:
+        with pytest.raises(KeyboardInterrupt):
+            journal.import_file(source)
+        assert not threads[0].is_alive()  # stopped and joined before the writer rolled back
+        assert [s.session_id for s in journal.list_sessions()] == ["KEEP"]

@@ -268,8 +268,10 @@ def import_whole(con: duckdb.DuckDBPyConnection, path: Path) -> IngestResult:
     try:
         try:
             checker.run(send)
-        except BaseException as exc:
-            duck.stop.set()
+            duck.chunks.put(_END)
+            duck.thread.join()
+        except BaseException as exc:  # also Ctrl-C while waiting for DuckDB: its thread is stopped before
+            duck.stop.set()  # the caller rolls back on the same connection
             duck.chunks.put(_END)
             try:
                 con.interrupt()
@@ -279,8 +281,6 @@ def import_whole(con: duckdb.DuckDBPyConnection, path: Path) -> IngestResult:
             if isinstance(exc, Exception):  # a bad line...: the streamed import says what is wrong, and where
                 raise Declined(str(exc)) from None
             raise  # Ctrl-C
-        duck.chunks.put(_END)
-        duck.thread.join()
     finally:
         sys.setswitchinterval(switch)
         gc_paused.__exit__(None, None, None)
