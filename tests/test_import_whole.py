@@ -225,8 +225,14 @@ def test_a_file_that_changes_while_it_is_read_is_left_to_the_streamed_import(tmp
                                                                                monkeypatch: pytest.MonkeyPatch,
                                                                                streamed_reads: list[Path]) -> None:
     source = lines_file(tmp_path / "growing.jsonl", chat(2_000))
-    looks = iter([(1, 1, 1, 1), (1, 1, 2, 2)])  # the second look finds it longer
-    monkeypatch.setattr(wholefile, "_signature", lambda path: next(looks))
+    real, looks = wholefile._signature, [0]
+
+    def look(path: Path) -> Any:  # noqa: ANN401
+        looks[0] += 1  # the second look finds it written to
+        seen = real(path)
+        return seen if looks[0] == 1 else seen._replace(size=seen.size + 1, mtime_ns=seen.mtime_ns + 1)
+
+    monkeypatch.setattr(wholefile, "_signature", look)
     monkeypatch.setattr(wholefile, "WHOLE_MIN", 0)
     with Journal(tmp_path / "j.duckdb") as journal:
         assert journal.import_file(source).events == 2_000
@@ -245,12 +251,21 @@ def test_a_name_duckdb_would_read_as_a_pattern_is_left_to_the_streamed_import(na
     assert streamed_reads == [source]
 
 
-def test_ctrl_c_while_checking_stops_the_import_and_writes_nothing(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def _kept_and_next(tmp_path: Path) -> tuple[Path, Path]:
+    """A journal holding one session, KEEP, and a file of 3,000 more events to import into it."""
     db = tmp_path / "j.duckdb"
     with Journal(db) as journal:
         journal.import_file(lines_file(tmp_path / "a.jsonl", chat(10, session="KEEP")))
-    source = lines_file(tmp_path / "b.jsonl", chat(3_000))
+    return db, lines_file(tmp_path / "b.jsonl", chat(3_000))
+
+
+def _only_kept(journal: Journal) -> bool:
+    return [s.session_id for s in journal.list_sessions()] == ["KEEP"]
+
+
+def test_ctrl_c_while_checking_stops_the_import_and_writes_nothing(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    db, source = _kept_and_next(tmp_path)
     real, calls = wholefile.check_compact, [0]
 
     def interrupted(raw, **kw):  # noqa: ANN001, ANN003
@@ -264,40 +279,12 @@ def test_ctrl_c_while_checking_stops_the_import_and_writes_nothing(tmp_path: Pat
     with Journal(db) as journal:
         with pytest.raises(KeyboardInterrupt):
             journal.import_file(source)
-        assert [s.session_id for s in journal.list_sessions()] == ["KEEP"]
-
-
-# --------------------------------------------------------------------------------------------- the one file
-
-
-def test_the_import_connection_reads_its_file_and_no_other(tmp_path: Path) -> None:
-    source = lines_file(tmp_path / "in.jsonl", chat(5))
-    other = lines_file(tmp_path / "other.jsonl", chat(5))
-    conn = Connector(tmp_path / "j.duckdb")
-    with pytest.raises(RuntimeError, match="roll back"):
-        with conn.writer(readable=source) as con:
-            assert con.execute("SELECT count(*) FROM read_text(?)", [str(source)]).fetchone() == (1,)
-            raise RuntimeError("roll back")
-    attempts = [("SELECT * FROM read_text(?)", [str(other)]), (f"COPY (SELECT 42) TO '{tmp_path / 'out.csv'}'", []),
-                ("SET enable_external_access = true", [])]
-    for sql, params in attempts:
-        with pytest.raises(Exception, match="disabled|Cannot enable") as refused:
-            with conn.writer(readable=source) as con:
-                con.execute(sql, params)
-        assert "42" not in str(refused.value)
-    with pytest.raises(Exception, match="disabled"):  # a writer for anything else reads no file at all
-        with conn.writer() as con:
-            con.execute("SELECT * FROM read_text(?)", [str(source)])
-    conn.release()
-    assert not (tmp_path / "out.csv").exists()
+        assert _only_kept(journal)
 
 
 def test_ctrl_c_while_waiting_for_duckdb_stops_its_thread_before_the_rollback(tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    db = tmp_path / "j.duckdb"
-    with Journal(db) as journal:
-        journal.import_file(lines_file(tmp_path / "a.jsonl", chat(10, session="KEEP")))
-    source = lines_file(tmp_path / "b.jsonl", chat(3_000))
+    db, source = _kept_and_next(tmp_path)
     threads: list[Any] = []
 
     class Side(wholefile._DuckSide):
@@ -327,4 +314,29 @@ def test_ctrl_c_while_waiting_for_duckdb_stops_its_thread_before_the_rollback(tm
         with pytest.raises(KeyboardInterrupt):
             journal.import_file(source)
         assert not threads[0].is_alive()  # stopped and joined before the writer rolled back
-        assert [s.session_id for s in journal.list_sessions()] == ["KEEP"]
+        assert _only_kept(journal)
+
+
+# --------------------------------------------------------------------------------------------- the one file
+
+
+def test_the_import_connection_reads_its_file_and_no_other(tmp_path: Path) -> None:
+    source = lines_file(tmp_path / "in.jsonl", chat(5))
+    other = lines_file(tmp_path / "other.jsonl", chat(5))
+    conn = Connector(tmp_path / "j.duckdb")
+    with pytest.raises(RuntimeError, match="roll back"):
+        with conn.writer(readable=source) as con:
+            assert con.execute("SELECT count(*) FROM read_text(?)", [str(source)]).fetchone() == (1,)
+            raise RuntimeError("roll back")
+    attempts = [("SELECT * FROM read_text(?)", [str(other)]), (f"COPY (SELECT 42) TO '{tmp_path / 'out.csv'}'", []),
+                ("SET enable_external_access = true", [])]
+    for sql, params in attempts:
+        with pytest.raises(Exception, match="disabled|Cannot enable") as refused:
+            with conn.writer(readable=source) as con:
+                con.execute(sql, params)
+        assert "42" not in str(refused.value)
+    with pytest.raises(Exception, match="disabled"):  # a writer for anything else reads no file at all
+        with conn.writer() as con:
+            con.execute("SELECT * FROM read_text(?)", [str(source)])
+    conn.release()
+    assert not (tmp_path / "out.csv").exists()

@@ -32,7 +32,7 @@ import duckdb
 from .bulk import paused_gc
 from .errors import InvalidEvent, JournalError
 from .ingest import Ingest, IngestResult, Row, search_text
-from .validate import MAX_TEXT_BYTES, EventProblem, check_compact, check_envelope, check_event, parse_event_at
+from .validate import MAX_TEXT_BYTES, EventProblem, check_envelope, check_line, parse_event_at
 
 # Each chunk costs some 20-50 ms of fixed work (statements planned, temp tables made), so chunks are as large
 # as memory allows. DuckDB parses a chunk of small events (a few hundred bytes) in about 4 times its size, of
@@ -197,9 +197,7 @@ class ImportSource:
                 if not line or line.isspace():
                     continue
                 try:
-                    event = check_compact(raw, spaced=spaced, escaped=False)
-                    if event is None:
-                        event = check_event(line)
+                    event = check_line(raw, line, spaced=spaced, escaped=False)
                 except EventProblem as exc:
                     raise InvalidEvent(f"{self.path}:{line_no}", str(exc), index=line_no) from None
                 weight = len(line)  # _full and _weight, inlined: this runs once per event

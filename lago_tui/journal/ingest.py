@@ -177,14 +177,24 @@ def stage_rows(con: duckdb.DuckDBPyConnection, rows: Iterable[Row]) -> None:
 _SPLIT_STAGE = ("(SELECT unnest(string_split(?, ',')::BIGINT[]) AS idx, unnest(string_split(?, chr(0))) AS raw, "
                 "unnest(string_split(?, chr(0))) AS text)")
 _EXTRACT_JOINED_SQL = _EXTRACT_SQL.replace("FROM _stage", f"FROM {_SPLIT_STAGE}")
+# The same for a chunk's search texts alone, when DuckDB read its JSON itself (Ingest.insert_texts).
+_TEXTS = ("(SELECT unnest(string_split($idx, ',')::BIGINT[]) AS idx, "
+          "unnest(string_split($texts, chr(0))) AS text)")
 assert _EXTRACT_JOINED_SQL != _EXTRACT_SQL
+
+
+def nul_joined(values: list[str]) -> str | None:
+    """``values`` joined by NUL for DuckDB to split, or None when one of them holds a NUL (a search text can:
+    rare) and they must go row by row."""
+    joined = "\0".join(values)
+    return joined if joined.count("\0") == len(values) - 1 else None
 
 
 def extract_rows(con: duckdb.DuckDBPyConnection, rows: list[Row]) -> None:
     """Make the temp table ``_ev`` (the typed columns of every row) from rows."""
-    raws = "\0".join([raw for _, raw, _ in rows])
-    texts = "\0".join([text for _, _, text in rows])
-    if raws.count("\0") != len(rows) - 1 or texts.count("\0") != len(rows) - 1:  # a NUL in a search text: rare
+    raws = nul_joined([raw for _, raw, _ in rows])
+    texts = nul_joined([text for _, _, text in rows])
+    if raws is None or texts is None:
         stage_rows(con, rows)
         con.execute(_EXTRACT_SQL)
         return
@@ -298,15 +308,29 @@ class Ingest:
             """ + (" ORDER BY n.idx" if in_order else "")
         )
 
-    @property
-    def skipped_any(self) -> bool:
-        """Whether some events of the current chunk were already in the journal (and are not inserted)."""
-        return bool(self._skipped)
+    def insert_texts(self, idxs: array, texts: list[str]) -> bool:
+        """Insert the chunk's events of ``idxs`` (ascending, consecutive events of the chunk) with their search
+        texts, when ``_ev`` holds none (see wholefile.py); whether each of them that is not already in the
+        journal found its row. With none already in it, rows and texts are matched by position
+        (:meth:`insert_in_order`: half the cost of a join); otherwise, or when a text holds a NUL, by idx."""
+        lo, hi = idxs[0], idxs[-1]
+        joined = nul_joined(texts)
+        if joined is not None and not self._skipped:
+            return self.insert_in_order(joined, lo, hi) == len(idxs)
+        if joined is not None:
+            inserted = self.insert_rows(_TEXTS, {"idx": ",".join(map(str, idxs)), "texts": joined}, between=(lo, hi))
+        else:
+            self.con.execute("CREATE OR REPLACE TEMP TABLE _txt (idx BIGINT, text VARCHAR)")
+            appender = self.con.appender("_txt")
+            appender.append_rows(zip(idxs, texts))
+            appender.flush()
+            inserted = self.insert_rows("_txt", between=(lo, hi))
+        return inserted == len(idxs) - len(self._skipped.intersection(idxs))
 
     def insert_in_order(self, texts: str, lo: int, hi: int) -> int:
         """Insert the chunk's events whose idx is in ``lo``..``hi``, given their search texts in idx order joined
         by NUL; the number inserted. Rows are matched by position (no join: half the cost), so the chunk must
-        have no events already in the journal (:attr:`skipped_any`) and ``_seq_of`` be in order (see
+        have no events already in the journal (see :meth:`insert_texts`) and ``_seq_of`` be in order (see
         :meth:`begin_insert`); a row whose seq is not its own stops the insert."""
         return self.con.execute(
             """
@@ -324,11 +348,12 @@ class Ingest:
         ).fetchone()[0]
 
     def insert_rows(self, texts: str | None = None, params: dict[str, Any] | None = None, *,
-                    between: tuple[int, int] | None = None) -> None:
+                    between: tuple[int, int] | None = None) -> int:
         """Insert the chunk's events; with ``texts``, a relation of (idx, text) (named ``params`` for its SQL),
-        only its rows, with its texts, all of them ``between`` two idx (a range scanned, not the whole chunk)."""
+        only its rows, with its texts, all of them ``between`` two idx (a range scanned, not the whole chunk).
+        The number inserted."""
         source = f"{texts} t JOIN _new n USING (idx)" if texts else "_new n"
-        self.con.execute(
+        return self.con.execute(
             f"""
             INSERT INTO events (event_id, session_id, branch_id, seq, run_id, ts, parent_id, kind, payload, metadata,
                                 schema_version, text, tokens_in, tokens_out, call_id, failure, ord)
@@ -339,7 +364,7 @@ class Ingest:
             {"WHERE n.idx BETWEEN $lo AND $hi AND s.idx BETWEEN $lo AND $hi" if between else ""}
             """,
             {**(params or {}), "first_ord": self._first_ord, **({"lo": between[0], "hi": between[1]} if between else {})},
-        )
+        ).fetchone()[0]
 
     def end_insert(self, pending: Pending, idxs: Iterable[int]) -> None:
         """The branches' heads moved, renames applied: the chunk is in (or will be, once its rows are: nothing
@@ -555,15 +580,17 @@ class Ingest:
         """The sessions' aggregates as they will be once the chunk :meth:`check_extracted` passed is inserted (its
         events counted from ``_new``), computed while its events wait for their search texts; :meth:`finish` then
         has nothing left to do. Only for the last chunk of an ingest."""
-        self.con.execute("CREATE OR REPLACE TEMP TABLE _touched AS SELECT unnest(?::VARCHAR[]) AS session_id",
-                         [sorted(self._touched.union(pending.sessions))])
+        self._write_touched(self._touched.union(pending.sessions))
         _refresh_aggregates(self.con, {"first_ord": self._first_ord})
         self._refreshed = True
 
+    def _write_touched(self, sessions: set[str]) -> None:
+        self.con.execute("CREATE OR REPLACE TEMP TABLE _touched AS SELECT unnest(?::VARCHAR[]) AS session_id",
+                         [sorted(sessions)])
+
     def finish(self) -> IngestResult:
         if self.added and not self._refreshed:
-            self.con.execute("CREATE OR REPLACE TEMP TABLE _touched AS SELECT unnest(?::VARCHAR[]) AS session_id",
-                             [sorted(self._touched)])
+            self._write_touched(self._touched)
             _refresh_aggregates(self.con)
         return IngestResult(self.sessions_created, self.added, self.total - self.added, self.branches_created)
 

@@ -23,6 +23,7 @@ from .query import Query, list_predicate
 if TYPE_CHECKING:  # the write path (pydantic models, ingest SQL) is imported on first write
     from .analysis_views import Comparison, Problem, StateAt
     from .models import BranchSpec, EventEnvelope, SessionSpec
+    from .ingest import IngestResult
     from .replay import ReplayCache
 from .timeline import _EVENT_COLS, Timeline, _event, _rows_between, execute_roomy
 from .views import (
@@ -54,6 +55,11 @@ _SESSION_COLS = (
 )
 _TOTALS_COLS = "tool_calls, failures"  # kept by every write, so opening a session scans no events
 EXPORT_PAGE_BYTES = 4 * 1024 * 1024  # of payload and metadata text per page of an export
+
+
+def _import_result(path: str | os.PathLike[str], result: IngestResult) -> ImportResult:
+    return ImportResult(str(path), result.sessions_created, result.events_added, result.events_skipped,
+                        result.branches_created)
 
 
 def _candidates(rows: Sequence[Sequence[Any]]) -> str:
@@ -291,9 +297,7 @@ class Journal(JournalAPI):
         if readable is not None:
             try:
                 with self._conn.writer(readable=readable) as con:
-                    result = import_whole(con, readable)
-                return ImportResult(str(path), result.sessions_created, result.events_added, result.events_skipped,
-                                    result.branches_created)
+                    return _import_result(path, import_whole(con, readable))
             except Declined:
                 pass  # rolled back: the streamed import below says what is wrong, or imports what this could not
         source = ImportSource(Path(path))
@@ -304,8 +308,7 @@ class Journal(JournalAPI):
                 result = import_into(con, source, first, chunks)
         finally:
             chunks.close()
-        return ImportResult(str(path), result.sessions_created, result.events_added, result.events_skipped,
-                            result.branches_created)
+        return _import_result(path, result)
 
     def export(
         self, session: str, *, branch: str | None = None, from_seq: int | None = None, to_seq: int | None = None

@@ -355,7 +355,7 @@ _decode = _DECODER.decode
 _SIZE_SUSPECT = MAX_EVENT_BYTES // 4
 
 
-def check_line(raw: bytes, text: str) -> dict[str, Any]:
+def check_line(raw: bytes, text: str, *, spaced: bool = True, escaped: bool = True) -> dict[str, Any]:
     """:func:`check_event` for one line read from a file, as its bytes ``raw`` and its text ``text``.
 
     The fast path: orjson parses the bytes and writes the result back; when that gives the very same bytes,
@@ -365,7 +365,7 @@ def check_line(raw: bytes, text: str) -> dict[str, Any]:
     would make. Lines that cannot take it (escapes that might hide surrogates, deep nesting, long or
     non-compact lines) take :func:`check_event`, which says what is wrong. Some 3 times faster per event.
     """
-    event = check_compact(raw)
+    event = check_compact(raw, spaced=spaced, escaped=escaped)
     return event if event is not None else check_event(text)
 
 

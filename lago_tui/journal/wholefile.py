@@ -28,6 +28,7 @@ import threading
 from array import array
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -62,11 +63,6 @@ _LINES = (
 )
 _EXTRACT_FILE_SQL = _EXTRACT_SQL.replace("FROM _stage", f"FROM {_LINES}")
 assert _EXTRACT_FILE_SQL != _EXTRACT_SQL
-
-# One chunk's search texts, by line: two strings split by DuckDB (_insert_chunk: when no text holds a NUL).
-_TEXTS = ("(SELECT unnest(string_split($idx, ',')::BIGINT[]) AS idx, "
-          "unnest(string_split($texts, chr(0))) AS text)")
-
 
 class _Checker:
     """Python's half: every line through the gate the streamed import uses, each event's search text made. It
@@ -174,9 +170,18 @@ def suits(path: Path) -> Path | None:
     return real if head.startswith(b"{") else None
 
 
-def _signature(path: Path) -> tuple[int, int, int, int]:
+class _Signature(NamedTuple):
+    """What changes when a file is replaced, truncated or written to."""
+
+    ino: int
+    dev: int
+    size: int
+    mtime_ns: int
+
+
+def _signature(path: Path) -> _Signature:
     info = os.stat(path)
-    return info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns
+    return _Signature(info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns)
 
 
 _END = None
@@ -221,26 +226,10 @@ class _DuckSide:
             if self.failure is not None or self.pending is None or self.stop.is_set():
                 continue
             try:
-                _insert_chunk(con, job, *chunk)
+                if not job.insert_texts(*chunk):
+                    raise Declined("DuckDB read the lines otherwise")
             except BaseException as exc:  # noqa: BLE001
                 self.failure = exc
-
-
-def _insert_chunk(con: duckdb.DuckDBPyConnection, job: Ingest, lines: array, texts: list[str]) -> None:
-    joined = "\0".join(texts)
-    if joined.count("\0") == len(texts) - 1 and not job.skipped_any:
-        if job.insert_in_order(joined, lines[0], lines[-1]) != len(lines):
-            raise Declined("DuckDB read the lines otherwise")
-        return
-    if joined.count("\0") == len(texts) - 1:  # some events were in the journal already: matched by line
-        job.insert_rows(_TEXTS, {"idx": ",".join(map(str, lines)), "texts": joined}, between=(lines[0], lines[-1]))
-        return
-    # A search text holding a NUL (rare): this chunk's texts row by row.
-    con.execute("CREATE OR REPLACE TEMP TABLE _txt (idx BIGINT, text VARCHAR)")
-    appender = con.appender("_txt")
-    appender.append_rows(zip(lines, texts))
-    appender.flush()
-    job.insert_rows("_txt", between=(lines[0], lines[-1]))
 
 
 def import_whole(con: duckdb.DuckDBPyConnection, path: Path) -> IngestResult:
@@ -249,7 +238,7 @@ def import_whole(con: duckdb.DuckDBPyConnection, path: Path) -> IngestResult:
     before = _signature(path)
     # DuckDB holds the parsed file and the events being inserted, some 5 times the file: within the pool, the
     # commit writes them once; spilled, it reads them back and writes them twice (0.45 s for 50 MB, not 0.25).
-    con.execute(f"SET memory_limit = '{min(MEMORY_MAX, max(MEMORY_MIN, MEMORY_PER_BYTE * before[2])) >> 20}MB'")
+    con.execute(f"SET memory_limit = '{min(MEMORY_MAX, max(MEMORY_MIN, MEMORY_PER_BYTE * before.size)) >> 20}MB'")
     checker = _Checker(path)
     job = Ingest(con, lambda idx: f"{path}:{idx}", implicit_sessions=True)
     duck = _DuckSide(con, job, path)
