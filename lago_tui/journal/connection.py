@@ -64,6 +64,11 @@ ROOMY_MEMORY_LIMIT = "512MB"
 # A writer's buffer pool: past it DuckDB spills to ``PATH.tmp``, so an import of any size stays within bounds
 # (peak ~0.6 GB for a session of large events, whose commit needs some 400 MB beyond the pool).
 WRITER_MEMORY_LIMIT = "192MB"
+# Rows per row group in what writers write (DuckDB's default: 122,880). A transaction's row groups are written
+# as each fills (see _open_writer), so an import of 100k events compresses and writes its data while it still
+# reads the file rather than all in its commit: 95k -> 108k events/s (the import bench, alternating runs).
+# Smaller row groups also let a window of one session's events skip more of the others'.
+WRITER_ROW_GROUP_SIZE = 16_384
 _DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
 # How often a reader holding a cached connection looks whether a writer wants the file (each look is a
 # non-blocking flock on PATH.lock: two system calls).
@@ -73,6 +78,7 @@ INTENT_POLL = 0.02
 _LOCK_MARKERS = (
     "could not set lock", "conflicting lock", "resource temporarily unavailable",
     "same database file with a different configuration",
+    "unique file handle conflict",  # a writer attaching the file another connection of this process has open
 )
 
 
@@ -191,6 +197,68 @@ def _interrupts_deferred() -> Iterator[list[int]]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _open_writer(path: Path, config: dict[str, object], readable: Path | None) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to the journal at ``path``, attached with :data:`WRITER_ROW_GROUP_SIZE`.
+
+    ``readable``: the one file its SQL may read (an import's, see wholefile.py), named while external access is
+    on; access is then turned off, which cannot be undone. Attaching needs access on too, so it is on until the
+    journal is attached, as it is while ``duckdb.connect`` opens a file.
+    """
+    con = duckdb.connect(":memory:", config={**config, "enable_external_access": True})
+    try:
+        # Spills go beside the journal, as they would for a journal opened directly (not to ./.tmp).
+        con.execute("SET temp_directory = ?", [str(path) + ".tmp"])
+        con.execute(f"ATTACH {_literal(str(path))} AS journal (ROW_GROUP_SIZE {WRITER_ROW_GROUP_SIZE})")
+        con.execute("USE journal")
+        con.execute("DETACH memory")
+        # Each row group a transaction fills is compressed and written as soon as it is full, while the rest
+        # of the transaction goes on, instead of all of them in the commit.
+        con.execute("SET write_buffer_row_group_count = 1")
+        con.execute("SET allowed_paths = ?", [[str(readable)] if readable is not None else []])
+        con.execute("SET enable_external_access = false")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+class _FileEnd:
+    """A journal file's size and headers before a write, to give back what a write rolled back had written.
+
+    A transaction's full row groups are written to the file as they fill (see :func:`_open_writer`): rolled
+    back, they are unused blocks, past the end the file had when only its headers say which blocks are used.
+    While the headers are the same (no checkpoint ran since), cutting the file back to its size loses nothing
+    and a failed import does not leave the journal bigger than it was.
+    """
+
+    HEADERS = 3 * 4096  # DuckDB's main header and its two database headers
+
+    def __init__(self, size: int, headers: bytes) -> None:
+        self.size, self.headers = size, headers
+
+    @classmethod
+    def of(cls, path: Path) -> _FileEnd | None:
+        try:
+            with open(path, "rb") as fh:
+                return cls(os.fstat(fh.fileno()).st_size, fh.read(cls.HEADERS))
+        except OSError:
+            return None
+
+    def trim(self, path: Path) -> None:
+        """Called with the file closed and the writer-intent lock still held."""
+        now = _FileEnd.of(path)
+        if now is None or now.size <= self.size or now.headers != self.headers or len(self.headers) < self.HEADERS:
+            return
+        try:
+            os.truncate(path, self.size)
+        except OSError:
+            pass  # unused blocks stay until the next checkpoint reuses them: nothing is lost
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
@@ -263,18 +331,10 @@ class Connector:
                     config["threads"] = 1
                 else:
                     config["memory_limit"] = WRITER_MEMORY_LIMIT
-                if readable is not None:
-                    # The one file SQL may read (an import's, see wholefile.py): it can only be named while
-                    # access is on, and access, once off, cannot be turned back on.
-                    config["enable_external_access"] = True
-                con = duckdb.connect(str(self.path), read_only=read_only, config=config)
-                if readable is not None:
-                    try:
-                        con.execute("SET allowed_paths = ?", [[str(readable)]])
-                        con.execute("SET enable_external_access = false")
-                    except BaseException:
-                        con.close()
-                        raise
+                if read_only:
+                    con = duckdb.connect(str(self.path), read_only=True, config=config)
+                else:
+                    con = _open_writer(self.path, config, readable)
                 con.execute("SET enable_progress_bar = false")
                 if not read_only:
                     # ZSTD compresses a whole vector (2,048 values) of large strings together, so reading one
@@ -494,6 +554,7 @@ class Connector:
             # Ours to remove if nothing gets committed: a file DuckDB creates now (not one another creator
             # made since the check above, which _open waits for).
             creating_here = not exists and not os.path.lexists(self.path)
+            before = _FileEnd.of(self.path) if exists else None
             try:
                 con = self._open(read_only=False, creating=not exists, readable=readable)
                 try:
@@ -535,6 +596,8 @@ class Connector:
                             leftover.unlink()
                         except OSError:
                             pass
+                elif not committed and before is not None:
+                    before.trim(self.path)
                 intent.release() if committed else intent.discard()
 
     def _prepare_directory(self) -> None:
