@@ -15,6 +15,7 @@ from lago_tui.summary import FAMILIES
 from lago_tui.widgets.branch_tree import BranchTree
 from lago_tui.widgets.inspector import FullTextScreen, TextPager
 from textual.widgets import Input
+from textual.widgets._toast import Toast
 
 from conftest import FIXED_NOW_US, fixed_clock
 from detail_helpers import (
@@ -492,6 +493,8 @@ def test_snapshot_session_not_found_80x24(snap_compare, demo_journal: Journal) -
         app.open_session("no-such-session")
         await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen)
                          and bool(app.screen.query("#sd-header")) and "Could not open" in text_of("#sd-header", app))
+        # The error's toast is posted as a message: cleared only once it is up, or it may come up after.
+        await wait_until(pilot, lambda: bool(app.screen.query(Toast)))
         app.clear_notifications()
         await _settle(pilot)
 
