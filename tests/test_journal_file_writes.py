@@ -95,6 +95,12 @@ def test_the_tail_is_cut_only_while_the_headers_are_the_same(tmp_path: Path) -> 
     _fake_file(path, 90_000, header=b"C")
     end.trim(path)
     assert os.path.getsize(path) == 90_000
+    # A write-ahead log is left (a commit reached it, then failed): it may name those blocks; nothing is cut.
+    _fake_file(path, 90_000)
+    Path(str(path) + ".wal").write_bytes(b"w")
+    end.trim(path)
+    assert os.path.getsize(path) == 90_000
+    Path(str(path) + ".wal").unlink()
     # A file that did not grow is left alone.
     _fake_file(path, 30_000)
     end.trim(path)

@@ -227,8 +227,9 @@ class _FileEnd:
 
     A transaction's full row groups are written to the file as they fill (see :func:`_open_writer`): rolled
     back, they are unused blocks, past the end the file had when only its headers say which blocks are used.
-    While the headers are the same (no checkpoint ran since), cutting the file back to its size loses nothing
-    and a failed import does not leave the journal bigger than it was.
+    While the headers are the same (no checkpoint ran since) and no write-ahead log is left (one could name
+    those blocks: a commit that reached the log and failed after it), cutting the file back to its size loses
+    nothing, and a failed import does not leave the journal bigger than it was.
     """
 
     HEADERS = 3 * 4096  # DuckDB's main header and its two database headers
@@ -249,6 +250,11 @@ class _FileEnd:
         now = _FileEnd.of(path)
         if now is None or now.size <= self.size or now.headers != self.headers or len(self.headers) < self.HEADERS:
             return
+        try:
+            if os.path.getsize(str(path) + ".wal"):
+                return
+        except OSError:  # no log: the usual case
+            pass
         try:
             os.truncate(path, self.size)
         except OSError:
