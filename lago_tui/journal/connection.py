@@ -68,7 +68,7 @@ WRITER_MEMORY_LIMIT = "192MB"
 # as each fills (see _open_writer), so an import of 100k events compresses and writes its data while it still
 # reads the file rather than all in its commit: 95k -> 108k events/s in alternating runs of the import bench
 # (122k and 132k in two full runs after; its commit went from 0.30 to 0.06 s a file).
-# Smaller row groups also let a window of one session's events skip more of the others'.
+# Browsing measured the same on a journal written either way (enter 75 vs 71 ms, jump 36 vs 32 ms).
 WRITER_ROW_GROUP_SIZE = 16_384
 _DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
 # How often a reader holding a cached connection looks whether a writer wants the file (each look is a
