@@ -209,7 +209,7 @@ def _open_writer(path: Path, config: dict[str, object], readable: Path | None) -
     try:
         # Spills go beside the journal, as they would for a journal opened directly (not to ./.tmp).
         con.execute("SET temp_directory = ?", [str(path) + ".tmp"])
-        con.execute(f"ATTACH {_literal(str(path))} AS journal (ROW_GROUP_SIZE {WRITER_ROW_GROUP_SIZE})")
+        con.execute(f"ATTACH ? AS journal (ROW_GROUP_SIZE {WRITER_ROW_GROUP_SIZE})", [str(path)])
         con.execute("USE journal")
         con.execute("DETACH memory")
         # Each row group a transaction fills is compressed and written as soon as it is full, while the rest
@@ -260,10 +260,6 @@ class _FileEnd:
             os.truncate(path, self.size)
         except OSError:
             pass  # unused blocks stay until the next checkpoint reuses them: nothing is lost
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _quoted(identifier: str) -> str:

@@ -21,7 +21,6 @@ import os
 import queue
 import select
 import stat
-import sys
 import threading
 from array import array
 from collections.abc import Iterator
@@ -29,10 +28,10 @@ from pathlib import Path
 
 import duckdb
 
-from .bulk import paused_gc
+from .bulk import feeding_duckdb
 from .errors import InvalidEvent, JournalError
 from .ingest import Ingest, IngestResult, Row, search_text
-from .validate import MAX_TEXT_BYTES, EventProblem, check_envelope, check_line, parse_event_at
+from .validate import MAX_TEXT_BYTES, EventProblem, check_envelope, check_line, parse_event_at, written_spaced
 
 # Each chunk costs some 20-50 ms of fixed work (statements planned, temp tables made), so chunks are as large
 # as memory allows. DuckDB parses a chunk of small events (a few hundred bytes) in about 4 times its size, of
@@ -187,8 +186,7 @@ class ImportSource:
                     text, complete = text[1:], complete[3:]
                 at_start = False
             has_cr = b"\r" in complete
-            # Whether lines are written spaced (json.dumps's default), judged by the block's first line.
-            spaced = b'": ' in complete[: complete.find(b"\n")]
+            spaced = written_spaced(complete)
             # The same lines as bytes (UTF-8 never has a newline byte inside a character): the fast path parses those.
             for line, raw in zip(text.split("\n"), complete.split(b"\n")):
                 line_no += 1
@@ -352,10 +350,6 @@ def import_into(con: duckdb.DuckDBPyConnection, source: ImportSource, first: Row
     """
     job = Ingest(con, source.locate, implicit_sessions=True)
     work: queue.Queue[Rows | None] = queue.Queue(maxsize=1)
-    # The worker's DuckDB calls take the GIL back now and then; at the default 5 ms switch interval each such
-    # moment waits for the busy checking thread, and a 4 ms statement took 50 ms. Shorter turns meanwhile.
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(min(switch, 0.0002))
     failure: list[BaseException] = []
     stop = threading.Event()
 
@@ -372,36 +366,30 @@ def import_into(con: duckdb.DuckDBPyConnection, source: ImportSource, first: Row
                 return
 
     thread = threading.Thread(target=worker, name="lago-import", daemon=True)
-    thread.start()
-    # Reading makes and drops a dict per event while the chunks' rows (300k tuples) stay alive: the cyclic
-    # collector's full passes over them cost some 10% of an import. Nothing read forms a cycle.
-    gc_paused = paused_gc()
-    gc_paused.__enter__()
-    try:
-        for rows in itertools.chain([first], chunks):
-            while not stop.is_set():
-                try:
-                    work.put(rows, timeout=0.1)
+    with feeding_duckdb():
+        thread.start()
+        try:
+            for rows in itertools.chain([first], chunks):
+                while not stop.is_set():
+                    try:
+                        work.put(rows, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
                     break
-                except queue.Full:
-                    continue
-            if stop.is_set():
-                break
-        _finish(work, thread)
-    except BaseException:
-        stop.set()
-        if thread.is_alive():
-            try:
-                con.interrupt()  # a chunk being appended stops now (Ctrl-C, or a bad line further on)
-            except duckdb.Error:
-                pass
-        _finish(work, thread)
-        if failure and not isinstance(failure[0], duckdb.InterruptException):
-            raise failure[0] from None  # the worker's chunk came first in the file
-        raise
-    finally:
-        sys.setswitchinterval(switch)
-        gc_paused.__exit__(None, None, None)
+            _finish(work, thread)
+        except BaseException:
+            stop.set()
+            if thread.is_alive():
+                try:
+                    con.interrupt()  # a chunk being appended stops now (Ctrl-C, or a bad line further on)
+                except duckdb.Error:
+                    pass
+            _finish(work, thread)
+            if failure and not isinstance(failure[0], duckdb.InterruptException):
+                raise failure[0] from None  # the worker's chunk came first in the file
+            raise
     if failure:
         raise failure[0]
     return job.finish()

@@ -183,6 +183,17 @@ _TEXTS = ("(SELECT unnest(string_split($idx, ',')::BIGINT[]) AS idx, "
 assert _EXTRACT_JOINED_SQL != _EXTRACT_SQL
 
 
+# A chunk's events into the table: ``seq`` and ``text`` are SQL for the row's seq and search text, ``source`` the
+# relation (``n``: rows of _new; $first_ord: see Ingest.begin_insert) they come from.
+_INSERT_EVENTS = """
+INSERT INTO events (event_id, session_id, branch_id, seq, run_id, ts, parent_id, kind, payload, metadata,
+                    schema_version, text, tokens_in, tokens_out, call_id, failure, ord)
+SELECT n.event_id, n.session_id, n.branch_id, {seq}, n.run_id, n.ts, n.parent_id, n.kind, n.payload, n.metadata,
+       n.schema_version, {text}, n.tokens_in, n.tokens_out, n.call_id, n.failure, $first_ord + n.rowid + 1
+FROM {source}
+"""
+
+
 def nul_joined(values: list[str]) -> str | None:
     """``values`` joined by NUL for DuckDB to split, or None when one of them holds a NUL (a search text can:
     rare) and they must go row by row."""
@@ -333,17 +344,11 @@ class Ingest:
         have no events already in the journal (see :meth:`insert_texts`) and ``_seq_of`` be in order (see
         :meth:`begin_insert`); a row whose seq is not its own stops the insert."""
         return self.con.execute(
-            """
-            INSERT INTO events (event_id, session_id, branch_id, seq, run_id, ts, parent_id, kind, payload, metadata,
-                                schema_version, text, tokens_in, tokens_out, call_id, failure, ord)
-            SELECT n.event_id, n.session_id, n.branch_id,
-                   CASE WHEN n.idx = s.idx THEN s.seq ELSE error('import: rows out of step') END,
-                   n.run_id, n.ts, n.parent_id, n.kind, n.payload, n.metadata, n.schema_version, t.text, n.tokens_in,
-                   n.tokens_out, n.call_id, n.failure, $first_ord + n.rowid + 1
-            FROM (SELECT * FROM _new WHERE idx BETWEEN $lo AND $hi) n
-            POSITIONAL JOIN (SELECT idx, seq FROM _seq_of WHERE idx BETWEEN $lo AND $hi) s
-            POSITIONAL JOIN (SELECT unnest(string_split($texts, chr(0))) AS text) t
-            """,
+            _INSERT_EVENTS.format(
+                seq="CASE WHEN n.idx = s.idx THEN s.seq ELSE error('import: rows out of step') END", text="t.text",
+                source="(SELECT * FROM _new WHERE idx BETWEEN $lo AND $hi) n "
+                       "POSITIONAL JOIN (SELECT idx, seq FROM _seq_of WHERE idx BETWEEN $lo AND $hi) s "
+                       "POSITIONAL JOIN (SELECT unnest(string_split($texts, chr(0))) AS text) t"),
             {"texts": texts, "lo": lo, "hi": hi, "first_ord": self._first_ord},
         ).fetchone()[0]
 
@@ -353,16 +358,10 @@ class Ingest:
         only its rows, with its texts, all of them ``between`` two idx (a range scanned, not the whole chunk).
         The number inserted."""
         source = f"{texts} t JOIN _new n USING (idx)" if texts else "_new n"
+        where = " WHERE n.idx BETWEEN $lo AND $hi AND s.idx BETWEEN $lo AND $hi" if between else ""
         return self.con.execute(
-            f"""
-            INSERT INTO events (event_id, session_id, branch_id, seq, run_id, ts, parent_id, kind, payload, metadata,
-                                schema_version, text, tokens_in, tokens_out, call_id, failure, ord)
-            SELECT n.event_id, n.session_id, n.branch_id, s.seq, n.run_id, n.ts, n.parent_id, n.kind, n.payload,
-                   n.metadata, n.schema_version, coalesce({"t" if texts else "n"}.text, ''), n.tokens_in, n.tokens_out,
-                   n.call_id, n.failure, $first_ord + n.rowid + 1
-            FROM {source} JOIN _seq_of s USING (idx)
-            {"WHERE n.idx BETWEEN $lo AND $hi AND s.idx BETWEEN $lo AND $hi" if between else ""}
-            """,
+            _INSERT_EVENTS.format(seq="s.seq", text=f"coalesce({'t' if texts else 'n'}.text, '')",
+                                  source=f"{source} JOIN _seq_of s USING (idx){where}"),
             {**(params or {}), "first_ord": self._first_ord, **({"lo": between[0], "hi": between[1]} if between else {})},
         ).fetchone()[0]
 

@@ -369,6 +369,12 @@ def check_line(raw: bytes, text: str, *, spaced: bool = True, escaped: bool = Tr
     return event if event is not None else check_event(text)
 
 
+def written_spaced(lines: bytes) -> bool:
+    """Whether the lines of a block were written spaced (json.dumps's default ``": "``), judged by its first
+    line: what :func:`check_compact`'s ``spaced`` scan should expect of the rest."""
+    return b'": ' in lines[: lines.find(b"\n")]
+
+
 def check_compact(raw: bytes, *, spaced: bool = True, escaped: bool = True) -> dict[str, Any] | None:
     """:func:`check_line`'s fast path alone: the checked event when ``raw`` is canonical compact JSON (see there),
     None when :func:`check_event` must judge the line.

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import queue
 import stat
-import sys
 import threading
 from array import array
 from collections.abc import Callable
@@ -32,10 +31,10 @@ from typing import NamedTuple
 
 import duckdb
 
-from .bulk import paused_gc
+from .bulk import feeding_duckdb
 from .importer import READ_BLOCK, open_input
 from .ingest import _EXTRACT_SQL, Ingest, IngestResult, Pending, search_text
-from .validate import MAX_TEXT_BYTES, check_compact, check_event
+from .validate import MAX_TEXT_BYTES, check_compact, check_event, written_spaced
 
 WHOLE_MIN = 1024 * 1024  # smaller files are one chunk of the streamed import anyway
 # DuckDB holds the parsed file and the events being inserted (some 5 times the file) in the writer's buffer pool,
@@ -115,8 +114,7 @@ class _Checker:
                     complete = complete.replace(b"\r\n", b"\n")
                 elif crlf_file and complete:
                     raise Declined("line ends DuckDB would read otherwise")
-                # Whether lines are written spaced (json.dumps's default), judged by the block's first line.
-                spaced = b'": ' in complete[: complete.find(b"\n")]
+                spaced = written_spaced(complete)
                 raws = complete.split(b"\n")
                 raws.pop()  # after the last newline
                 for raw in raws:
@@ -242,19 +240,13 @@ def import_whole(con: duckdb.DuckDBPyConnection, path: Path) -> IngestResult:
     checker = _Checker(path)
     job = Ingest(con, lambda idx: f"{path}:{idx}", implicit_sessions=True)
     duck = _DuckSide(con, job, path)
-    # As in the streamed import: short GIL turns, so that DuckDB's thread is not kept waiting by the checking
-    # one; no cyclic collection over the objects being made.
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(min(switch, 0.0002))
-    gc_paused = paused_gc()
-    gc_paused.__enter__()
-    duck.thread.start()
     def send(chunk: tuple[array, list[str]]) -> None:
         if duck.failure is not None:  # the checks found a problem, or DuckDB did: no use reading on
             raise Declined("DuckDB's half failed")
         duck.chunks.put(chunk)
 
-    try:
+    with feeding_duckdb():
+        duck.thread.start()
         try:
             checker.run(send)
             duck.chunks.put(_END)
@@ -270,9 +262,6 @@ def import_whole(con: duckdb.DuckDBPyConnection, path: Path) -> IngestResult:
             if isinstance(exc, Exception):  # a bad line...: the streamed import says what is wrong, and where
                 raise Declined(str(exc)) from None
             raise  # Ctrl-C
-    finally:
-        sys.setswitchinterval(switch)
-        gc_paused.__exit__(None, None, None)
     if isinstance(duck.failure, Exception):  # a problem the checks found, or DuckDB's: said the streamed way
         raise Declined(str(duck.failure))
     if duck.failure is not None:
