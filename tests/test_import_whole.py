@@ -119,15 +119,19 @@ def test_lagos_golden_fixtures_import_the_same_both_ways(tmp_path: Path, monkeyp
     assert len(streamed_reads) == len(list(GOLDEN.glob("*.json")))
 
 
-@pytest.mark.parametrize("shape", ["crlf", "no-last-newline", "bom-and-blank-lines", "spaced",
-                                   "escapes-and-nul"])
+@pytest.mark.parametrize("shape", ["crlf", "no-last-newline", "crlf-no-last-newline", "bom-and-blank-lines",
+                                   "spaced", "escapes-and-nul"])
 def test_files_of_every_shape_import_the_same_both_ways(shape: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         streamed_reads: list[Path]) -> None:
     events = chat(3_000)
     compact = (lambda e: json.dumps(e, ensure_ascii=False, separators=(",", ":")))  # noqa: E731
     texts = [compact(e) for e in events]
+    # Small reads: every file is many blocks, and lines are cut across them.
+    monkeypatch.setattr(importer, "READ_BLOCK", 64 * 1024)
     if shape == "crlf":
         data = "\r\n".join(texts) + "\r\n"
+    elif shape == "crlf-no-last-newline":
+        data = "\r\n".join(texts)
     elif shape == "no-last-newline":
         data = "\n".join(texts)
     elif shape == "bom-and-blank-lines":

@@ -23,7 +23,7 @@ import select
 import stat
 import threading
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -114,20 +114,13 @@ class ImportSource:
     def _problem(self, line: int, problem: str) -> InvalidEvent:
         return InvalidEvent(f"{self.path}:{line}", problem)
 
-    def _blocks(self, fd: int) -> Iterator[bytes]:
-        while True:
-            try:
-                block = os.read(fd, READ_BLOCK)
-            except OSError as exc:
-                raise JournalError(f"{self.path}: {exc.strerror or exc}") from None
-            if not block:
-                return
-            yield block
+    def _too_long(self, line: int) -> InvalidEvent:
+        return self._problem(line, f"line longer than {_MIB} MiB (not an event of this journal)")
 
     def chunks(self) -> Iterator[Rows]:
         fd = open_input(self.path)
         try:
-            blocks = self._blocks(fd)
+            blocks = read_blocks(fd, self.path)
             first = b""
             for block in blocks:  # enough to see how the file starts
                 first += block
@@ -155,25 +148,8 @@ class ImportSource:
         seen: dict[str, int] = {}  # event_id -> line, in this chunk (across chunks the ingest checks)
         size = 0
         line_no = 0
-        pending = b""
         at_start = True
-        for block in _ended(blocks):
-            if block is None:  # end of the file: the last line needs no newline
-                complete, pending = pending, b""
-                if not complete:
-                    break
-            else:
-                data = pending + block
-                cut = data.rfind(b"\n")
-                if cut < 0:
-                    if len(data) > MAX_TEXT_BYTES:
-                        raise self._problem(line_no + 1, f"line longer than {_MIB} MiB (not an event of this journal)")
-                    pending = data
-                    continue
-                complete, pending = data[:cut], data[cut + 1:]
-                if len(pending) > MAX_TEXT_BYTES:
-                    raise self._problem(line_no + complete.count(b"\n") + 2,
-                                        f"line longer than {_MIB} MiB (not an event of this journal)")
+        for complete, _ in line_blocks(blocks, self._too_long):
             if b"\x00" in complete:
                 bad = line_no + complete[: complete.index(b"\x00")].count(b"\n") + 1
                 raise self._problem(bad, "contains a NUL byte (not a JSON Lines text file)")
@@ -211,8 +187,6 @@ class ImportSource:
                                        f"duplicate event_id {event_id} (also at {self.path}:{seen[event_id]})")
                 rows.append((line_no, line, search_text(event)))
                 size += weight
-            if block is None:
-                break
         if rows:
             yield rows
 
@@ -332,9 +306,39 @@ def _chain(first: bytes, blocks: Iterator[bytes]) -> Iterator[bytes]:
     yield from blocks
 
 
-def _ended(blocks: Iterator[bytes]) -> Iterator[bytes | None]:
-    yield from blocks
-    yield None
+def read_blocks(fd: int, path: Path) -> Iterator[bytes]:
+    """The file open at ``fd``, :data:`READ_BLOCK` bytes at a time; a read error is one clear line."""
+    while True:
+        try:
+            block = os.read(fd, READ_BLOCK)
+        except OSError as exc:
+            raise JournalError(f"{path}: {exc.strerror or exc}") from None
+        if not block:
+            return
+        yield block
+
+
+def line_blocks(blocks: Iterable[bytes], too_long: Callable[[int], Exception]) -> Iterator[tuple[bytes, bool]]:
+    """``blocks`` of JSON Lines cut at line ends, as (lines joined by ``\\n``, whether a newline ended the last
+    of them): every piece but the file's last line, which needs none, ends at a newline (not included).
+    ``too_long(line)`` is raised for a line (1-based) longer than :data:`~.validate.MAX_TEXT_BYTES`."""
+    pending = b""
+    lines = 0  # in the pieces given so far
+    for block in blocks:
+        data = pending + block
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            if len(data) > MAX_TEXT_BYTES:
+                raise too_long(lines + 1)
+            pending = data
+            continue
+        complete, pending = data[:cut], data[cut + 1:]
+        lines += complete.count(b"\n") + 1
+        if len(pending) > MAX_TEXT_BYTES:
+            raise too_long(lines + 1)
+        yield complete, True
+    if pending:
+        yield pending, False
 
 
 # --------------------------------------------------------------------------------------------- the pipeline

@@ -32,7 +32,7 @@ from typing import NamedTuple
 import duckdb
 
 from .bulk import feeding_duckdb
-from .importer import READ_BLOCK, open_input
+from .importer import READ_BLOCK, line_blocks, open_input, read_blocks
 from .ingest import _EXTRACT_SQL, Ingest, IngestResult, Pending, search_text
 from .validate import MAX_TEXT_BYTES, check_compact, check_event, written_spaced
 
@@ -82,42 +82,24 @@ class _Checker:
             near_end = os.fstat(fd).st_size - NEAR_END_BLOCKS * READ_BLOCK
             consumed = 0
             crlf_file = False  # its lines end with \r\n
-            pending = b""
-            first = True
-            while True:
-                block = os.read(fd, READ_BLOCK)
-                consumed += len(block)
-                if first:
-                    block, first = block.removeprefix(b"\xef\xbb\xbf"), False
-                if block:
-                    data = pending + block
-                    cut = data.rfind(b"\n")
-                    if cut < 0:
-                        if len(data) > MAX_TEXT_BYTES:
-                            raise Declined("a line too long")
-                        pending = data
-                        continue
-                    complete, pending = data[: cut + 1], data[cut + 1:]
-                    if len(pending) > MAX_TEXT_BYTES:
-                        raise Declined("a line too long")
-                else:  # the end: the last line, if it has no line end of its own, as if it had one
-                    complete, pending = pending + (b"\r\n" if crlf_file else b"\n") if pending else b"", b""
+            for complete, ended in line_blocks(read_blocks(fd, self.path), lambda _line: Declined("a line too long")):
+                consumed += len(complete) + ended
+                if not line_no:
+                    complete = complete.removeprefix(b"\xef\xbb\xbf")
                 if b"\x00" in complete:
                     raise Declined("a NUL byte")
-                if b"\r" in complete:
-                    # DuckDB reads lines ended all by \n or all by \r\n; a lone \r (JSON whitespace) or a
-                    # file mixing both, it splits otherwise.
-                    crlf = complete.count(b"\r\n")
-                    if complete.count(b"\r") != crlf or complete.count(b"\n") != crlf or line_no and not crlf_file:
+                if crlf_file or b"\r" in complete:
+                    # DuckDB reads lines ended all by \n or all by \r\n; a lone \r (JSON whitespace) or a file
+                    # mixing both, it splits otherwise. Every line here ends with \r\n: the piece's last with a
+                    # \r alone (its newline was cut off), or with nothing if it is the file's last, unended line.
+                    ends = complete.count(b"\n")
+                    if (complete.count(b"\r\n") != ends or complete.count(b"\r") != ends + ended
+                            or ended and not complete.endswith(b"\r") or line_no and not crlf_file):
                         raise Declined("line ends DuckDB would read otherwise")
                     crlf_file = True
-                    complete = complete.replace(b"\r\n", b"\n")
-                elif crlf_file and complete:
-                    raise Declined("line ends DuckDB would read otherwise")
+                    complete = (complete[:-1] if ended else complete).replace(b"\r\n", b"\n")
                 spaced = written_spaced(complete)
-                raws = complete.split(b"\n")
-                raws.pop()  # after the last newline
-                for raw in raws:
+                for raw in complete.split(b"\n"):
                     line_no += 1
                     event = check_compact(raw, spaced=spaced, escaped=False) if raw else None
                     if event is None:
@@ -131,13 +113,13 @@ class _Checker:
                         raise Declined("an event_id repeated")
                     lines.append(line_no)
                     texts.append(search_text(event))
-                if len(lines) >= SEND_EVENTS or consumed >= near_end or not block:
-                    if lines:
-                        self.lines.extend(lines)
-                        send((lines, texts))
-                        lines, texts = array("q"), []
-                if not block:
-                    return
+                if lines and (len(lines) >= SEND_EVENTS or consumed >= near_end):
+                    self.lines.extend(lines)
+                    send((lines, texts))
+                    lines, texts = array("q"), []
+            if lines:
+                self.lines.extend(lines)
+                send((lines, texts))
         finally:
             os.close(fd)
 
